@@ -1,0 +1,537 @@
+//! The one configuration file of every function and the local runner: TOML,
+//! parsed and validated once at start-up into typed structs.
+//!
+//! Secrets are never written in the file: a secret value is `env:NAME` and is
+//! read from the environment variable `NAME` (in AWS filled by the template).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::signature::{Scheme, Secret};
+
+/// The default body limit of a webhook source: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The environment variable holding the configuration inline (Lambda).
+pub const CONFIG_ENV: &str = "INLET_CONFIG";
+/// The environment variable holding the path of the configuration file.
+pub const CONFIG_FILE_ENV: &str = "INLET_CONFIG_FILE";
+
+/// A validated configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Topics by name.
+    pub topics: BTreeMap<String, Topic>,
+    /// Webhook sources by name (`POST /webhooks/{name}`).
+    pub sources: BTreeMap<String, Source>,
+    /// Writer API bearer tokens by name.
+    pub tokens: BTreeMap<String, Token>,
+    /// REST poll targets by name.
+    pub pollers: BTreeMap<String, Poller>,
+}
+
+/// A topic: in AWS, one Kinesis stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topic {
+    /// The topic's name.
+    pub name: String,
+    /// The Kinesis stream that backs it.
+    pub stream: String,
+}
+
+/// Where a value comes from: a JSON pointer into a document, or a constant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field {
+    /// A JSON pointer such as `/type` (RFC 6901).
+    Pointer(String),
+    /// A fixed value.
+    Constant(String),
+}
+
+impl Field {
+    /// A value starting with `/` is a pointer, anything else a constant.
+    pub fn parse(value: &str) -> Self {
+        if value.starts_with('/') {
+            Field::Pointer(value.to_owned())
+        } else {
+            Field::Constant(value.to_owned())
+        }
+    }
+}
+
+/// A webhook source.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The source's name, the last segment of its URL.
+    pub name: String,
+    /// How its requests are signed.
+    pub scheme: Scheme,
+    /// Accepted secrets; several while one is rotated out.
+    pub secrets: Vec<Secret>,
+    /// The topic its events go to.
+    pub topic: String,
+    /// The stream id (partition key) of its events.
+    pub stream_id: String,
+    /// Where the Quix event id comes from.
+    pub event_id: Field,
+    /// Larger bodies are refused with 413.
+    pub max_body_bytes: usize,
+}
+
+/// Which topics a token may write to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopicAccess {
+    /// Every topic (`["*"]`).
+    All,
+    /// Only these topics.
+    Only(Vec<String>),
+}
+
+impl TopicAccess {
+    /// Whether the token may write to `topic`.
+    pub fn allows(&self, topic: &str) -> bool {
+        match self {
+            TopicAccess::All => true,
+            TopicAccess::Only(topics) => topics.iter().any(|t| t == topic),
+        }
+    }
+}
+
+/// A Writer API bearer token.
+#[derive(Debug, Clone)]
+pub struct Token {
+    /// The token's name, for logs.
+    pub name: String,
+    /// The token value.
+    pub token: Secret,
+    /// Topics it may write to.
+    pub topics: TopicAccess,
+}
+
+/// A REST poll target.
+#[derive(Debug, Clone)]
+pub struct Poller {
+    /// The target's name.
+    pub name: String,
+    /// The URL to fetch.
+    pub url: String,
+    /// How often to fetch it.
+    pub every: Duration,
+    /// JSON pointer to the array of items; empty: the body is one item.
+    pub items: String,
+    /// Dedupe key of an item; `None`: a hash of the item.
+    pub key: Option<String>,
+    /// Where the event id comes from.
+    pub event_id: Field,
+    /// JSON pointer to the published value; `None`: the whole item.
+    pub value: Option<String>,
+    /// The topic its events go to.
+    pub topic: String,
+    /// The stream id of its events.
+    pub stream_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    topics: BTreeMap<String, RawTopic>,
+    #[serde(default)]
+    sources: BTreeMap<String, RawSource>,
+    #[serde(default)]
+    tokens: BTreeMap<String, RawToken>,
+    #[serde(default)]
+    pollers: BTreeMap<String, RawPoller>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTopic {
+    stream: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    scheme: String,
+    #[serde(default)]
+    secrets: Vec<String>,
+    topic: String,
+    stream_id: Option<String>,
+    event_id: Option<String>,
+    max_body_bytes: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawToken {
+    token: String,
+    topics: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPoller {
+    url: String,
+    every: String,
+    #[serde(default)]
+    items: String,
+    key: Option<String>,
+    event_id: Option<String>,
+    value: Option<String>,
+    topic: String,
+    stream_id: Option<String>,
+}
+
+impl Config {
+    /// Parses and validates TOML text; `env` looks up `env:NAME` references.
+    pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        let mut config = Config::default();
+
+        for (name, topic) in raw.topics {
+            check_name("topic", &name)?;
+            if topic.stream.trim().is_empty() {
+                return Err(Error::Config(format!("topics.{name}.stream is empty")));
+            }
+            config.topics.insert(
+                name.clone(),
+                Topic {
+                    name,
+                    stream: topic.stream,
+                },
+            );
+        }
+
+        for (name, raw) in raw.sources {
+            check_name("source", &name)?;
+            let at = format!("sources.{name}");
+            let scheme: Scheme = raw
+                .scheme
+                .parse()
+                .map_err(|e: Error| Error::Config(format!("{at}.scheme: {e}")))?;
+            config.check_topic(&at, &raw.topic)?;
+            let secrets = raw
+                .secrets
+                .iter()
+                .enumerate()
+                .map(|(i, value)| resolve_secret(&format!("{at}.secrets[{i}]"), value, env))
+                .collect::<Result<Vec<_>>>()?;
+            if scheme.needs_secret() && secrets.is_empty() {
+                return Err(Error::Config(format!(
+                    "{at}.secrets: scheme {:?} needs at least one secret",
+                    scheme.name()
+                )));
+            }
+            if !scheme.needs_secret() && !secrets.is_empty() {
+                return Err(Error::Config(format!(
+                    "{at}.secrets: scheme \"none\" checks no signature; remove the secrets"
+                )));
+            }
+            let max_body_bytes = raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
+            if max_body_bytes == 0 {
+                return Err(Error::Config(format!("{at}.max_body_bytes must be above 0")));
+            }
+            let event_id = match raw.event_id {
+                Some(value) => Field::parse(&value),
+                None => Field::Pointer("/type".to_owned()),
+            };
+            config.sources.insert(
+                name.clone(),
+                Source {
+                    stream_id: non_empty(&at, "stream_id", raw.stream_id)?
+                        .unwrap_or_else(|| name.clone()),
+                    name,
+                    scheme,
+                    secrets,
+                    topic: raw.topic,
+                    event_id,
+                    max_body_bytes,
+                },
+            );
+        }
+
+        for (name, raw) in raw.tokens {
+            let at = format!("tokens.{name}");
+            let token = resolve_secret(&format!("{at}.token"), &raw.token, env)?;
+            let topics = if raw.topics.iter().any(|t| t == "*") {
+                TopicAccess::All
+            } else {
+                for topic in &raw.topics {
+                    config.check_topic(&at, topic)?;
+                }
+                TopicAccess::Only(raw.topics)
+            };
+            config.tokens.insert(
+                name.clone(),
+                Token {
+                    name,
+                    token,
+                    topics,
+                },
+            );
+        }
+
+        for (name, raw) in raw.pollers {
+            check_name("poller", &name)?;
+            let at = format!("pollers.{name}");
+            config.check_topic(&at, &raw.topic)?;
+            if !(raw.url.starts_with("http://") || raw.url.starts_with("https://")) {
+                return Err(Error::Config(format!(
+                    "{at}.url must start with http:// or https://"
+                )));
+            }
+            let every = humantime::parse_duration(&raw.every)
+                .map_err(|e| Error::Config(format!("{at}.every {:?}: {e}", raw.every)))?;
+            if every < Duration::from_secs(1) {
+                return Err(Error::Config(format!("{at}.every must be at least 1s")));
+            }
+            config.pollers.insert(
+                name.clone(),
+                Poller {
+                    url: raw.url,
+                    every,
+                    items: raw.items,
+                    key: raw.key,
+                    event_id: Field::parse(raw.event_id.as_deref().unwrap_or(&name)),
+                    value: raw.value,
+                    topic: raw.topic,
+                    stream_id: non_empty(&at, "stream_id", raw.stream_id)?
+                        .unwrap_or_else(|| name.clone()),
+                    name,
+                },
+            );
+        }
+
+        Ok(config)
+    }
+
+    /// Reads and parses a configuration file.
+    pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::Config(format!("cannot read config file {}: {e}", path.display()))
+        })?;
+        Config::parse(&text, env)
+            .map_err(|e| Error::Config(format!("{}: {}", path.display(), strip_prefix(&e))))
+    }
+
+    /// The Lambda way: the TOML inline in `INLET_CONFIG`, or a file named by
+    /// `INLET_CONFIG_FILE` (relative to the function's package).
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+        if let Some(text) = env(CONFIG_ENV) {
+            return Config::parse(&text, env)
+                .map_err(|e| Error::Config(format!("{CONFIG_ENV}: {}", strip_prefix(&e))));
+        }
+        if let Some(path) = env(CONFIG_FILE_ENV) {
+            return Config::load(Path::new(&path), env);
+        }
+        Err(Error::Config(format!(
+            "set {CONFIG_ENV} (the TOML inline) or {CONFIG_FILE_ENV} (its path)"
+        )))
+    }
+
+    /// The topic, or a 404 naming it.
+    pub fn topic(&self, name: &str) -> Result<&Topic> {
+        self.topics
+            .get(name)
+            .ok_or_else(|| Error::NotFound(format!("unknown topic {name:?}")))
+    }
+
+    /// Sources that accept unsigned requests, for a start-up warning.
+    pub fn unsigned_sources(&self) -> impl Iterator<Item = &Source> {
+        self.sources.values().filter(|s| s.scheme == Scheme::None)
+    }
+
+    fn check_topic(&self, at: &str, topic: &str) -> Result<()> {
+        if self.topics.contains_key(topic) {
+            Ok(())
+        } else {
+            Err(Error::Config(format!(
+                "{at}.topic: no topic {topic:?} is defined under [topics]"
+            )))
+        }
+    }
+}
+
+fn strip_prefix(err: &Error) -> String {
+    match err {
+        Error::Config(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn check_name(kind: &str, name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "{kind} name {name:?}: use letters, digits, '-', '_' or '.'"
+        )))
+    }
+}
+
+fn non_empty(at: &str, key: &str, value: Option<String>) -> Result<Option<String>> {
+    match value {
+        Some(v) if v.is_empty() => Err(Error::Config(format!("{at}.{key} is empty"))),
+        other => Ok(other),
+    }
+}
+
+fn resolve_secret(at: &str, value: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Secret> {
+    let Some(name) = value.strip_prefix("env:") else {
+        return Err(Error::Config(format!(
+            "{at}: secrets are not written in the config file; use \"env:NAME\" to read one from the environment"
+        )));
+    };
+    match env(name) {
+        Some(secret) if !secret.is_empty() => Ok(Secret::new(secret)),
+        Some(_) => Err(Error::Config(format!(
+            "{at}: environment variable {name} is empty"
+        ))),
+        None => Err(Error::Config(format!(
+            "{at}: environment variable {name} is not set"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DESIGN_EXAMPLE: &str = r#"
+[topics.webhooks]
+stream = "inlet-webhooks"
+
+[sources.segment]
+scheme = "segment"
+secrets = ["env:SEGMENT_SECRET"]
+topic = "webhooks"
+stream_id = "segment"
+event_id = "/type"
+
+[tokens.dashboard]
+token = "env:DASHBOARD_TOKEN"
+topics = ["*"]
+
+[pollers.beer]
+url = "https://api.example.com/beers/random"
+every = "30s"
+items = ""
+key = "/id"
+event_id = "beer"
+value = "/style"
+topic = "webhooks"
+stream_id = "beer"
+"#;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "SEGMENT_SECRET" => Some("s3cret".into()),
+            "DASHBOARD_TOKEN" => Some("tok".into()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    fn parse_err(text: &str) -> String {
+        match Config::parse(text, &env) {
+            Err(Error::Config(message)) => message,
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_the_design_example() {
+        let config = Config::parse(DESIGN_EXAMPLE, &env).unwrap();
+        assert_eq!(config.topics["webhooks"].stream, "inlet-webhooks");
+        let segment = &config.sources["segment"];
+        assert_eq!(segment.scheme, Scheme::Segment);
+        assert_eq!(segment.secrets, vec![Secret::new("s3cret")]);
+        assert_eq!(segment.event_id, Field::Pointer("/type".into()));
+        assert_eq!(segment.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert_eq!(config.tokens["dashboard"].topics, TopicAccess::All);
+        let beer = &config.pollers["beer"];
+        assert_eq!(beer.every, Duration::from_secs(30));
+        assert_eq!(beer.event_id, Field::Constant("beer".into()));
+    }
+
+    #[test]
+    fn defaults_stream_id_to_the_source_name_and_event_id_to_type() {
+        let config = Config::parse(
+            r#"
+[topics.t]
+stream = "s"
+[sources.shop]
+scheme = "segment"
+secrets = ["env:SEGMENT_SECRET"]
+topic = "t"
+"#,
+            &env,
+        )
+        .unwrap();
+        assert_eq!(config.sources["shop"].stream_id, "shop");
+        assert_eq!(config.sources["shop"].event_id, Field::Pointer("/type".into()));
+    }
+
+    #[test]
+    fn errors_name_the_bad_key_or_variable() {
+        let base = "[topics.t]\nstream = \"s\"\n[sources.a]\ntopic = \"t\"\n";
+        let cases = [
+            (format!("{base}scheme = \"segment\"\nsecrets = [\"env:MISSING\"]"), "MISSING is not set"),
+            (format!("{base}scheme = \"segment\"\nsecrets = [\"env:EMPTY\"]"), "EMPTY is empty"),
+            (format!("{base}scheme = \"segment\"\nsecrets = [\"literal\"]"), "sources.a.secrets[0]"),
+            (format!("{base}scheme = \"segment\""), "needs at least one secret"),
+            (format!("{base}scheme = \"rot13\""), "sources.a.scheme"),
+            (format!("{base}scheme = \"none\"\nsecrets = [\"env:SEGMENT_SECRET\"]"), "remove the secrets"),
+            (format!("{base}scheme = \"none\"\nbogus = 1"), "unknown field `bogus`"),
+            (format!("{base}scheme = \"none\"\nmax_body_bytes = 0"), "max_body_bytes"),
+            ("[sources.a]\nscheme = \"none\"\ntopic = \"nope\"".to_owned(), "no topic \"nope\""),
+            ("[topics.t]\n".to_owned(), "missing field `stream`"),
+            ("[tokens.x]\ntoken = \"env:DASHBOARD_TOKEN\"\ntopics = [\"nope\"]".to_owned(), "tokens.x.topic"),
+        ];
+        for (text, expected) in cases {
+            let message = parse_err(&text);
+            assert!(message.contains(expected), "{expected:?} not in {message:?}");
+        }
+    }
+
+    #[test]
+    fn unsigned_sources_are_listed() {
+        let config = Config::parse(
+            "[topics.t]\nstream = \"s\"\n[sources.open]\nscheme = \"none\"\ntopic = \"t\"",
+            &env,
+        )
+        .unwrap();
+        let names: Vec<_> = config.unsigned_sources().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["open"]);
+    }
+
+    #[test]
+    fn from_env_reads_inline_config_or_says_what_to_set() {
+        let inline = |name: &str| match name {
+            CONFIG_ENV => Some(DESIGN_EXAMPLE.to_owned()),
+            other => env(other),
+        };
+        assert!(Config::from_env(&inline).is_ok());
+        let message = match Config::from_env(&|_| None) {
+            Err(Error::Config(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert!(message.contains(CONFIG_ENV));
+    }
+
+    #[test]
+    fn secrets_do_not_leak_through_debug() {
+        let config = Config::parse(DESIGN_EXAMPLE, &env).unwrap();
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("s3cret") && !debug.contains("tok\""));
+    }
+}
