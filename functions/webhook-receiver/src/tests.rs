@@ -1,0 +1,306 @@
+//! Router tests: every answer of the receiver, against the real embedded log.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use axum::http::{Request, StatusCode};
+use inlet_shared::config::Topic;
+use inlet_shared::model::Record;
+use inlet_shared::signature::{Scheme, Secret};
+use inlet_shared::sink::{Ack, EmbeddedLog, LogReader};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use super::*;
+
+const SECRET: &str = "segment-secret";
+const BODY: &str = r#"{"type":"track","event":"Signed Up","userId":"u1"}"#;
+// printf '%s' "$BODY" | openssl dgst -sha1 -hmac 'segment-secret'
+const BODY_SIG: &str = "a9c6aec7ec4d633ba7507256a95f2be26379befa";
+
+const CONFIG: &str = r#"
+[topics.webhooks]
+stream = "inlet-webhooks"
+
+[sources.segment]
+scheme = "segment"
+secrets = ["env:OLD_SECRET", "env:SEGMENT_SECRET"]
+topic = "webhooks"
+stream_id = "segment"
+event_id = "/type"
+max_body_bytes = 256
+
+[sources.open]
+scheme = "none"
+topic = "webhooks"
+event_id = "custom"
+"#;
+
+fn config() -> Arc<Config> {
+    let env = |name: &str| match name {
+        "SEGMENT_SECRET" => Some(SECRET.to_owned()),
+        "OLD_SECRET" => Some("previous-secret".to_owned()),
+        _ => None,
+    };
+    Arc::new(Config::parse(CONFIG, &env).unwrap())
+}
+
+struct Harness {
+    dir: tempfile::TempDir,
+    router: Router,
+}
+
+fn harness() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let log = EmbeddedLog::open(dir.path(), ["webhooks"]).unwrap();
+    let clock: Clock = Arc::new(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    let receiver = Receiver::new(config(), Arc::new(log)).with_clock(clock);
+    Harness {
+        dir,
+        router: router(receiver),
+    }
+}
+
+impl Harness {
+    async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, headers, json)
+    }
+
+    fn stored(&self) -> Vec<Value> {
+        LogReader::open(self.dir.path(), "webhooks")
+            .unwrap()
+            .read_available()
+            .unwrap()
+            .into_iter()
+            .map(|r| serde_json::from_slice(&r.data).unwrap())
+            .collect()
+    }
+}
+
+fn post(path: &str, signature: Option<&str>, body: impl Into<Body>) -> Request<Body> {
+    let mut builder = Request::post(path).header("content-type", "application/json");
+    if let Some(sig) = signature {
+        builder = builder.header("x-signature", sig);
+    }
+    builder.body(body.into()).unwrap()
+}
+
+fn signed(body: &str) -> String {
+    Scheme::Segment.sign(&Secret::new(SECRET), body.as_bytes())[0]
+        .1
+        .clone()
+}
+
+#[tokio::test]
+async fn publishes_a_signed_segment_webhook_as_a_quix_event() {
+    let h = harness();
+    let (status, _, json) = h
+        .send(post("/webhooks/segment", Some(BODY_SIG), BODY))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(json["topic"], "webhooks");
+    assert_eq!(json["sequenceNumber"], "00000000000000000000");
+    assert_eq!(json["shardId"], "shardId-000000000000");
+
+    let stored = h.stored();
+    assert_eq!(stored.len(), 1);
+    let event = &stored[0];
+    assert_eq!(event["id"], json["id"]);
+    assert_eq!(event["specversion"], "1.0");
+    assert_eq!(event["source"], "/webhooks/segment");
+    assert_eq!(event["type"], "io.quix.events");
+    assert_eq!(event["subject"], "segment");
+    assert_eq!(event["topic"], "webhooks");
+    assert_eq!(event["time"], "2023-11-14T22:13:20.000000000Z");
+    assert_eq!(
+        event["data"],
+        json!({"id": "track", "timestamp": 1_700_000_000_000_000_000_i64, "value": BODY})
+    );
+}
+
+#[tokio::test]
+async fn accepts_the_previous_secret_during_rotation() {
+    let h = harness();
+    let sig = Scheme::Segment.sign(&Secret::new("previous-secret"), BODY.as_bytes())[0]
+        .1
+        .clone();
+    let (status, _, _) = h.send(post("/webhooks/segment", Some(&sig), BODY)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn rejects_missing_or_wrong_signature_with_401_and_stores_nothing() {
+    let h = harness();
+    for signature in [None, Some("0000"), Some("not hex at all"), Some(&signed("other body"))] {
+        let (status, _, json) = h.send(post("/webhooks/segment", signature, BODY)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{signature:?}");
+        assert_eq!(json["error"]["code"], "unauthorized");
+        assert!(json["error"]["message"].as_str().unwrap().contains("x-signature"));
+    }
+    assert!(h.stored().is_empty());
+}
+
+#[tokio::test]
+async fn rejects_malformed_json_with_400() {
+    let h = harness();
+    let body = "{not json";
+    let (status, _, json) = h
+        .send(post("/webhooks/segment", Some(&signed(body)), body))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(json["error"]["code"], "bad_request");
+    assert!(json["error"]["message"].as_str().unwrap().contains("not valid JSON"));
+    assert!(h.stored().is_empty());
+}
+
+#[tokio::test]
+async fn rejects_a_body_without_the_event_id_field_with_400() {
+    let h = harness();
+    for body in [r#"{"event":"Signed Up"}"#, r#"{"type":null}"#, r#"{"type":{}}"#, "[]"] {
+        let (status, _, json) = h
+            .send(post("/webhooks/segment", Some(&signed(body)), body))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(json["error"]["message"].as_str().unwrap().contains("/type"));
+    }
+    assert!(h.stored().is_empty());
+}
+
+#[tokio::test]
+async fn unknown_source_or_route_is_404() {
+    let h = harness();
+    let (status, _, json) = h.send(post("/webhooks/nope", Some(BODY_SIG), BODY)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(json["error"]["message"].as_str().unwrap().contains("nope"));
+    let (status, _, json) = h.send(post("/elsewhere", None, BODY)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(json["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn other_methods_are_405_with_allow_header() {
+    let h = harness();
+    for method in ["GET", "PUT", "DELETE"] {
+        let request = Request::builder()
+            .method(method)
+            .uri("/webhooks/segment")
+            .body(Body::empty())
+            .unwrap();
+        let (status, headers, json) = h.send(request).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(headers[header::ALLOW], "POST");
+        assert_eq!(json["error"]["code"], "method_not_allowed");
+    }
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_413_with_or_without_content_length() {
+    let h = harness();
+    let big = format!(r#"{{"type":"track","pad":"{}"}}"#, "x".repeat(300));
+    let sig = signed(&big);
+    let (status, _, json) = h
+        .send(post("/webhooks/segment", Some(&sig), big.clone()))
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(json["error"]["code"], "payload_too_large");
+
+    // A streamed body carries no Content-Length: the limit holds while reading.
+    let chunks = big
+        .into_bytes()
+        .chunks(64)
+        .map(|c| Ok::<_, std::io::Error>(Bytes::copy_from_slice(c)))
+        .collect::<Vec<_>>();
+    let stream = Body::from_stream(futures_util::stream::iter(chunks));
+    let (status, _, _) = h.send(post("/webhooks/segment", Some(&sig), stream)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(h.stored().is_empty());
+}
+
+#[tokio::test]
+async fn unsigned_source_is_accepted_only_as_configured() {
+    let h = harness();
+    let (status, _, json) = h.send(post("/webhooks/open", None, r#"{"a":1}"#)).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(h.stored()[0]["data"]["id"], "custom");
+}
+
+struct FailingSink;
+
+#[async_trait]
+impl Sink for FailingSink {
+    async fn put(&self, _: &Topic, records: Vec<Record>) -> Result<Vec<Ack>> {
+        Err(Error::unavailable(
+            "ProvisionedThroughputExceededException",
+            (0..records.len()).collect(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_stream_that_cannot_take_the_record_is_503_with_retry_after() {
+    let router = router(Receiver::new(config(), Arc::new(FailingSink)));
+    let response = router
+        .oneshot(post("/webhooks/segment", Some(BODY_SIG), BODY))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let json: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(json["error"]["code"], "unavailable");
+    assert!(!json.to_string().contains("Provisioned"), "internal detail leaked");
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn logs_never_contain_secrets_or_bodies() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    // Global, so the interest of call sites hit by tests on other threads is
+    // rebuilt for it; those tests use the same secrets and bodies.
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let h = harness();
+        h.send(post("/webhooks/segment", Some(BODY_SIG), BODY)).await;
+        h.send(post("/webhooks/segment", Some("00"), BODY)).await;
+        h.send(post("/webhooks/segment", Some(&signed("{bad")), "{bad"))
+            .await;
+    });
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("webhook published"), "{logs}");
+    assert!(logs.contains("request rejected"), "{logs}");
+    for secret in [SECRET, "previous-secret", "Signed Up", "userId", BODY_SIG] {
+        assert!(!logs.contains(secret), "{secret:?} leaked into logs:\n{logs}");
+    }
+}
