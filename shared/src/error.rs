@@ -146,6 +146,11 @@ impl IntoResponse for Error {
     }
 }
 
+/// The fallback handler of every router: a JSON 404 for an unknown path.
+pub async fn route_not_found() -> Error {
+    Error::NotFound("no such route".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use bytes::Bytes;
 use inlet_shared::config::{Field, Source};
+use inlet_shared::error::route_not_found;
 use inlet_shared::model::{CloudEvent, EventData, event_type, unix_nanos};
 use inlet_shared::signature::Verified;
 use inlet_shared::sink::Sink;
@@ -85,12 +86,7 @@ pub fn routes(receiver: Receiver) -> Router {
 
 /// The receiver's whole router, as served in Lambda: unknown paths get a JSON 404.
 pub fn router(receiver: Receiver) -> Router {
-    routes(receiver).fallback(not_found)
-}
-
-/// JSON 404 for any unknown path.
-pub async fn not_found() -> Error {
-    Error::NotFound("no such route".to_owned())
+    routes(receiver).fallback(route_not_found)
 }
 
 async fn method_not_allowed() -> Response {

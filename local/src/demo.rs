@@ -1,0 +1,133 @@
+//! The demo set-up `inlet serve` runs without `--config`, and the sample
+//! requests it prints.
+
+use inlet_shared::config::{Field, Source};
+use inlet_shared::{Config, Result};
+use rand::Rng;
+
+/// The environment variable that fixes the demo's Segment secret.
+pub(crate) const DEMO_SECRET_ENV: &str = "INLET_DEMO_SECRET";
+
+const DEMO_CONFIG: &str = r#"
+[topics.webhooks]
+stream = "inlet-webhooks"
+
+[sources.segment]
+scheme = "segment"
+secrets = ["env:INLET_DEMO_SECRET"]
+topic = "webhooks"
+stream_id = "segment"
+event_id = "/type"
+"#;
+
+/// The demo configuration and where its secret came from.
+pub(crate) struct Demo {
+    pub config: Config,
+    /// The secret was generated for this run (not taken from the environment).
+    pub generated: bool,
+}
+
+/// The demo configuration; its secret is `INLET_DEMO_SECRET` or a fresh one.
+pub(crate) fn demo(env: &dyn Fn(&str) -> Option<String>) -> Result<Demo> {
+    let given = env(DEMO_SECRET_ENV).filter(|s| !s.is_empty());
+    let generated = given.is_none();
+    let secret = given.unwrap_or_else(|| hex::encode(rand::rng().random::<[u8; 16]>()));
+    let env = |name: &str| {
+        if name == DEMO_SECRET_ENV {
+            Some(secret.clone())
+        } else {
+            env(name)
+        }
+    };
+    Ok(Demo {
+        config: Config::parse(DEMO_CONFIG, &env)?,
+        generated,
+    })
+}
+
+/// A small JSON body that carries an event id where `source` looks for it.
+pub(crate) fn sample_body(source: &Source) -> String {
+    let mut body = serde_json::json!({
+        "type": "track",
+        "event": "Inlet Tried",
+        "userId": "newcomer",
+        "properties": { "hello": "world" }
+    });
+    if let Field::Pointer(pointer) = &source.event_id {
+        set_pointer(&mut body, pointer, "track");
+    }
+    body.to_string()
+}
+
+fn set_pointer(root: &mut serde_json::Value, pointer: &str, value: &str) {
+    let mut at = root;
+    let tokens: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    for (i, token) in tokens.iter().enumerate() {
+        if !at.is_object() {
+            *at = serde_json::json!({});
+        }
+        let map = at.as_object_mut().expect("an object");
+        at = if i + 1 == tokens.len() {
+            map.insert(token.clone(), value.into());
+            return;
+        } else {
+            map.entry(token.clone()).or_insert_with(|| serde_json::json!({}))
+        };
+    }
+}
+
+/// A ready-to-paste `curl` that sends a correctly signed sample webhook.
+pub(crate) fn curl(base_url: &str, source: &Source) -> String {
+    let body = sample_body(source);
+    let mut command = format!(
+        "curl -sS -X POST {base_url}/webhooks/{} -H 'content-type: application/json'",
+        source.name
+    );
+    if let Some(secret) = source.secrets.first() {
+        for (name, value) in source.scheme.sign(secret, body.as_bytes()) {
+            command.push_str(&format!(" -H '{name}: {value}'"));
+        }
+    }
+    command.push_str(&format!(" -d '{body}'"));
+    command
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use inlet_shared::signature::Scheme;
+
+    #[test]
+    fn demo_uses_the_given_secret_or_generates_one() {
+        let given = demo(&|n| (n == DEMO_SECRET_ENV).then(|| "abc".to_owned())).unwrap();
+        assert!(!given.generated);
+        assert_eq!(given.config.sources["segment"].secrets[0].expose(), "abc");
+        let fresh = demo(&|_| None).unwrap();
+        assert!(fresh.generated);
+        assert_eq!(fresh.config.sources["segment"].secrets[0].expose().len(), 32);
+    }
+
+    #[test]
+    fn curl_carries_a_valid_signature_of_its_body() {
+        let demo = demo(&|n| (n == DEMO_SECRET_ENV).then(|| "abc".to_owned())).unwrap();
+        let source = &demo.config.sources["segment"];
+        let command = curl("http://127.0.0.1:8787", source);
+        let body = sample_body(source);
+        let (_, sig) = &Scheme::Segment.sign(&source.secrets[0], body.as_bytes())[0];
+        assert!(command.contains(&format!("-H 'x-signature: {sig}'")), "{command}");
+        assert!(command.contains(&format!("-d '{body}'")));
+        assert!(command.contains("http://127.0.0.1:8787/webhooks/segment"));
+    }
+
+    #[test]
+    fn sample_body_puts_the_event_id_where_the_source_reads_it() {
+        let mut source = demo(&|_| None).unwrap().config.sources["segment"].clone();
+        source.event_id = Field::Pointer("/meta/kind".into());
+        let body: serde_json::Value = serde_json::from_str(&sample_body(&source)).unwrap();
+        assert_eq!(body.pointer("/meta/kind").unwrap(), "track");
+    }
+}

@@ -1,0 +1,52 @@
+//! The `inlet` command: `serve` runs every function locally, `tail` prints a
+//! topic's records, `sign` computes webhook signature headers for testing.
+#![forbid(unsafe_code)]
+
+mod demo;
+mod serve;
+mod sign;
+mod tail;
+
+use clap::{Parser, Subcommand};
+use inlet_shared::Result;
+
+pub use serve::{ServeArgs, SinkKind};
+pub use sign::SignArgs;
+pub use tail::TailArgs;
+
+/// Inlet: webhooks, REST polling and the Quix Writer API into a stream.
+#[derive(Debug, Parser)]
+#[command(name = "inlet", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve every function on one address (with no --config: a demo set-up).
+    Serve(ServeArgs),
+    /// Print a topic's records, one CloudEvent JSON per line, from the start.
+    Tail(TailArgs),
+    /// Read a body on stdin and print the signature header(s) to send with it.
+    Sign(SignArgs),
+}
+
+/// Runs the chosen subcommand.
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve::serve(args).await,
+        Command::Tail(args) => tail::tail(args).await,
+        Command::Sign(args) => sign::sign(args),
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default level (info).
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

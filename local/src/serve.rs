@@ -1,0 +1,162 @@
+//! `inlet serve`: every function's router on one address, over the embedded
+//! log (or Kinesis), until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use clap::{Args, ValueEnum};
+use inlet_shared::error::route_not_found;
+use inlet_shared::sink::{EmbeddedLog, KinesisSink, Sink};
+use inlet_shared::{Config, Error, Result};
+use webhook_receiver::Receiver;
+
+use crate::demo;
+
+/// Arguments of `inlet serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787", env = "INLET_ADDR")]
+    pub addr: SocketAddr,
+    /// Where the embedded log keeps its files.
+    #[arg(long, default_value = ".inlet", env = "INLET_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// The TOML configuration file; without it, a demo set-up runs.
+    #[arg(long, env = "INLET_CONFIG_FILE")]
+    pub config: Option<PathBuf>,
+    /// Where records go: the embedded log, or Kinesis (standard AWS
+    /// environment: AWS_REGION, credentials, AWS_ENDPOINT_URL_KINESIS).
+    #[arg(long, value_enum, default_value_t = SinkKind::Embedded)]
+    pub sink: SinkKind,
+}
+
+/// The stream store `inlet serve` publishes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SinkKind {
+    /// Append-only files under --data-dir, fsynced before each answer.
+    Embedded,
+    /// The Kinesis streams named in the configuration.
+    Kinesis,
+}
+
+pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
+    let env = |name: &str| std::env::var(name).ok();
+    let (config, demo) = match &args.config {
+        Some(path) => (Config::load(path, &env)?, None),
+        None => {
+            let demo = demo::demo(&env)?;
+            let generated = demo.generated;
+            (demo.config, Some(generated))
+        }
+    };
+    let config = Arc::new(config);
+
+    let sink: Arc<dyn Sink> = match args.sink {
+        SinkKind::Embedded => Arc::new(EmbeddedLog::open(
+            &args.data_dir,
+            config.topics.keys().map(String::as_str),
+        )?),
+        SinkKind::Kinesis => Arc::new(KinesisSink::from_env().await),
+    };
+
+    let receiver = Receiver::new(config.clone(), sink);
+    receiver.warn_unsigned();
+    let app = Router::new()
+        .merge(webhook_receiver::routes(receiver))
+        .fallback(route_not_found);
+
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", args.addr)))?;
+    let local = listener.local_addr()?;
+    print_banner(&args, &config, local, demo);
+
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopped; every acknowledged record is on disk");
+    Ok(())
+}
+
+fn print_banner(args: &ServeArgs, config: &Config, local: SocketAddr, demo: Option<bool>) {
+    let host = if local.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        local.ip().to_string()
+    };
+    let base = format!("http://{host}:{}", local.port());
+    let store = match args.sink {
+        SinkKind::Embedded => format!("embedded log in {}", args.data_dir.display()),
+        SinkKind::Kinesis => "Kinesis".to_owned(),
+    };
+    println!("Inlet is serving on {base} ({store})");
+    if let Some(generated) = demo {
+        println!();
+        println!("No --config given: running the demo set-up.");
+        let secret = config.sources["segment"].secrets[0].expose();
+        if generated {
+            println!(
+                "  Segment secret (generated; set {} to keep one): {secret}",
+                demo::DEMO_SECRET_ENV
+            );
+        } else {
+            println!("  Segment secret: taken from {}", demo::DEMO_SECRET_ENV);
+        }
+    }
+    println!();
+    println!("Webhook endpoints:");
+    for source in config.sources.values() {
+        let stream = config
+            .topics
+            .get(&source.topic)
+            .map_or("", |t| t.stream.as_str());
+        println!(
+            "  POST {base}/webhooks/{:<12} scheme {}, topic {} (stream {stream})",
+            source.name,
+            source.scheme.name(),
+            source.topic
+        );
+    }
+    for source in config.sources.values() {
+        println!();
+        println!("Send a signed test webhook to {}:", source.name);
+        println!("  {}", demo::curl(&base, source));
+    }
+    if args.sink == SinkKind::Embedded {
+        let data_dir = if args.data_dir == PathBuf::from(".inlet") {
+            String::new()
+        } else {
+            format!(" --data-dir {}", args.data_dir.display())
+        };
+        println!();
+        println!("Watch the records arrive:");
+        for topic in config.topics.keys() {
+            println!("  cargo run -p inlet -- tail {topic}{data_dir}");
+        }
+    }
+    println!();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

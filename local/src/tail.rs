@@ -1,0 +1,46 @@
+//! `inlet tail`: a topic's records from the embedded log, as they arrive.
+
+use std::io::{BufWriter, ErrorKind, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use inlet_shared::Result;
+use inlet_shared::sink::LogReader;
+
+/// Arguments of `inlet tail`.
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// The topic to print.
+    pub topic: String,
+    /// The data directory `inlet serve` writes to.
+    #[arg(long, default_value = ".inlet", env = "INLET_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Exit at the end of the topic instead of waiting for more records.
+    #[arg(long)]
+    pub no_follow: bool,
+}
+
+pub(crate) async fn tail(args: TailArgs) -> Result<()> {
+    let mut reader = LogReader::open(&args.data_dir, &args.topic)?;
+    loop {
+        let records = if args.no_follow {
+            reader.read_available()?
+        } else {
+            reader.follow(Duration::from_millis(100)).await?
+        };
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut out = BufWriter::new(std::io::stdout().lock());
+        let written = records
+            .iter()
+            .try_for_each(|r| out.write_all(&r.data).and_then(|()| out.write_all(b"\n")))
+            .and_then(|()| out.flush());
+        match written {
+            // The reader went away (`inlet tail t | head`): that is a normal end.
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => return Ok(()),
+            other => other?,
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The newcomer's path through the real binary: `inlet serve` with no config,
+//! the printed curl pasted into a shell, `inlet tail` shows the event, and it
+//! is still there after a restart.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const INLET: &str = env!("CARGO_BIN_EXE_inlet");
+
+struct Server {
+    child: Child,
+    base_url: String,
+    curl: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(data_dir: &Path) -> Server {
+    let mut child = Command::new(INLET)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("INLET_DEMO_SECRET", "test-demo-secret")
+        .env_remove("INLET_CONFIG_FILE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (mut base_url, mut curl) = (None, None);
+    while base_url.is_none() || curl.is_none() {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("inlet serve printed its banner");
+        if let Some(rest) = line.strip_prefix("Inlet is serving on ") {
+            base_url = Some(rest.split_whitespace().next().unwrap().to_owned());
+        }
+        if line.trim_start().starts_with("curl ") {
+            curl = Some(line.trim().to_owned());
+        }
+    }
+    Server {
+        child,
+        base_url: base_url.unwrap(),
+        curl: curl.unwrap(),
+    }
+}
+
+fn tail(data_dir: &Path, topic: &str) -> Vec<serde_json::Value> {
+    let output = Command::new(INLET)
+        .args(["tail", topic, "--no-follow", "--data-dir"])
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn printed_curl_publishes_and_tail_shows_it_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    assert!(server.curl.contains("/webhooks/segment"), "{}", server.curl);
+
+    let output = Command::new("sh").arg("-c").arg(&server.curl).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(answer["sequenceNumber"], "00000000000000000000", "{answer}");
+
+    let records = tail(dir.path(), "webhooks");
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["id"], answer["id"]);
+    assert_eq!(records[0]["data"]["id"], "track");
+    assert_eq!(records[0]["source"], "/webhooks/segment");
+
+    // A second server on the same directory is refused while the first runs.
+    let second = Command::new(INLET)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("INLET_DEMO_SECRET", "x")
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("in use"));
+
+    drop(server);
+    let server = serve(dir.path());
+    let output = Command::new("sh").arg("-c").arg(&server.curl).output().unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(answer["sequenceNumber"], "00000000000000000001", "{answer}");
+    assert_eq!(tail(dir.path(), "webhooks").len(), 2);
+
+    // Unsigned requests are refused by the running binary too.
+    let client = reqwest::blocking::Client::new();
+    let response = client
+        .post(format!("{}/webhooks/segment", server.base_url))
+        .body(r#"{"type":"track"}"#)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(tail(dir.path(), "webhooks").len(), 2);
+}
+
+#[test]
+fn sign_prints_the_segment_header() {
+    let mut child = Command::new(INLET)
+        .args(["sign", "--scheme", "segment", "--secret", "segment-secret"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"type":"track","event":"Signed Up","userId":"u1"}"#)
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    // printf '%s' "$BODY" | openssl dgst -sha1 -hmac segment-secret
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "x-signature: a9c6aec7ec4d633ba7507256a95f2be26379befa\n"
+    );
+}
+
+#[test]
+fn tail_of_an_unknown_topic_fails_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(INLET)
+        .args(["tail", "nope", "--no-follow", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("topic \"nope\""), "{stderr}");
+}
