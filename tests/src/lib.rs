@@ -1,1 +1,279 @@
+//! Test support: real AWS API emulators on loopback (kinesalite, started from
+//! `emulators.js`), SDK clients pointed at them, and a fault-injecting HTTP
+//! proxy that makes Kinesis refuse some records of a `PutRecords` call.
+#![forbid(unsafe_code)]
 
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_kinesis::Client;
+use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_kinesis::types::{ShardIteratorType, StreamStatus};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Emulators running for one test; stopped when dropped.
+pub struct Emulators {
+    _child: Child,
+    /// `http://127.0.0.1:<port>` of kinesalite.
+    pub kinesis_endpoint: String,
+}
+
+/// Starts kinesalite on a free loopback port.
+pub async fn start_emulators() -> Emulators {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    assert!(
+        dir.join("node_modules/kinesalite").is_dir(),
+        "kinesalite is not installed: run `npm ci --prefix tests` (the README's test command does)"
+    );
+    let mut child = Command::new("node")
+        .arg("emulators.js")
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs emulators.js");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("kinesalite started within 30 s")
+        .expect("emulators.js output")
+        .expect("emulators.js printed its port");
+    let port = line
+        .strip_prefix("kinesis ")
+        .unwrap_or_else(|| panic!("unexpected emulator output {line:?}"));
+    Emulators {
+        _child: child,
+        kinesis_endpoint: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+/// A Kinesis client for an endpoint, with dummy static credentials.
+pub fn kinesis_client(endpoint: &str) -> Client {
+    let config = aws_sdk_kinesis::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKIDTEST", "test-secret", None, None, "test"))
+        .endpoint_url(endpoint)
+        .build();
+    Client::from_conf(config)
+}
+
+/// Creates a stream and waits, with a deadline, until it is active.
+pub async fn create_stream(client: &Client, name: &str, shards: i32) {
+    client
+        .create_stream()
+        .stream_name(name)
+        .shard_count(shards)
+        .send()
+        .await
+        .expect("CreateStream");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let summary = client
+            .describe_stream_summary()
+            .stream_name(name)
+            .send()
+            .await
+            .expect("DescribeStreamSummary");
+        let status = summary
+            .stream_description_summary()
+            .map(|s| s.stream_status().clone());
+        if status == Some(StreamStatus::Active) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "stream {name} not active in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A record read back with `GetRecords`.
+#[derive(Debug, Clone)]
+pub struct ReadRecord {
+    /// The shard it was in.
+    pub shard_id: String,
+    /// Its sequence number.
+    pub sequence_number: String,
+    /// Its partition key.
+    pub partition_key: String,
+    /// Its data.
+    pub data: Vec<u8>,
+}
+
+/// Every record of every shard, from the start (each shard in order).
+pub async fn read_stream(client: &Client, stream: &str) -> Vec<ReadRecord> {
+    let shards = client
+        .list_shards()
+        .stream_name(stream)
+        .send()
+        .await
+        .expect("ListShards");
+    let mut out = Vec::new();
+    for shard in shards.shards() {
+        let mut iterator = client
+            .get_shard_iterator()
+            .stream_name(stream)
+            .shard_id(shard.shard_id())
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .expect("GetShardIterator")
+            .shard_iterator()
+            .map(str::to_owned);
+        while let Some(it) = iterator {
+            let page = client
+                .get_records()
+                .shard_iterator(it)
+                .limit(10_000)
+                .send()
+                .await
+                .expect("GetRecords");
+            if page.records().is_empty() {
+                break;
+            }
+            out.extend(page.records().iter().map(|r| ReadRecord {
+                shard_id: shard.shard_id().to_owned(),
+                sequence_number: r.sequence_number().to_owned(),
+                partition_key: r.partition_key().to_owned(),
+                data: r.data().as_ref().to_vec(),
+            }));
+            iterator = page.next_shard_iterator().map(str::to_owned);
+        }
+    }
+    out
+}
+
+/// What the fault proxy saw and did.
+#[derive(Debug, Default)]
+pub struct ProxyLog {
+    /// Records in each `PutRecords` call that reached the proxy.
+    pub put_records_calls: Vec<usize>,
+    /// Records the proxy refused (not forwarded).
+    pub refused: usize,
+}
+
+/// Which records of a `PutRecords` call to refuse: (call number from 0,
+/// record index in that call) -> refuse?
+pub type FaultPlan = Arc<dyn Fn(usize, usize) -> bool + Send + Sync>;
+
+#[derive(Clone)]
+struct Proxy {
+    upstream: String,
+    http: reqwest::Client,
+    plan: FaultPlan,
+    log: Arc<Mutex<ProxyLog>>,
+}
+
+/// A loopback HTTP proxy in front of kinesalite. For `PutRecords`, records the
+/// plan refuses are taken out of the request before it is forwarded and put
+/// back into the response as `ProvisionedThroughputExceededException`, as
+/// Kinesis answers a partly throttled call. Everything else passes through.
+pub async fn start_fault_proxy(upstream: &str, plan: FaultPlan) -> (String, Arc<Mutex<ProxyLog>>) {
+    let log = Arc::new(Mutex::new(ProxyLog::default()));
+    let proxy = Proxy {
+        upstream: upstream.to_owned(),
+        http: reqwest::Client::new(),
+        plan,
+        log: log.clone(),
+    };
+    let app = axum::Router::new()
+        .fallback(forward)
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(proxy);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, log)
+}
+
+async fn forward(
+    State(proxy): State<Proxy>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, HeaderMap, Bytes) {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let is_put_records = target.ends_with(".PutRecords");
+    let (body, refused) = if is_put_records {
+        let mut request: Value = serde_json::from_slice(&body).unwrap();
+        let records = request["Records"].as_array().unwrap().clone();
+        let call = {
+            let mut log = proxy.log.lock().unwrap();
+            log.put_records_calls.push(records.len());
+            log.put_records_calls.len() - 1
+        };
+        let refused: Vec<bool> = (0..records.len()).map(|i| (proxy.plan)(call, i)).collect();
+        let kept: Vec<Value> = records
+            .into_iter()
+            .zip(&refused)
+            .filter(|(_, r)| !**r)
+            .map(|(rec, _)| rec)
+            .collect();
+        request["Records"] = Value::Array(kept);
+        proxy.log.lock().unwrap().refused += refused.iter().filter(|r| **r).count();
+        (Bytes::from(serde_json::to_vec(&request).unwrap()), refused)
+    } else {
+        (body, Vec::new())
+    };
+
+    let all_refused = !refused.is_empty() && refused.iter().all(|r| *r);
+    let upstream_answer = if all_refused {
+        // Kinesis takes no empty PutRecords call: answer it here.
+        json!({"FailedRecordCount": 0, "Records": []})
+    } else {
+        let mut request = proxy.http.post(&proxy.upstream).body(body);
+        for (name, value) in &headers {
+            if name != "host" && name != "content-length" {
+                request = request.header(name, value);
+            }
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let mut out_headers = HeaderMap::new();
+        for (name, value) in response.headers() {
+            if name != "content-length" && name != "transfer-encoding" {
+                out_headers.insert(name.clone(), value.clone());
+            }
+        }
+        let bytes = response.bytes().await.unwrap();
+        if !is_put_records || !status.is_success() {
+            return (status, out_headers, bytes);
+        }
+        serde_json::from_slice(&bytes).unwrap()
+    };
+
+    // Put the refused records back, in place, as throttled.
+    let mut accepted = upstream_answer["Records"].as_array().unwrap().clone().into_iter();
+    let mut entries = Vec::new();
+    let mut failed = upstream_answer["FailedRecordCount"].as_u64().unwrap_or(0);
+    for refused in refused {
+        if refused {
+            failed += 1;
+            entries.push(json!({
+                "ErrorCode": "ProvisionedThroughputExceededException",
+                "ErrorMessage": "Rate exceeded for shard shardId-000000000000 (injected by the test proxy)"
+            }));
+        } else {
+            entries.push(accepted.next().expect("one upstream entry per forwarded record"));
+        }
+    }
+    let answer = json!({"FailedRecordCount": failed, "Records": entries});
+    let mut out_headers = HeaderMap::new();
+    out_headers.insert("content-type", "application/x-amz-json-1.1".parse().unwrap());
+    (
+        StatusCode::OK,
+        out_headers,
+        Bytes::from(serde_json::to_vec(&answer).unwrap()),
+    )
+}
