@@ -58,7 +58,10 @@ async fn assert_each_once_in_order(client: &aws_sdk_kinesis::Client, stream: &st
         per_key.entry(&record.partition_key).or_default().push(*n);
     }
     for (key, ns) in per_key {
-        assert!(ns.windows(2).all(|w| w[0] < w[1]), "{key} out of order: {ns:?}");
+        assert!(
+            ns.windows(2).all(|w| w[0] < w[1]),
+            "{key} out of order: {ns:?}"
+        );
     }
     numbers.sort_unstable();
     assert_eq!(numbers, (0..count as u64).collect::<Vec<_>>());
@@ -109,7 +112,10 @@ event_id = "/type"
     assert_eq!(records.len(), 1);
     let record = &records[0];
     assert_eq!(record.partition_key, "segment");
-    assert_eq!(record.sequence_number, answer["sequenceNumber"].as_str().unwrap());
+    assert_eq!(
+        record.sequence_number,
+        answer["sequenceNumber"].as_str().unwrap()
+    );
     assert_eq!(record.shard_id, answer["shardId"].as_str().unwrap());
     let event: Value = serde_json::from_slice(&record.data).unwrap();
     assert_eq!(event["id"], answer["id"]);
@@ -152,7 +158,10 @@ async fn more_than_500_records_are_split_into_put_records_calls() {
     let (proxy, log) = start_fault_proxy(&emulators.kinesis_endpoint, Arc::new(|_, _| false)).await;
     let sink = KinesisSink::new(kinesis_client(&proxy), FAST_RETRY);
 
-    let acks = sink.put(&topic("batches"), numbered(1201, 7)).await.unwrap();
+    let acks = sink
+        .put(&topic("batches"), numbered(1201, 7))
+        .await
+        .unwrap();
     assert_eq!(acks.len(), 1201);
     assert_eq!(log.lock().unwrap().put_records_calls, vec![500, 500, 201]);
     assert_each_once_in_order(&client, "batches", 1201).await;
@@ -176,7 +185,10 @@ async fn calls_stay_under_five_mib() {
     let records: Vec<Record> = (0..7)
         .map(|i| Record {
             partition_key: "k".to_owned(),
-            data: Bytes::from(format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(1_000_000))),
+            data: Bytes::from(format!(
+                "{{\"n\":{i},\"pad\":\"{}\"}}",
+                "x".repeat(1_000_000)
+            )),
         })
         .collect();
     sink.put(&topic("big"), records).await.unwrap();
@@ -194,17 +206,21 @@ async fn partial_failures_retry_only_the_failed_records() {
     let (proxy, log) = start_fault_proxy(&emulators.kinesis_endpoint, plan).await;
     let sink = KinesisSink::new(kinesis_client(&proxy), FAST_RETRY);
 
-    let acks = sink.put(&topic("partial"), numbered(600, 600)).await.unwrap();
+    let acks = sink
+        .put(&topic("partial"), numbered(600, 600))
+        .await
+        .unwrap();
     assert_eq!(acks.len(), 600);
 
-    let log = log.lock().unwrap();
-    assert!(log.refused > 0, "the proxy injected failures");
-    // Batch 1 (500) lost 167; the retry sent only those 167, of which 56 were
-    // refused again; then 56 (19 refused), then those 19; then batch 2 whole.
-    assert_eq!(log.put_records_calls, vec![500, 167, 56, 19, 100]);
-    let sent: usize = log.put_records_calls.iter().sum();
-    assert_eq!(sent - log.refused, 600, "no record was sent twice");
-    drop(log);
+    {
+        let log = log.lock().unwrap();
+        assert!(log.refused > 0, "the proxy injected failures");
+        // Batch 1 (500) lost 167; the retry sent only those 167, of which 56 were
+        // refused again; then 56 (19 refused), then those 19; then batch 2 whole.
+        assert_eq!(log.put_records_calls, vec![500, 167, 56, 19, 100]);
+        let sent: usize = log.put_records_calls.iter().sum();
+        assert_eq!(sent - log.refused, 600, "no record was sent twice");
+    }
     assert_each_once_in_order(&client, "partial", 600).await;
 }
 
@@ -218,7 +234,10 @@ async fn records_still_failing_after_the_retries_are_reported_not_dropped() {
     let (proxy, log) = start_fault_proxy(&emulators.kinesis_endpoint, plan).await;
     let sink = KinesisSink::new(kinesis_client(&proxy), FAST_RETRY);
 
-    let err = sink.put(&topic("stuck"), numbered(700, 5)).await.unwrap_err();
+    let err = sink
+        .put(&topic("stuck"), numbered(700, 5))
+        .await
+        .unwrap_err();
     match &err {
         Error::Unavailable { failed, .. } => {
             // Record 3, and the second batch (500..700), which was not sent.

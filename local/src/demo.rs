@@ -75,7 +75,8 @@ fn set_pointer(root: &mut serde_json::Value, pointer: &str, value: &str) {
             map.insert(token.clone(), value.into());
             return;
         } else {
-            map.entry(token.clone()).or_insert_with(|| serde_json::json!({}))
+            map.entry(token.clone())
+                .or_insert_with(|| serde_json::json!({}))
         };
     }
 }
@@ -108,7 +109,10 @@ mod tests {
         assert_eq!(given.config.sources["segment"].secrets[0].expose(), "abc");
         let fresh = demo(&|_| None).unwrap();
         assert!(fresh.generated);
-        assert_eq!(fresh.config.sources["segment"].secrets[0].expose().len(), 32);
+        assert_eq!(
+            fresh.config.sources["segment"].secrets[0].expose().len(),
+            32
+        );
     }
 
     #[test]
@@ -118,7 +122,10 @@ mod tests {
         let command = curl("http://127.0.0.1:8787", source);
         let body = sample_body(source);
         let (_, sig) = &Scheme::Segment.sign(&source.secrets[0], body.as_bytes())[0];
-        assert!(command.contains(&format!("-H 'x-signature: {sig}'")), "{command}");
+        assert!(
+            command.contains(&format!("-H 'x-signature: {sig}'")),
+            "{command}"
+        );
         assert!(command.contains(&format!("-d '{body}'")));
         assert!(command.contains("http://127.0.0.1:8787/webhooks/segment"));
     }

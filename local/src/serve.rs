@@ -2,7 +2,7 @@
 //! log (or Kinesis), until Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::Router;
@@ -125,7 +125,7 @@ fn print_banner(args: &ServeArgs, config: &Config, local: SocketAddr, demo: Opti
         println!("  {}", demo::curl(&base, source));
     }
     if args.sink == SinkKind::Embedded {
-        let data_dir = if args.data_dir == PathBuf::from(".inlet") {
+        let data_dir = if args.data_dir.as_path() == Path::new(".inlet") {
             String::new()
         } else {
             format!(" --data-dir {}", args.data_dir.display())

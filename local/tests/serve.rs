@@ -23,10 +23,17 @@ impl Drop for Server {
 }
 
 fn serve(data_dir: &Path) -> Server {
+    serve_with(
+        &["--data-dir", data_dir.to_str().unwrap()],
+        &[("INLET_DEMO_SECRET", "test-demo-secret")],
+    )
+}
+
+fn serve_with(args: &[&str], env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(INLET)
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("INLET_DEMO_SECRET", "test-demo-secret")
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().copied())
         .env_remove("INLET_CONFIG_FILE")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -81,7 +88,11 @@ fn printed_curl_publishes_and_tail_shows_it_across_restarts() {
     let server = serve(dir.path());
     assert!(server.curl.contains("/webhooks/segment"), "{}", server.curl);
 
-    let output = Command::new("sh").arg("-c").arg(&server.curl).output().unwrap();
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(&server.curl)
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{output:?}");
     let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(answer["sequenceNumber"], "00000000000000000000", "{answer}");
@@ -104,7 +115,11 @@ fn printed_curl_publishes_and_tail_shows_it_across_restarts() {
 
     drop(server);
     let server = serve(dir.path());
-    let output = Command::new("sh").arg("-c").arg(&server.curl).output().unwrap();
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(&server.curl)
+        .output()
+        .unwrap();
     let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(answer["sequenceNumber"], "00000000000000000001", "{answer}");
     assert_eq!(tail(dir.path(), "webhooks").len(), 2);
@@ -155,4 +170,67 @@ fn tail_of_an_unknown_topic_fails_with_a_clear_message() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("topic \"nope\""), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_the_kinesis_sink_publishes_to_the_configured_stream() {
+    let emulators = inlet_e2e::start_emulators().await;
+    let client = inlet_e2e::kinesis_client(&emulators.kinesis_endpoint);
+    inlet_e2e::create_stream(&client, "hooks-stream", 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("inlet.toml");
+    std::fs::write(
+        &config,
+        r#"
+[topics.hooks]
+stream = "hooks-stream"
+
+[sources.segment]
+scheme = "segment"
+secrets = ["env:SEGMENT_SECRET"]
+topic = "hooks"
+"#,
+    )
+    .unwrap();
+
+    let endpoint = emulators.kinesis_endpoint.clone();
+    let server = tokio::task::spawn_blocking(move || {
+        serve_with(
+            &["--sink", "kinesis", "--config", config.to_str().unwrap()],
+            &[
+                ("SEGMENT_SECRET", "kinesis-test-secret"),
+                ("AWS_ENDPOINT_URL_KINESIS", &endpoint),
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
+                ("AWS_SECRET_ACCESS_KEY", "test-secret"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+
+    let body = r#"{"type":"page","name":"Home"}"#;
+    let signature = inlet_shared::signature::Scheme::Segment.sign(
+        &inlet_shared::signature::Secret::new("kinesis-test-secret"),
+        body.as_bytes(),
+    );
+    let response = reqwest::Client::new()
+        .post(format!("{}/webhooks/segment", server.base_url))
+        .header(signature[0].0, &signature[0].1)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let records = inlet_e2e::read_stream(&client, "hooks-stream").await;
+    assert_eq!(records.len(), 1);
+    let event: serde_json::Value = serde_json::from_slice(&records[0].data).unwrap();
+    assert_eq!(event["data"]["id"], "page");
+    assert_eq!(event["topic"], "hooks");
+    assert_eq!(records[0].partition_key, "segment");
+    tokio::task::spawn_blocking(move || drop(server))
+        .await
+        .unwrap();
 }

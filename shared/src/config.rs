@@ -234,7 +234,9 @@ impl Config {
             }
             let max_body_bytes = raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
             if max_body_bytes == 0 {
-                return Err(Error::Config(format!("{at}.max_body_bytes must be above 0")));
+                return Err(Error::Config(format!(
+                    "{at}.max_body_bytes must be above 0"
+                )));
             }
             let event_id = match raw.event_id {
                 Some(value) => Field::parse(&value),
@@ -478,28 +480,61 @@ topic = "t"
         )
         .unwrap();
         assert_eq!(config.sources["shop"].stream_id, "shop");
-        assert_eq!(config.sources["shop"].event_id, Field::Pointer("/type".into()));
+        assert_eq!(
+            config.sources["shop"].event_id,
+            Field::Pointer("/type".into())
+        );
     }
 
     #[test]
     fn errors_name_the_bad_key_or_variable() {
         let base = "[topics.t]\nstream = \"s\"\n[sources.a]\ntopic = \"t\"\n";
         let cases = [
-            (format!("{base}scheme = \"segment\"\nsecrets = [\"env:MISSING\"]"), "MISSING is not set"),
-            (format!("{base}scheme = \"segment\"\nsecrets = [\"env:EMPTY\"]"), "EMPTY is empty"),
-            (format!("{base}scheme = \"segment\"\nsecrets = [\"literal\"]"), "sources.a.secrets[0]"),
-            (format!("{base}scheme = \"segment\""), "needs at least one secret"),
+            (
+                format!("{base}scheme = \"segment\"\nsecrets = [\"env:MISSING\"]"),
+                "MISSING is not set",
+            ),
+            (
+                format!("{base}scheme = \"segment\"\nsecrets = [\"env:EMPTY\"]"),
+                "EMPTY is empty",
+            ),
+            (
+                format!("{base}scheme = \"segment\"\nsecrets = [\"literal\"]"),
+                "sources.a.secrets[0]",
+            ),
+            (
+                format!("{base}scheme = \"segment\""),
+                "needs at least one secret",
+            ),
             (format!("{base}scheme = \"rot13\""), "sources.a.scheme"),
-            (format!("{base}scheme = \"none\"\nsecrets = [\"env:SEGMENT_SECRET\"]"), "remove the secrets"),
-            (format!("{base}scheme = \"none\"\nbogus = 1"), "unknown field `bogus`"),
-            (format!("{base}scheme = \"none\"\nmax_body_bytes = 0"), "max_body_bytes"),
-            ("[sources.a]\nscheme = \"none\"\ntopic = \"nope\"".to_owned(), "no topic \"nope\""),
+            (
+                format!("{base}scheme = \"none\"\nsecrets = [\"env:SEGMENT_SECRET\"]"),
+                "remove the secrets",
+            ),
+            (
+                format!("{base}scheme = \"none\"\nbogus = 1"),
+                "unknown field `bogus`",
+            ),
+            (
+                format!("{base}scheme = \"none\"\nmax_body_bytes = 0"),
+                "max_body_bytes",
+            ),
+            (
+                "[sources.a]\nscheme = \"none\"\ntopic = \"nope\"".to_owned(),
+                "no topic \"nope\"",
+            ),
             ("[topics.t]\n".to_owned(), "missing field `stream`"),
-            ("[tokens.x]\ntoken = \"env:DASHBOARD_TOKEN\"\ntopics = [\"nope\"]".to_owned(), "tokens.x.topic"),
+            (
+                "[tokens.x]\ntoken = \"env:DASHBOARD_TOKEN\"\ntopics = [\"nope\"]".to_owned(),
+                "tokens.x.topic",
+            ),
         ];
         for (text, expected) in cases {
             let message = parse_err(&text);
-            assert!(message.contains(expected), "{expected:?} not in {message:?}");
+            assert!(
+                message.contains(expected),
+                "{expected:?} not in {message:?}"
+            );
         }
     }
 

@@ -176,7 +176,10 @@ mod tests {
             Error::Unauthorized("x".into()).status(),
             StatusCode::UNAUTHORIZED
         );
-        assert_eq!(Error::BadRequest("x".into()).status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            Error::BadRequest("x".into()).status(),
+            StatusCode::BAD_REQUEST
+        );
         assert_eq!(Error::NotFound("x".into()).status(), StatusCode::NOT_FOUND);
         assert_eq!(
             Error::PayloadTooLarge { limit: 1 }.status(),

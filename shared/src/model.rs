@@ -36,16 +36,32 @@ pub struct ParameterData {
     #[serde(alias = "Timestamps")]
     pub timestamps: Vec<i64>,
     /// Numeric columns; `null` is a missing value.
-    #[serde(alias = "NumericValues", default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        alias = "NumericValues",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub numeric_values: BTreeMap<String, Vec<Option<f64>>>,
     /// Text columns.
-    #[serde(alias = "StringValues", default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        alias = "StringValues",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub string_values: BTreeMap<String, Vec<Option<String>>>,
     /// Binary columns, base64 encoded.
-    #[serde(alias = "BinaryValues", default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        alias = "BinaryValues",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub binary_values: BTreeMap<String, Vec<Option<String>>>,
     /// Tag columns.
-    #[serde(alias = "TagValues", default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        alias = "TagValues",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub tag_values: BTreeMap<String, Vec<Option<String>>>,
 }
 
@@ -64,13 +80,21 @@ pub struct StreamProperties {
     #[serde(alias = "Location", default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
     /// Free-form metadata.
-    #[serde(alias = "Metadata", default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        alias = "Metadata",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub metadata: BTreeMap<String, String>,
     /// Ids of the streams this one derives from.
     #[serde(alias = "Parents", default, skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<String>,
     /// When the data was recorded (RFC 3339).
-    #[serde(alias = "TimeOfRecording", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "TimeOfRecording",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub time_of_recording: Option<String>,
 }
 
@@ -85,13 +109,25 @@ pub struct ParameterDefinition {
     #[serde(alias = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Description.
-    #[serde(alias = "Description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "Description",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub description: Option<String>,
     /// Lowest expected value.
-    #[serde(alias = "MinimumValue", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "MinimumValue",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub minimum_value: Option<f64>,
     /// Highest expected value.
-    #[serde(alias = "MaximumValue", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "MaximumValue",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub maximum_value: Option<f64>,
     /// Unit of measure.
     #[serde(alias = "Unit", default, skip_serializing_if = "Option::is_none")]
@@ -100,7 +136,11 @@ pub struct ParameterDefinition {
     #[serde(alias = "Format", default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// Free-form properties.
-    #[serde(alias = "CustomProperties", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "CustomProperties",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub custom_properties: Option<String>,
     /// Grouping path.
     #[serde(alias = "Location", default, skip_serializing_if = "Option::is_none")]
@@ -118,10 +158,18 @@ pub struct EventDefinition {
     #[serde(alias = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Description.
-    #[serde(alias = "Description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "Description",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub description: Option<String>,
     /// Free-form properties.
-    #[serde(alias = "CustomProperties", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "CustomProperties",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub custom_properties: Option<String>,
     /// Severity: `Trace`, `Debug`, `Information`, `Warning`, `Error`, `Critical`.
     #[serde(alias = "Level", default, skip_serializing_if = "Option::is_none")]

@@ -167,14 +167,26 @@ mod tests {
 
     fn verify(secrets: &[&str], headers: &HeaderMap, body: &'static [u8]) -> Result<Verified> {
         let secrets: Vec<Secret> = secrets.iter().map(|s| Secret::new(*s)).collect();
-        Scheme::Segment.verify(&secrets, headers, Bytes::from_static(body), SystemTime::now())
+        Scheme::Segment.verify(
+            &secrets,
+            headers,
+            Bytes::from_static(body),
+            SystemTime::now(),
+        )
     }
 
     #[test]
     fn segment_accepts_openssl_computed_vectors() {
         assert!(verify(&["segment-secret"], &headers(BODY_SIG), BODY).is_ok());
         assert!(verify(&["key"], &headers(EMPTY_SIG), b"").is_ok());
-        assert!(verify(&["segment-secret"], &headers(&BODY_SIG.to_uppercase()), BODY).is_ok());
+        assert!(
+            verify(
+                &["segment-secret"],
+                &headers(&BODY_SIG.to_uppercase()),
+                BODY
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -192,11 +204,23 @@ mod tests {
     fn segment_rejects_bad_requests_with_unauthorized() {
         let tampered: &[u8] = br#"{"type":"track","event":"Signed Up","userId":"u2"}"#;
         let cases: Vec<(&str, Result<Verified>)> = vec![
-            ("tampered body", verify(&["segment-secret"], &headers(BODY_SIG), tampered)),
+            (
+                "tampered body",
+                verify(&["segment-secret"], &headers(BODY_SIG), tampered),
+            ),
             ("wrong secret", verify(&["other"], &headers(BODY_SIG), BODY)),
-            ("missing header", verify(&["segment-secret"], &HeaderMap::new(), BODY)),
-            ("not hex", verify(&["segment-secret"], &headers("zz-not-hex"), BODY)),
-            ("truncated", verify(&["segment-secret"], &headers(&BODY_SIG[..20]), BODY)),
+            (
+                "missing header",
+                verify(&["segment-secret"], &HeaderMap::new(), BODY),
+            ),
+            (
+                "not hex",
+                verify(&["segment-secret"], &headers("zz-not-hex"), BODY),
+            ),
+            (
+                "truncated",
+                verify(&["segment-secret"], &headers(&BODY_SIG[..20]), BODY),
+            ),
             ("empty", verify(&["segment-secret"], &headers(""), BODY)),
             ("no secrets", verify(&[], &headers(BODY_SIG), BODY)),
         ];
@@ -211,7 +235,12 @@ mod tests {
     #[test]
     fn none_scheme_accepts_anything_and_signs_nothing() {
         let verified = Scheme::None
-            .verify(&[], &HeaderMap::new(), Bytes::from_static(BODY), SystemTime::now())
+            .verify(
+                &[],
+                &HeaderMap::new(),
+                Bytes::from_static(BODY),
+                SystemTime::now(),
+            )
             .unwrap();
         assert_eq!(verified.body().as_ref(), BODY);
         assert!(Scheme::None.sign(&Secret::new("x"), BODY).is_empty());

@@ -61,7 +61,13 @@ pub fn kinesis_client(endpoint: &str) -> Client {
     let config = aws_sdk_kinesis::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKIDTEST", "test-secret", None, None, "test"))
+        .credentials_provider(Credentials::new(
+            "AKIDTEST",
+            "test-secret",
+            None,
+            None,
+            "test",
+        ))
         .endpoint_url(endpoint)
         .build();
     Client::from_conf(config)
@@ -90,7 +96,10 @@ pub async fn create_stream(client: &Client, name: &str, shards: i32) {
         if status == Some(StreamStatus::Active) {
             return;
         }
-        assert!(Instant::now() < deadline, "stream {name} not active in time");
+        assert!(
+            Instant::now() < deadline,
+            "stream {name} not active in time"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -254,7 +263,11 @@ async fn forward(
     };
 
     // Put the refused records back, in place, as throttled.
-    let mut accepted = upstream_answer["Records"].as_array().unwrap().clone().into_iter();
+    let mut accepted = upstream_answer["Records"]
+        .as_array()
+        .unwrap()
+        .clone()
+        .into_iter();
     let mut entries = Vec::new();
     let mut failed = upstream_answer["FailedRecordCount"].as_u64().unwrap_or(0);
     for refused in refused {
@@ -265,12 +278,19 @@ async fn forward(
                 "ErrorMessage": "Rate exceeded for shard shardId-000000000000 (injected by the test proxy)"
             }));
         } else {
-            entries.push(accepted.next().expect("one upstream entry per forwarded record"));
+            entries.push(
+                accepted
+                    .next()
+                    .expect("one upstream entry per forwarded record"),
+            );
         }
     }
     let answer = json!({"FailedRecordCount": failed, "Records": entries});
     let mut out_headers = HeaderMap::new();
-    out_headers.insert("content-type", "application/x-amz-json-1.1".parse().unwrap());
+    out_headers.insert(
+        "content-type",
+        "application/x-amz-json-1.1".parse().unwrap(),
+    );
     (
         StatusCode::OK,
         out_headers,

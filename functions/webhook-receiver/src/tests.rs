@@ -140,11 +140,21 @@ async fn accepts_the_previous_secret_during_rotation() {
 #[tokio::test]
 async fn rejects_missing_or_wrong_signature_with_401_and_stores_nothing() {
     let h = harness();
-    for signature in [None, Some("0000"), Some("not hex at all"), Some(&signed("other body"))] {
+    for signature in [
+        None,
+        Some("0000"),
+        Some("not hex at all"),
+        Some(&signed("other body")),
+    ] {
         let (status, _, json) = h.send(post("/webhooks/segment", signature, BODY)).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{signature:?}");
         assert_eq!(json["error"]["code"], "unauthorized");
-        assert!(json["error"]["message"].as_str().unwrap().contains("x-signature"));
+        assert!(
+            json["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("x-signature")
+        );
     }
     assert!(h.stored().is_empty());
 }
@@ -158,14 +168,24 @@ async fn rejects_malformed_json_with_400() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(json["error"]["code"], "bad_request");
-    assert!(json["error"]["message"].as_str().unwrap().contains("not valid JSON"));
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON")
+    );
     assert!(h.stored().is_empty());
 }
 
 #[tokio::test]
 async fn rejects_a_body_without_the_event_id_field_with_400() {
     let h = harness();
-    for body in [r#"{"event":"Signed Up"}"#, r#"{"type":null}"#, r#"{"type":{}}"#, "[]"] {
+    for body in [
+        r#"{"event":"Signed Up"}"#,
+        r#"{"type":null}"#,
+        r#"{"type":{}}"#,
+        "[]",
+    ] {
         let (status, _, json) = h
             .send(post("/webhooks/segment", Some(&signed(body)), body))
             .await;
@@ -259,7 +279,10 @@ async fn a_stream_that_cannot_take_the_record_is_503_with_retry_after() {
         .unwrap();
     let json: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(json["error"]["code"], "unavailable");
-    assert!(!json.to_string().contains("Provisioned"), "internal detail leaked");
+    assert!(
+        !json.to_string().contains("Provisioned"),
+        "internal detail leaked"
+    );
 }
 
 #[derive(Clone, Default)]
@@ -292,7 +315,8 @@ fn logs_never_contain_secrets_or_bodies() {
         .unwrap();
     runtime.block_on(async {
         let h = harness();
-        h.send(post("/webhooks/segment", Some(BODY_SIG), BODY)).await;
+        h.send(post("/webhooks/segment", Some(BODY_SIG), BODY))
+            .await;
         h.send(post("/webhooks/segment", Some("00"), BODY)).await;
         h.send(post("/webhooks/segment", Some(&signed("{bad")), "{bad"))
             .await;
@@ -301,6 +325,9 @@ fn logs_never_contain_secrets_or_bodies() {
     assert!(logs.contains("webhook published"), "{logs}");
     assert!(logs.contains("request rejected"), "{logs}");
     for secret in [SECRET, "previous-secret", "Signed Up", "userId", BODY_SIG] {
-        assert!(!logs.contains(secret), "{secret:?} leaked into logs:\n{logs}");
+        assert!(
+            !logs.contains(secret),
+            "{secret:?} leaked into logs:\n{logs}"
+        );
     }
 }

@@ -107,7 +107,11 @@ impl KinesisSink {
             let mut failed = Vec::new();
             let mut last_error = None;
             for (&i, entry) in pending.iter().zip(output.records()) {
-                match (entry.error_code(), entry.sequence_number(), entry.shard_id()) {
+                match (
+                    entry.error_code(),
+                    entry.sequence_number(),
+                    entry.shard_id(),
+                ) {
                     (None, Some(sequence_number), Some(shard_id)) => {
                         acks[i] = Some(Ack {
                             shard_id: shard_id.to_owned(),
@@ -216,7 +220,10 @@ mod tests {
 
     #[test]
     fn batches_hold_at_most_500_records() {
-        assert_eq!(batches(&records(1001, 10)), vec![0..500, 500..1000, 1000..1001]);
+        assert_eq!(
+            batches(&records(1001, 10)),
+            vec![0..500, 500..1000, 1000..1001]
+        );
         assert_eq!(batches(&records(500, 10)), vec![0..500]);
         assert!(batches(&[]).is_empty());
     }

@@ -273,7 +273,10 @@ impl LogReader {
         let file = File::open(&path).map_err(|e| {
             io::Error::new(
                 e.kind(),
-                format!("cannot open the log of topic {topic:?} at {}: {e}", path.display()),
+                format!(
+                    "cannot open the log of topic {topic:?} at {}: {e}",
+                    path.display()
+                ),
             )
         })?;
         Ok(LogReader::from_file(file))
@@ -363,7 +366,10 @@ mod tests {
     }
 
     fn read_all(dir: &Path, topic: &str) -> Vec<StoredRecord> {
-        LogReader::open(dir, topic).unwrap().read_available().unwrap()
+        LogReader::open(dir, topic)
+            .unwrap()
+            .read_available()
+            .unwrap()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -400,7 +406,10 @@ mod tests {
         let mut seqs: Vec<String> = stored.iter().map(|r| sequence_number(r.seq)).collect();
         seqs.sort();
         acked.sort();
-        assert_eq!(seqs, acked, "every acknowledged sequence number is stored once");
+        assert_eq!(
+            seqs, acked,
+            "every acknowledged sequence number is stored once"
+        );
         for (i, r) in stored.iter().enumerate() {
             assert_eq!(r.seq, i as u64);
         }
@@ -430,9 +439,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let log = EmbeddedLog::open(dir.path(), ["t"]).unwrap();
-            log.put(&topic("t"), vec![record("k", "one".into()), record("k", "two".into())])
-                .await
-                .unwrap();
+            log.put(
+                &topic("t"),
+                vec![record("k", "one".into()), record("k", "two".into())],
+            )
+            .await
+            .unwrap();
         }
         // Simulate a crash halfway through a third frame.
         let path = topic_path(dir.path(), "t");
@@ -443,21 +455,34 @@ mod tests {
         drop(file);
 
         let log = EmbeddedLog::open(dir.path(), ["t"]).unwrap();
-        let ack = log.put(&topic("t"), vec![record("k", "four".into())]).await.unwrap();
+        let ack = log
+            .put(&topic("t"), vec![record("k", "four".into())])
+            .await
+            .unwrap();
         assert_eq!(ack[0].sequence_number, sequence_number(2));
-        let data: Vec<_> = read_all(dir.path(), "t").into_iter().map(|r| r.data).collect();
-        assert_eq!(data, ["one", "two", "four"].map(|s| Bytes::from_static(s.as_bytes())));
+        let data: Vec<_> = read_all(dir.path(), "t")
+            .into_iter()
+            .map(|r| r.data)
+            .collect();
+        assert_eq!(
+            data,
+            ["one", "two", "four"].map(|s| Bytes::from_static(s.as_bytes()))
+        );
     }
 
     #[tokio::test]
     async fn a_reader_sees_records_appended_later() {
         let dir = tempfile::tempdir().unwrap();
         let log = EmbeddedLog::open(dir.path(), ["t"]).unwrap();
-        log.put(&topic("t"), vec![record("k", "1".into())]).await.unwrap();
+        log.put(&topic("t"), vec![record("k", "1".into())])
+            .await
+            .unwrap();
         let mut reader = LogReader::open(dir.path(), "t").unwrap();
         assert_eq!(reader.read_available().unwrap().len(), 1);
         assert!(reader.read_available().unwrap().is_empty());
-        log.put(&topic("t"), vec![record("k", "2".into())]).await.unwrap();
+        log.put(&topic("t"), vec![record("k", "2".into())])
+            .await
+            .unwrap();
         let more = reader.follow(Duration::from_millis(5)).await.unwrap();
         assert_eq!(more[0].data, Bytes::from_static(b"2"));
         assert_eq!(more[0].seq, 1);

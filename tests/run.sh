@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Every check and test of Inlet, from a fresh clone: installs what the tests
+# need (kinesalite from npm into tests/node_modules, cfn-lint from PyPI into
+# .venv), then fmt, clippy, cfn-lint on template.yaml and the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing the AWS API emulators (npm ci in tests/)"
+npm ci --prefix tests --no-audit --no-fund --loglevel=error
+
+step "installing cfn-lint into .venv"
+if [ ! -x .venv/bin/cfn-lint ] || ! .venv/bin/cfn-lint --version | grep -q '1.58.0'; then
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check cfn-lint==1.58.0
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cfn-lint template.yaml"
+.venv/bin/cfn-lint template.yaml
+
+step "cargo test (unit, router, Lambda event, binary, and kinesalite end-to-end tests)"
+cargo test --workspace --locked
