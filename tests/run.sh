@@ -26,4 +26,8 @@ step "cfn-lint template.yaml"
 .venv/bin/cfn-lint template.yaml
 
 step "cargo test (unit, router, Lambda event, binary, and kinesalite end-to-end tests)"
-cargo test --workspace --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$log"
+# One closing line for the whole run (cargo prints one per test binary).
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\ntests: %d passed, %d failed\n", passed, failed }' "$log"

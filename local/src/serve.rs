@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use clap::{Args, ValueEnum};
-use inlet_shared::error::route_not_found;
+use inlet_shared::http::route_not_found;
 use inlet_shared::sink::{EmbeddedLog, KinesisSink, Sink};
 use inlet_shared::{Config, Error, Result};
 use webhook_receiver::Receiver;

@@ -16,6 +16,10 @@ use crate::signature::{Scheme, Secret};
 /// The default body limit of a webhook source: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// The default body limit of the Writer API: 5 MiB (a Lambda request can
+/// carry 6 MB in all).
+pub const DEFAULT_WRITER_MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
+
 /// The environment variable holding the configuration inline (Lambda).
 pub const CONFIG_ENV: &str = "INLET_CONFIG";
 /// The environment variable holding the path of the configuration file.
@@ -32,6 +36,40 @@ pub struct Config {
     pub tokens: BTreeMap<String, Token>,
     /// REST poll targets by name.
     pub pollers: BTreeMap<String, Poller>,
+    /// Settings of the Writer API.
+    pub writer: WriterSettings,
+}
+
+/// Settings of the Writer API (`[writer]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriterSettings {
+    /// Browser origins allowed to call the API (CORS).
+    pub cors: CorsOrigins,
+    /// Larger bodies are refused with 413.
+    pub max_body_bytes: usize,
+    /// The public base URL used in code samples; default: from the request.
+    pub public_url: Option<String>,
+}
+
+impl Default for WriterSettings {
+    fn default() -> Self {
+        WriterSettings {
+            cors: CorsOrigins::None,
+            max_body_bytes: DEFAULT_WRITER_MAX_BODY_BYTES,
+            public_url: None,
+        }
+    }
+}
+
+/// Which browser origins may call an API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// No cross-origin calls (no CORS headers).
+    None,
+    /// Any origin: only when `["*"]` is configured.
+    Any,
+    /// These origins, e.g. `https://app.example.com`.
+    List(Vec<String>),
 }
 
 /// A topic: in AWS, one Kinesis stream.
@@ -146,6 +184,16 @@ struct RawConfig {
     tokens: BTreeMap<String, RawToken>,
     #[serde(default)]
     pollers: BTreeMap<String, RawPoller>,
+    writer: Option<RawWriter>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWriter {
+    #[serde(default)]
+    cors_origins: Vec<String>,
+    max_body_bytes: Option<usize>,
+    public_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -309,6 +357,10 @@ impl Config {
             );
         }
 
+        if let Some(writer) = raw.writer {
+            config.writer = writer_settings(writer)?;
+        }
+
         Ok(config)
     }
 
@@ -357,6 +409,46 @@ impl Config {
             )))
         }
     }
+}
+
+fn writer_settings(raw: RawWriter) -> Result<WriterSettings> {
+    let cors = if raw.cors_origins.is_empty() {
+        CorsOrigins::None
+    } else if raw.cors_origins.iter().any(|o| o == "*") {
+        if raw.cors_origins.len() > 1 {
+            return Err(Error::Config(
+                "writer.cors_origins: \"*\" allows every origin; list nothing else with it".into(),
+            ));
+        }
+        CorsOrigins::Any
+    } else {
+        for origin in &raw.cors_origins {
+            let ok = (origin.starts_with("http://") || origin.starts_with("https://"))
+                && !origin.ends_with('/');
+            if !ok {
+                return Err(Error::Config(format!(
+                    "writer.cors_origins: {origin:?} is not an origin like https://app.example.com"
+                )));
+            }
+        }
+        CorsOrigins::List(raw.cors_origins)
+    };
+    let max_body_bytes = raw.max_body_bytes.unwrap_or(DEFAULT_WRITER_MAX_BODY_BYTES);
+    if max_body_bytes == 0 {
+        return Err(Error::Config("writer.max_body_bytes must be above 0".into()));
+    }
+    if let Some(url) = &raw.public_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(Error::Config(
+                "writer.public_url must start with http:// or https://".into(),
+            ));
+        }
+    }
+    Ok(WriterSettings {
+        cors,
+        max_body_bytes,
+        public_url: raw.public_url.map(|u| u.trim_end_matches('/').to_owned()),
+    })
 }
 
 fn strip_prefix(err: &Error) -> String {
@@ -535,6 +627,33 @@ topic = "t"
                 message.contains(expected),
                 "{expected:?} not in {message:?}"
             );
+        }
+    }
+
+    #[test]
+    fn writer_settings_default_and_validate() {
+        let config = Config::parse(DESIGN_EXAMPLE, &env).unwrap();
+        assert_eq!(config.writer, WriterSettings::default());
+        let config = Config::parse(
+            "[writer]\ncors_origins = [\"https://app.example.com\"]\npublic_url = \"https://w.example.com/\"",
+            &env,
+        )
+        .unwrap();
+        assert_eq!(
+            config.writer.cors,
+            CorsOrigins::List(vec!["https://app.example.com".into()])
+        );
+        assert_eq!(config.writer.public_url.as_deref(), Some("https://w.example.com"));
+        let any = Config::parse("[writer]\ncors_origins = [\"*\"]", &env).unwrap();
+        assert_eq!(any.writer.cors, CorsOrigins::Any);
+        for (text, expected) in [
+            ("[writer]\ncors_origins = [\"*\", \"https://a.b\"]", "list nothing else"),
+            ("[writer]\ncors_origins = [\"app.example.com\"]", "is not an origin"),
+            ("[writer]\nmax_body_bytes = 0", "max_body_bytes"),
+            ("[writer]\npublic_url = \"ftp://x\"", "public_url"),
+        ] {
+            let message = parse_err(text);
+            assert!(message.contains(expected), "{expected:?} not in {message:?}");
         }
     }
 

@@ -21,6 +21,10 @@ pub enum Error {
     #[error("{0}")]
     BadRequest(String),
 
+    /// The credentials are valid but not for this resource.
+    #[error("{0}")]
+    Forbidden(String),
+
     /// No such route, source or topic.
     #[error("{0}")]
     NotFound(String),
@@ -79,6 +83,7 @@ impl Error {
         match self {
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::PayloadTooLarge { .. } | Error::RecordTooLarge { .. } => {
@@ -95,6 +100,7 @@ impl Error {
             Error::Config(_) => "config",
             Error::Unauthorized(_) => "unauthorized",
             Error::BadRequest(_) => "bad_request",
+            Error::Forbidden(_) => "forbidden",
             Error::NotFound(_) => "not_found",
             Error::MethodNotAllowed => "method_not_allowed",
             Error::PayloadTooLarge { .. } => "payload_too_large",
@@ -146,11 +152,6 @@ impl IntoResponse for Error {
     }
 }
 
-/// The fallback handler of every router: a JSON 404 for an unknown path.
-pub async fn route_not_found() -> Error {
-    Error::NotFound("no such route".to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +182,7 @@ mod tests {
             StatusCode::BAD_REQUEST
         );
         assert_eq!(Error::NotFound("x".into()).status(), StatusCode::NOT_FOUND);
+        assert_eq!(Error::Forbidden("x".into()).status(), StatusCode::FORBIDDEN);
         assert_eq!(
             Error::PayloadTooLarge { limit: 1 }.status(),
             StatusCode::PAYLOAD_TOO_LARGE

@@ -4,9 +4,21 @@
 
 pub mod config;
 pub mod error;
+pub mod http;
 pub mod model;
 pub mod signature;
 pub mod sink;
 
 pub use config::Config;
 pub use error::{Error, Result};
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// A source of the current time, injected so tests are deterministic.
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(SystemTime::now)
+}

@@ -65,6 +65,34 @@ pub struct ParameterData {
     pub tag_values: BTreeMap<String, Vec<Option<String>>>,
 }
 
+impl ParameterData {
+    /// The number of rows (timestamps).
+    pub fn rows(&self) -> usize {
+        self.timestamps.len()
+    }
+
+    /// The rows in `range`, every column cut the same way.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> ParameterData {
+        fn cut<T: Clone>(
+            columns: &BTreeMap<String, Vec<T>>,
+            range: &std::ops::Range<usize>,
+        ) -> BTreeMap<String, Vec<T>> {
+            columns
+                .iter()
+                .map(|(name, values)| (name.clone(), values[range.clone()].to_vec()))
+                .collect()
+        }
+        ParameterData {
+            epoch: self.epoch,
+            timestamps: self.timestamps[range.clone()].to_vec(),
+            numeric_values: cut(&self.numeric_values, &range),
+            string_values: cut(&self.string_values, &range),
+            binary_values: cut(&self.binary_values, &range),
+            tag_values: cut(&self.tag_values, &range),
+        }
+    }
+}
+
 fn is_zero(value: &i64) -> bool {
     *value == 0
 }
@@ -351,6 +379,24 @@ mod tests {
         assert_eq!(data.numeric_values["SomeParameter2"][1], Some(50.05));
         assert_eq!(serde_json::to_value(&data).unwrap(), body);
         round_trip(&data);
+    }
+
+    #[test]
+    fn parameter_data_slices_every_column_alike() {
+        let data: ParameterData = serde_json::from_value(json!({
+            "epoch": 5,
+            "timestamps": [1, 2, 3],
+            "numericValues": {"n": [1.0, null, 3.0]},
+            "stringValues": {"s": ["a", "b", "c"]},
+            "tagValues": {"t": [null, "x", "y"]}
+        }))
+        .unwrap();
+        let tail = data.slice(1..3);
+        assert_eq!(tail.rows(), 2);
+        assert_eq!(tail.epoch, 5);
+        assert_eq!(tail.numeric_values["n"], vec![None, Some(3.0)]);
+        assert_eq!(tail.string_values["s"], vec![Some("b".into()), Some("c".into())]);
+        assert_eq!(tail.tag_values["t"], vec![Some("x".into()), Some("y".into())]);
     }
 
     #[test]

@@ -9,21 +9,16 @@ use std::time::SystemTime;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
-use bytes::Bytes;
 use inlet_shared::config::{Field, Source};
-use inlet_shared::error::route_not_found;
+use inlet_shared::http::{method_not_allowed, read_body, route_not_found};
 use inlet_shared::model::{CloudEvent, EventData, event_type, unix_nanos};
 use inlet_shared::signature::Verified;
 use inlet_shared::sink::Sink;
-use inlet_shared::{Config, Error, Result};
+use inlet_shared::{Clock, Config, Error, Result, system_clock};
 use serde::Serialize;
-
-/// A source of the current time, injectable so tests are deterministic.
-pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 /// The receiver's state: configuration, sink and clock, built once.
 #[derive(Clone)]
@@ -39,7 +34,7 @@ impl Receiver {
         Receiver {
             config,
             sink,
-            clock: Arc::new(SystemTime::now),
+            clock: system_clock(),
         }
     }
 
@@ -79,7 +74,7 @@ pub fn routes(receiver: Receiver) -> Router {
     Router::new()
         .route(
             "/webhooks/{source}",
-            post(receive).fallback(method_not_allowed),
+            post(receive).fallback(|| async { method_not_allowed("POST") }),
         )
         .with_state(receiver)
 }
@@ -87,14 +82,6 @@ pub fn routes(receiver: Receiver) -> Router {
 /// The receiver's whole router, as served in Lambda: unknown paths get a JSON 404.
 pub fn router(receiver: Receiver) -> Router {
     routes(receiver).fallback(route_not_found)
-}
-
-async fn method_not_allowed() -> Response {
-    let mut response = Error::MethodNotAllowed.into_response();
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("POST"));
-    response
 }
 
 async fn receive(
@@ -133,27 +120,6 @@ async fn receive(
         shard_id: ack.shard_id,
         sequence_number: ack.sequence_number,
     }))
-}
-
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > limit) {
-        return Err(Error::PayloadTooLarge { limit });
-    }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let inner = e.into_inner();
-        if inner
-            .downcast_ref::<http_body_util::LengthLimitError>()
-            .is_some()
-        {
-            Error::PayloadTooLarge { limit }
-        } else {
-            Error::BadRequest(format!("cannot read the request body: {inner}"))
-        }
-    })
 }
 
 /// The event a verified webhook becomes: `EventData` whose id is the

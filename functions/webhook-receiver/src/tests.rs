@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use axum::http::{Request, StatusCode};
+use axum::http::{Request, StatusCode, header};
+use bytes::Bytes;
 use inlet_shared::config::Topic;
 use inlet_shared::model::Record;
 use inlet_shared::signature::{Scheme, Secret};

@@ -1,0 +1,336 @@
+//! Parsing and validating Writer API bodies into the Quix model, with errors
+//! that say exactly what is wrong, and splitting parameter data by rows so
+//! that no record passes the stream's record limit.
+
+use base64::Engine;
+use inlet_shared::model::{
+    Definitions, EventData, EventDefinition, ParameterData, ParameterDefinition, Record,
+    StreamEnd, StreamProperties,
+};
+use inlet_shared::sink::MAX_RECORD_BYTES;
+use inlet_shared::{Error, Result};
+use serde::de::DeserializeOwned;
+
+/// Parses JSON, naming the path of the first bad value (`timestamps[2]: ...`).
+fn parse<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            Error::BadRequest(format!("{what}: {inner}"))
+        } else {
+            Error::BadRequest(format!("{what}: {path}: {inner}"))
+        }
+    })?;
+    de.end()
+        .map_err(|e| Error::BadRequest(format!("{what}: {e}")))?;
+    Ok(value)
+}
+
+/// `true` if the body's JSON is an array (Quix samples send both a list and
+/// a single object).
+fn is_array(body: &[u8]) -> bool {
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+}
+
+fn one_or_many<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<Vec<T>> {
+    if is_array(body) {
+        parse(body, what)
+    } else {
+        Ok(vec![parse(body, what)?])
+    }
+}
+
+fn is_blank(body: &[u8]) -> bool {
+    body.iter().all(u8::is_ascii_whitespace)
+}
+
+/// Stream properties; an empty body is an empty set of properties.
+pub(crate) fn stream_properties(body: &[u8]) -> Result<StreamProperties> {
+    if is_blank(body) {
+        return Ok(StreamProperties::default());
+    }
+    parse(body, "stream properties")
+}
+
+/// How a stream ends; an empty body means `Closed`.
+pub(crate) fn stream_end(body: &[u8]) -> Result<StreamEnd> {
+    if is_blank(body) {
+        return Ok(StreamEnd::default());
+    }
+    parse(body, "close")
+}
+
+/// Events: a list (or one) of `{id, timestamp, value, tags}`.
+pub(crate) fn events(body: &[u8]) -> Result<Vec<EventData>> {
+    let events: Vec<EventData> = one_or_many(body, "events")?;
+    if events.is_empty() {
+        return Err(Error::BadRequest("events: the list is empty".into()));
+    }
+    for (i, event) in events.iter().enumerate() {
+        if event.id.is_empty() {
+            return Err(Error::BadRequest(format!("events[{i}].id is empty")));
+        }
+    }
+    Ok(events)
+}
+
+/// Parameter definitions: a list (or one).
+pub(crate) fn parameter_definitions(body: &[u8]) -> Result<Definitions> {
+    let parameters: Vec<ParameterDefinition> = one_or_many(body, "parameter definitions")?;
+    if let Some(i) = parameters.iter().position(|p| p.id.is_empty()) {
+        return Err(Error::BadRequest(format!(
+            "parameter definitions[{i}].id is empty"
+        )));
+    }
+    Ok(Definitions {
+        parameters,
+        events: Vec::new(),
+    })
+}
+
+/// Event definitions: a list (or one).
+pub(crate) fn event_definitions(body: &[u8]) -> Result<Definitions> {
+    let events: Vec<EventDefinition> = one_or_many(body, "event definitions")?;
+    if let Some(i) = events.iter().position(|e| e.id.is_empty()) {
+        return Err(Error::BadRequest(format!(
+            "event definitions[{i}].id is empty"
+        )));
+    }
+    Ok(Definitions {
+        parameters: Vec::new(),
+        events,
+    })
+}
+
+/// Parameter data: every column as long as `timestamps`, binary values base64.
+pub(crate) fn parameter_data(body: &[u8]) -> Result<ParameterData> {
+    let data: ParameterData = parse(body, "parameter data")?;
+    let rows = data.rows();
+    if rows == 0 {
+        return Err(Error::BadRequest(
+            "parameter data: timestamps is empty".into(),
+        ));
+    }
+    let columns = data
+        .numeric_values
+        .iter()
+        .map(|(name, values)| ("numericValues", name, values.len()))
+        .chain(
+            data.string_values
+                .iter()
+                .map(|(name, values)| ("stringValues", name, values.len())),
+        )
+        .chain(
+            data.binary_values
+                .iter()
+                .map(|(name, values)| ("binaryValues", name, values.len())),
+        )
+        .chain(
+            data.tag_values
+                .iter()
+                .map(|(name, values)| ("tagValues", name, values.len())),
+        );
+    for (kind, name, len) in columns {
+        if len != rows {
+            return Err(Error::BadRequest(format!(
+                "parameter data: {kind}.{name} has {len} values but timestamps has {rows}"
+            )));
+        }
+    }
+    let engine = base64::engine::general_purpose::STANDARD;
+    for (name, values) in &data.binary_values {
+        for (i, value) in values.iter().enumerate() {
+            if let Some(text) = value
+                && engine.decode(text).is_err()
+            {
+                return Err(Error::BadRequest(format!(
+                    "parameter data: binaryValues.{name}[{i}] is not valid base64"
+                )));
+            }
+        }
+    }
+    Ok(data)
+}
+
+/// Splits `data` by rows, in order, into records made by `encode` that each
+/// fit the stream's record limit. A single row too large is a 413.
+pub(crate) fn split_parameter_data(
+    data: ParameterData,
+    encode: &dyn Fn(&ParameterData) -> Record,
+) -> Result<Vec<Record>> {
+    let mut records = Vec::new();
+    split_into(data, encode, &mut records)?;
+    Ok(records)
+}
+
+fn split_into(
+    data: ParameterData,
+    encode: &dyn Fn(&ParameterData) -> Record,
+    out: &mut Vec<Record>,
+) -> Result<()> {
+    let record = encode(&data);
+    let size = record.size();
+    if size <= MAX_RECORD_BYTES {
+        out.push(record);
+        return Ok(());
+    }
+    let rows = data.rows();
+    if rows == 1 {
+        return Err(Error::RecordTooLarge {
+            size,
+            limit: MAX_RECORD_BYTES,
+        });
+    }
+    // Aim for pieces of about 90% of the limit, then check each one.
+    let pieces = size.div_ceil(MAX_RECORD_BYTES * 9 / 10).clamp(2, rows);
+    let per_piece = rows.div_ceil(pieces);
+    let mut start = 0;
+    while start < rows {
+        let end = (start + per_piece).min(rows);
+        split_into(data.slice(start..end), encode, out)?;
+        start = end;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn bad_request(result: Result<impl std::fmt::Debug>) -> String {
+        match result {
+            Err(Error::BadRequest(message)) => message,
+            other => panic!("expected BadRequest, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn accepts_the_quix_documentation_example_unchanged() {
+        let body = br#"{
+            "timestamps": [1591733989000000000, 1591733990000000000, 1591733991000000000],
+            "numericValues": {
+                "SomeParameter1": [10.01, 202.02, 303.03],
+                "SomeParameter2": [400.04, 50.05, 60.06]
+            }
+        }"#;
+        let data = parameter_data(body).unwrap();
+        assert_eq!(data.rows(), 3);
+        assert_eq!(data.numeric_values["SomeParameter1"][2], Some(303.03));
+    }
+
+    #[test]
+    fn accepts_pascal_case_bodies_from_quix_samples() {
+        let body = br#"{"Timestamps": [1, 2], "NumericValues": {"A": [1, 2]},
+            "StringValues": {"C": ["x", "y"]}, "BinaryValues": {"D": ["aGVsbG8=", null]},
+            "TagValues": {"A": [null, "tag-1"]}}"#;
+        let data = parameter_data(body).unwrap();
+        assert_eq!(data.binary_values["D"][0].as_deref(), Some("aGVsbG8="));
+        let events = events(br#"[{"Id": "EventA", "Timestamp": 1, "Value": "Lap1", "Tags": {"TagA": "v"}}]"#).unwrap();
+        assert_eq!(events[0].tags["TagA"], "v");
+        let props = stream_properties(br#"{"Name": "n", "Location": "l", "Parents": ["p"]}"#).unwrap();
+        assert_eq!(props.parents, vec!["p".to_owned()]);
+    }
+
+    #[test]
+    fn names_the_parameter_and_both_lengths_when_a_column_is_short() {
+        let message = bad_request(parameter_data(
+            br#"{"timestamps": [1, 2, 3], "numericValues": {"speed": [1, 2]}}"#,
+        ));
+        assert_eq!(
+            message,
+            "parameter data: numericValues.speed has 2 values but timestamps has 3"
+        );
+        let message = bad_request(parameter_data(
+            br#"{"timestamps": [1], "tagValues": {"driver": ["a", "b"]}}"#,
+        ));
+        assert!(message.contains("tagValues.driver has 2 values but timestamps has 1"));
+    }
+
+    #[test]
+    fn says_where_a_value_has_the_wrong_type() {
+        let cases: [(&[u8], &str); 7] = [
+            (br#"{"timestamps": [1, 2.5]}"#, "timestamps[1]"),
+            (br#"{"timestamps": [1, "2"]}"#, "timestamps[1]"),
+            (br#"{"timestamps": [1], "numericValues": {"s": ["fast"]}}"#, "numericValues.s[0]"),
+            (br#"{"timestamps": [1], "binaryValues": {"b": ["%%%"]}}"#, "binaryValues.b[0] is not valid base64"),
+            (br#"{"numericValues": {}}"#, "missing field `timestamps`"),
+            (br#"{"timestamps": []}"#, "timestamps is empty"),
+            (br#"{"timestamps": [1]"#, "parameter data"),
+        ];
+        for (body, expected) in cases {
+            let message = bad_request(parameter_data(body));
+            assert!(message.contains(expected), "{expected:?} not in {message:?}");
+        }
+    }
+
+    #[test]
+    fn events_need_id_and_timestamp() {
+        assert!(bad_request(events(br#"[{"timestamp": 1}]"#)).contains("missing field `id`"));
+        assert!(bad_request(events(br#"[{"id": "a"}]"#)).contains("missing field `timestamp`"));
+        assert!(bad_request(events(br#"[{"id": "a", "timestamp": 1}, {"id": "b", "timestamp": "x"}]"#)).contains("[1].timestamp"));
+        assert!(bad_request(events(b"[]")).contains("empty"));
+        assert!(bad_request(events(br#"[{"id": "", "timestamp": 1}]"#)).contains("events[0].id"));
+        // One object, as the Quix Node.js sample sends, is one event.
+        assert_eq!(events(br#"{"id": "Alert", "timestamp": 1618133869000000000, "value": "Help"}"#).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn definitions_and_close_parse() {
+        let defs = parameter_definitions(br#"[{"Id": "ParameterA", "Unit": "C", "MinimumValue": 0.0}]"#).unwrap();
+        assert_eq!(defs.parameters[0].unit.as_deref(), Some("C"));
+        let defs = event_definitions(br#"[{"id": "EventA", "level": "Information"}]"#).unwrap();
+        assert_eq!(defs.events[0].level.as_deref(), Some("Information"));
+        assert!(bad_request(parameter_definitions(br#"[{"name": "x"}]"#)).contains("missing field `id`"));
+        assert_eq!(stream_end(b"").unwrap(), StreamEnd::default());
+        let end = stream_end(br#"{"endStreamState": "Terminated"}"#).unwrap();
+        assert_eq!(end.end_stream_state, inlet_shared::model::EndStreamState::Terminated);
+        assert!(bad_request(stream_end(br#"{"endStreamState": "Exploded"}"#)).contains("endStreamState"));
+    }
+
+    fn encode(data: &ParameterData) -> Record {
+        Record {
+            partition_key: "s".into(),
+            data: Bytes::from(serde_json::to_vec(data).unwrap()),
+        }
+    }
+
+    #[test]
+    fn splits_large_data_by_rows_keeping_order_and_every_row() {
+        let rows = 60_000;
+        let data = ParameterData {
+            timestamps: (0..rows).collect(),
+            numeric_values: [("v".to_owned(), (0..rows).map(|i| Some(i as f64 * 1.5)).collect())].into(),
+            string_values: [("s".to_owned(), (0..rows).map(|i| Some(format!("row {i}"))).collect())].into(),
+            ..Default::default()
+        };
+        let records = split_parameter_data(data, &encode).unwrap();
+        assert!(records.len() > 1);
+        let mut next = 0;
+        for record in &records {
+            assert!(record.size() <= MAX_RECORD_BYTES);
+            let piece: ParameterData = serde_json::from_slice(&record.data).unwrap();
+            assert_eq!(piece.timestamps, (next..next + piece.rows() as i64).collect::<Vec<_>>());
+            assert_eq!(piece.string_values["s"][0], Some(format!("row {next}")));
+            next += piece.rows() as i64;
+        }
+        assert_eq!(next, rows);
+    }
+
+    #[test]
+    fn small_data_is_one_record_and_a_huge_row_is_413() {
+        let small = parameter_data(br#"{"timestamps": [1, 2], "numericValues": {"a": [1, 2]}}"#).unwrap();
+        assert_eq!(split_parameter_data(small, &encode).unwrap().len(), 1);
+        let huge = ParameterData {
+            timestamps: vec![1],
+            string_values: [("s".to_owned(), vec![Some("x".repeat(MAX_RECORD_BYTES))])].into(),
+            ..Default::default()
+        };
+        assert!(matches!(
+            split_parameter_data(huge, &encode),
+            Err(Error::RecordTooLarge { .. })
+        ));
+    }
+}

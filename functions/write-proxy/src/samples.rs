@@ -1,0 +1,142 @@
+//! `GET /samples/{lang}?topic=T&stream=S`: a ready-to-run snippet that writes
+//! a sample event through this deployment, as the Quix portal's "External
+//! source" page gives. The token is read from `INLET_TOKEN`, never embedded.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use inlet_shared::model::unix_nanos;
+use inlet_shared::{Error, Result};
+use serde::Deserialize;
+
+use crate::Writer;
+
+/// The languages a sample exists for.
+pub(crate) const LANGUAGES: [&str; 3] = ["curl", "javascript", "python"];
+
+#[derive(Deserialize)]
+pub(crate) struct SampleQuery {
+    topic: Option<String>,
+    stream: Option<String>,
+}
+
+pub(crate) async fn serve(
+    State(writer): State<Writer>,
+    Path(lang): Path<String>,
+    Query(query): Query<SampleQuery>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let topic = match query.topic {
+        Some(name) => writer.config.topic(&name)?.name.clone(),
+        None => writer
+            .config
+            .topics
+            .keys()
+            .next()
+            .cloned()
+            .ok_or_else(|| Error::NotFound("no topic is configured".into()))?,
+    };
+    let stream = query.stream.unwrap_or_else(|| "sample-stream".to_owned());
+    if stream.is_empty() || stream.contains(['/', '\'', '"', '\\', '`', '$']) {
+        return Err(Error::BadRequest(
+            "stream must be non-empty and contain no / ' \" \\ ` or $".into(),
+        ));
+    }
+    let base = writer
+        .config
+        .writer
+        .public_url
+        .clone()
+        .unwrap_or_else(|| base_url(&headers));
+    let url = format!("{base}/topics/{topic}/streams/{stream}/events/data");
+    let now = unix_nanos((writer.clock)());
+    let snippet = match lang.as_str() {
+        "curl" => curl(&url, now),
+        "javascript" => javascript(&url),
+        "python" => python(&url),
+        other => {
+            return Err(Error::NotFound(format!(
+                "no sample for {other:?}; try one of {}",
+                LANGUAGES.join(", ")
+            )));
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], snippet).into_response())
+}
+
+/// The base URL the client used: `X-Forwarded-Proto` (API Gateway sets it)
+/// or http, and `Host`.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| !h.is_empty() && !h.contains(['/', ' ', '\'', '"']))
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .filter(|p| *p == "https" || *p == "http")
+        .unwrap_or("http");
+    format!("{proto}://{host}")
+}
+
+fn curl(url: &str, now: i64) -> String {
+    format!(
+        r#"# Writes one event. Set INLET_TOKEN to a writer token first.
+curl -sS -X POST "{url}" \
+     -H "Authorization: Bearer $INLET_TOKEN" \
+     -H "Content-Type: application/json" \
+     -d '[{{"id": "hello", "timestamp": {now}, "value": "Hello from curl", "tags": {{"sample": "curl"}}}}]'
+"#
+    )
+}
+
+fn javascript(url: &str) -> String {
+    format!(
+        r#"// Writes one event (Node.js 18+ or a browser). Set INLET_TOKEN to a writer token first.
+const url = "{url}";
+const token = process.env.INLET_TOKEN;
+
+const events = [{{
+  id: "hello",
+  timestamp: Date.now() * 1000000, // nanoseconds
+  value: "Hello from JavaScript",
+  tags: {{ sample: "javascript" }},
+}}];
+
+const response = await fetch(url, {{
+  method: "POST",
+  headers: {{ "Authorization": "Bearer " + token, "Content-Type": "application/json" }},
+  body: JSON.stringify(events),
+}});
+console.log(response.status, await response.text());
+"#
+    )
+}
+
+fn python(url: &str) -> String {
+    format!(
+        r#"# Writes one event (Python 3, standard library only). Set INLET_TOKEN first.
+import json, os, time, urllib.request
+
+url = "{url}"
+events = [{{
+    "id": "hello",
+    "timestamp": time.time_ns(),
+    "value": "Hello from Python",
+    "tags": {{"sample": "python"}},
+}}]
+request = urllib.request.Request(
+    url,
+    data=json.dumps(events).encode(),
+    headers={{
+        "Authorization": "Bearer " + os.environ["INLET_TOKEN"],
+        "Content-Type": "application/json",
+    }},
+    method="POST",
+)
+with urllib.request.urlopen(request) as response:
+    print(response.status)
+"#
+    )
+}

@@ -1,0 +1,485 @@
+//! Router tests: every rule of the Writer API, against the real embedded log.
+
+use std::io::Write as _;
+use std::sync::Mutex;
+use std::time::{Duration, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use axum::http::{Request, StatusCode};
+use inlet_shared::sink::{Ack, EmbeddedLog, LogReader};
+use serde_json::Value;
+
+use crate::samples::LANGUAGES;
+use tower::ServiceExt;
+
+use super::*;
+
+const TOKEN: &str = "writer-token-1234";
+const LIMITED: &str = "limited-token-5678";
+
+fn config(extra: &str) -> Arc<Config> {
+    let text = format!(
+        r#"
+[topics.telemetry]
+stream = "inlet-telemetry"
+[topics.other]
+stream = "inlet-other"
+
+[tokens.all]
+token = "env:ALL_TOKEN"
+topics = ["*"]
+[tokens.limited]
+token = "env:LIMITED_TOKEN"
+topics = ["other"]
+{extra}
+"#
+    );
+    let env = |name: &str| match name {
+        "ALL_TOKEN" => Some(TOKEN.to_owned()),
+        "LIMITED_TOKEN" => Some(LIMITED.to_owned()),
+        _ => None,
+    };
+    Arc::new(Config::parse(&text, &env).unwrap())
+}
+
+struct Harness {
+    dir: tempfile::TempDir,
+    router: Router,
+}
+
+fn harness_with(extra: &str) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let log = EmbeddedLog::open(dir.path(), ["telemetry", "other"]).unwrap();
+    let clock: Clock = Arc::new(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    let writer = Writer::new(config(extra), Arc::new(log)).with_clock(clock);
+    Harness {
+        dir,
+        router: router(writer),
+    }
+}
+
+fn harness() -> Harness {
+    harness_with("")
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+    fn message(&self) -> String {
+        self.json()["error"]["message"].as_str().unwrap_or("").to_owned()
+    }
+}
+
+impl Harness {
+    async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        Answer {
+            status,
+            headers,
+            body: String::from_utf8(bytes.to_vec()).unwrap(),
+        }
+    }
+
+    async fn write(&self, method: Method, path: &str, body: &str) -> Answer {
+        self.send(request(method, path, Some(&format!("Bearer {TOKEN}")), body))
+            .await
+    }
+
+    fn stored(&self, topic: &str) -> Vec<Value> {
+        LogReader::open(self.dir.path(), topic)
+            .unwrap()
+            .read_available()
+            .unwrap()
+            .into_iter()
+            .map(|r| serde_json::from_slice(&r.data).unwrap())
+            .collect()
+    }
+}
+
+fn request(method: Method, path: &str, auth: Option<&str>, body: &str) -> Request<Body> {
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json");
+    if let Some(auth) = auth {
+        builder = builder.header("authorization", auth);
+    }
+    builder.body(Body::from(body.to_owned())).unwrap()
+}
+
+const QUIX_EXAMPLE: &str = r#"{
+    "timestamps": [1591733989000000000, 1591733990000000000, 1591733991000000000],
+    "numericValues": {
+        "SomeParameter1": [10.01, 202.02, 303.03],
+        "SomeParameter2": [400.04, 50.05, 60.06]
+    }
+}"#;
+
+#[tokio::test]
+async fn accepts_the_quix_documentation_curl_payload_unchanged() {
+    let h = harness();
+    let answer = h
+        .write(Method::POST, "/topics/telemetry/streams/car-1/parameters/data", QUIX_EXAMPLE)
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body, "");
+    let stored = h.stored("telemetry");
+    assert_eq!(stored.len(), 1);
+    let event = &stored[0];
+    assert_eq!(event["type"], "io.quix.parameters");
+    assert_eq!(event["source"], "/writer");
+    assert_eq!(event["subject"], "car-1");
+    assert_eq!(event["topic"], "telemetry");
+    let expected: Value = serde_json::from_str(QUIX_EXAMPLE).unwrap();
+    assert_eq!(event["data"], expected);
+}
+
+#[tokio::test]
+async fn creates_a_stream_and_answers_its_id() {
+    let h = harness();
+    let answer = h
+        .write(
+            Method::POST,
+            "/topics/telemetry/streams",
+            r#"{"name": "cardata", "location": "simulations/trials", "metadata": {"rain": "light"}}"#,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let stream_id = answer.json()["streamId"].as_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&stream_id).is_ok());
+    let stored = h.stored("telemetry");
+    assert_eq!(stored[0]["type"], "io.quix.stream.properties");
+    assert_eq!(stored[0]["subject"], stream_id.as_str());
+    assert_eq!(stored[0]["data"]["metadata"]["rain"], "light");
+
+    // The minimum: no body at all, or `{}`.
+    for body in ["", "{}"] {
+        let answer = h.write(Method::POST, "/topics/telemetry/streams", body).await;
+        assert_eq!(answer.status, StatusCode::OK, "{body:?}: {}", answer.body);
+    }
+}
+
+#[tokio::test]
+async fn every_write_becomes_records_keyed_by_stream_id_in_order() {
+    let h = harness();
+    let base = "/topics/telemetry/streams/s-9";
+    let steps = [
+        (Method::PUT, base.to_owned(), r#"{"Name": "Example stream", "Metadata": {"fruit": "apple"}}"#),
+        (Method::POST, format!("{base}/parameters/definitions"), r#"[{"Id": "ParameterA", "Unit": "°C"}]"#),
+        (Method::POST, format!("{base}/events/definitions"), r#"[{"id": "Alert", "level": "Warning"}]"#),
+        (Method::POST, format!("{base}/events/data"), r#"[{"id": "Alert", "timestamp": 1618133869000000000, "tags": {"capacity": "over"}, "value": "Help"}, {"id": "Alert", "timestamp": 1618133869000000001}]"#),
+        (Method::POST, format!("{base}/events/data"), r#"{"id": "Single", "timestamp": 5, "value": "one object"}"#),
+        (Method::POST, format!("{base}/close"), r#"{"endStreamState": "Aborted"}"#),
+    ];
+    for (method, path, body) in steps {
+        let answer = h.write(method.clone(), &path, body).await;
+        assert_eq!(answer.status, StatusCode::OK, "{method} {path}: {}", answer.body);
+    }
+    let stored = h.stored("telemetry");
+    let types: Vec<&str> = stored.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "io.quix.stream.properties",
+            "io.quix.stream.definitions",
+            "io.quix.stream.definitions",
+            "io.quix.events",
+            "io.quix.events",
+            "io.quix.events",
+            "io.quix.stream.end"
+        ]
+    );
+    assert!(stored.iter().all(|e| e["subject"] == "s-9"));
+    assert_eq!(stored[0]["data"]["name"], "Example stream");
+    assert_eq!(stored[1]["data"]["parameters"][0]["unit"], "°C");
+    assert_eq!(stored[2]["data"]["events"][0]["level"], "Warning");
+    assert_eq!(stored[3]["data"]["tags"]["capacity"], "over");
+    assert_eq!(stored[4]["data"]["timestamp"], 1_618_133_869_000_000_001_i64);
+    assert_eq!(stored[5]["data"]["value"], "one object");
+    assert_eq!(stored[6]["data"]["endStreamState"], "Aborted");
+
+    // Closing with no body is a normal close.
+    let answer = h.write(Method::POST, &format!("{base}/close"), "").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(h.stored("telemetry")[7]["data"]["endStreamState"], "Closed");
+}
+
+#[tokio::test]
+async fn bearer_tokens_are_checked_before_anything_else() {
+    let h = harness();
+    let path = "/topics/telemetry/streams/s/events/data";
+    let body = r#"[{"id": "a", "timestamp": 1}]"#;
+    let wrong = format!("Bearer {TOKEN}x");
+    let basic = format!("Basic {TOKEN}");
+    for auth in [None, Some("Bearer"), Some(wrong.as_str()), Some(basic.as_str()), Some("Bearer ")] {
+        let answer = h.send(request(Method::POST, path, auth, body)).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{auth:?}");
+        assert_eq!(answer.json()["error"]["code"], "unauthorized");
+    }
+    // An unknown topic is not revealed to a caller without a token.
+    let answer = h
+        .send(request(Method::POST, "/topics/nope/streams/s/events/data", None, body))
+        .await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert!(h.stored("telemetry").is_empty());
+
+    // The scheme name is case-insensitive.
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let auth = format!("{scheme} {TOKEN}");
+        let answer = h.send(request(Method::POST, path, Some(&auth), body)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{scheme}");
+    }
+}
+
+#[tokio::test]
+async fn a_token_not_allowed_on_the_topic_is_403_and_unknown_topics_404() {
+    let h = harness();
+    let body = r#"[{"id": "a", "timestamp": 1}]"#;
+    let limited = format!("Bearer {LIMITED}");
+    let answer = h
+        .send(request(Method::POST, "/topics/telemetry/streams/s/events/data", Some(&limited), body))
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(answer.message().contains("\"limited\""), "{}", answer.body);
+    assert!(!answer.body.contains(LIMITED));
+    let answer = h
+        .send(request(Method::POST, "/topics/other/streams/s/events/data", Some(&limited), body))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+
+    let answer = h.write(Method::POST, "/topics/nope/streams/s/events/data", body).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert!(answer.message().contains("nope"));
+}
+
+#[tokio::test]
+async fn malformed_input_is_400_with_a_precise_message() {
+    let h = harness();
+    let data = "/topics/telemetry/streams/s/parameters/data";
+    let events = "/topics/telemetry/streams/s/events/data";
+    let cases = [
+        (data, r#"{"timestamps": [1, 2, 3], "numericValues": {"speed": [1, 2]}}"#, "numericValues.speed has 2 values but timestamps has 3"),
+        (data, r#"{"timestamps": [1.5]}"#, "timestamps[0]"),
+        (data, r#"{"timestamps": [1], "binaryValues": {"img": ["not base64!"]}}"#, "binaryValues.img[0] is not valid base64"),
+        (data, "{not json", "parameter data"),
+        (events, r#"[{"value": "x", "timestamp": 1}]"#, "missing field `id`"),
+        (events, r#"[{"id": "x"}]"#, "missing field `timestamp`"),
+        (events, r#"[{"id": "x", "timestamp": 1, "tags": {"t": 5}}]"#, "[0].tags.t"),
+        ("/topics/telemetry/streams/s/close", r#"{"endStreamState": "Done"}"#, "endStreamState"),
+    ];
+    for (path, body, expected) in cases {
+        let answer = h.write(Method::POST, path, body).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(answer.message().contains(expected), "{expected:?} not in {:?}", answer.message());
+    }
+    assert!(h.stored("telemetry").is_empty());
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_413() {
+    let h = harness_with("[writer]\nmax_body_bytes = 64");
+    let body = format!(r#"[{{"id": "a", "timestamp": 1, "value": "{}"}}]"#, "x".repeat(100));
+    let answer = h
+        .write(Method::POST, "/topics/telemetry/streams/s/events/data", &body)
+        .await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(h.stored("telemetry").is_empty());
+}
+
+#[tokio::test]
+async fn wrong_methods_are_405_and_unknown_paths_404() {
+    let h = harness();
+    let answer = h
+        .write(Method::GET, "/topics/telemetry/streams/s/events/data", "")
+        .await;
+    assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(answer.headers[header::ALLOW], "POST");
+    let answer = h.write(Method::DELETE, "/topics/telemetry/streams/s", "").await;
+    assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(answer.headers[header::ALLOW], "PUT");
+    let answer = h.write(Method::POST, "/topics/telemetry/streams/s/nothing", "{}").await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_eq!(answer.json()["error"]["code"], "not_found");
+}
+
+struct FailingSink;
+
+#[async_trait]
+impl Sink for FailingSink {
+    async fn put(&self, _: &Topic, records: Vec<Record>) -> Result<Vec<Ack>> {
+        Err(Error::unavailable("throttled", (0..records.len()).collect()))
+    }
+}
+
+#[tokio::test]
+async fn a_stream_that_cannot_take_the_write_is_503_with_retry_after() {
+    let writer = Writer::new(config(""), Arc::new(FailingSink));
+    let response = router(writer)
+        .oneshot(request(
+            Method::POST,
+            "/topics/telemetry/streams/s/parameters/data",
+            Some(&format!("Bearer {TOKEN}")),
+            QUIX_EXAMPLE,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+}
+
+fn preflight(origin: &str) -> Request<Body> {
+    Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/topics/telemetry/streams/s/events/data")
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization, content-type")
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn cors_allows_only_the_configured_origins() {
+    let h = harness_with("[writer]\ncors_origins = [\"https://app.example.com\"]");
+    let answer = h.send(preflight("https://app.example.com")).await;
+    assert!(answer.status.is_success(), "{}", answer.status);
+    assert_eq!(answer.headers["access-control-allow-origin"], "https://app.example.com");
+    let methods = answer.headers["access-control-allow-methods"].to_str().unwrap();
+    assert!(methods.contains("POST") && methods.contains("PUT"));
+    let allowed = answer.headers["access-control-allow-headers"].to_str().unwrap();
+    assert!(allowed.contains("authorization"));
+
+    let answer = h.send(preflight("https://evil.example.com")).await;
+    assert!(!answer.headers.contains_key("access-control-allow-origin"));
+
+    // Actual requests carry the header too.
+    let mut write = request(
+        Method::POST,
+        "/topics/telemetry/streams/s/events/data",
+        Some(&format!("Bearer {TOKEN}")),
+        r#"[{"id": "a", "timestamp": 1}]"#,
+    );
+    write.headers_mut().insert("origin", HeaderValue::from_static("https://app.example.com"));
+    let answer = h.send(write).await;
+    assert_eq!(answer.headers["access-control-allow-origin"], "https://app.example.com");
+}
+
+#[tokio::test]
+async fn cors_is_off_unless_configured_and_star_only_when_written() {
+    let h = harness();
+    let answer = h.send(preflight("https://app.example.com")).await;
+    assert!(!answer.headers.contains_key("access-control-allow-origin"));
+    let h = harness_with("[writer]\ncors_origins = [\"*\"]");
+    let answer = h.send(preflight("https://anything.example")).await;
+    assert_eq!(answer.headers["access-control-allow-origin"], "*");
+}
+
+#[tokio::test]
+async fn serves_the_openapi_document_and_each_operation_is_routed() {
+    let h = harness();
+    let answer = h.send(request(Method::GET, "/openapi.json", None, "")).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.headers[header::CONTENT_TYPE], "application/json");
+    let doc = answer.json();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let concrete = path
+            .replace("{topic}", "telemetry")
+            .replace("{streamId}", "s")
+            .replace("{lang}", "curl");
+        for method in item.as_object().unwrap().keys().filter(|k| *k != "parameters") {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let answer = h.write(method.clone(), &concrete, "{}").await;
+            assert_ne!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {concrete}");
+            assert_ne!(answer.message(), "no such route", "{method} {concrete}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn samples_are_ready_to_run_for_this_deployment() {
+    let h = harness();
+    for lang in LANGUAGES {
+        let answer = h
+            .send(
+                Request::get(format!("/samples/{lang}?topic=other&stream=my-car"))
+                    .header("host", "writer.example.com")
+                    .header("x-forwarded-proto", "https")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{lang}");
+        assert!(answer.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
+        assert!(
+            answer.body.contains("https://writer.example.com/topics/other/streams/my-car/events/data"),
+            "{lang}: {}",
+            answer.body
+        );
+        assert!(answer.body.contains("INLET_TOKEN"), "{lang}");
+        assert!(!answer.body.contains(TOKEN), "{lang} leaks a token");
+    }
+    let answer = h.send(request(Method::GET, "/samples/cobol", None, "")).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert!(answer.message().contains("curl, javascript, python"));
+    let answer = h.send(request(Method::GET, "/samples/curl?topic=nope", None, "")).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+
+    let h = harness_with("[writer]\npublic_url = \"https://inlet.example.org\"");
+    let answer = h.send(request(Method::GET, "/samples/curl", None, "")).await;
+    assert!(answer.body.contains("https://inlet.example.org/topics/other/streams/sample-stream/events/data"), "{}", answer.body);
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn logs_never_contain_tokens_or_bodies() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let h = harness();
+        h.write(Method::POST, "/topics/telemetry/streams/s/parameters/data", QUIX_EXAMPLE)
+            .await;
+        h.send(request(Method::POST, "/topics/telemetry/streams/s/close", Some("Bearer wrong-token"), ""))
+            .await;
+        h.send(request(Method::POST, "/topics/telemetry/streams/s/events/data", Some(&format!("Bearer {LIMITED}")), "[]"))
+            .await;
+    });
+    let _ = std::io::stderr().flush();
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("parameter data published"), "{logs}");
+    for secret in [TOKEN, LIMITED, "wrong-token", "SomeParameter1"] {
+        assert!(!logs.contains(secret), "{secret:?} leaked into logs:\n{logs}");
+    }
+}
