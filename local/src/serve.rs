@@ -11,6 +11,7 @@ use inlet_shared::http::route_not_found;
 use inlet_shared::sink::{EmbeddedLog, KinesisSink, Sink};
 use inlet_shared::{Config, Error, Result};
 use webhook_receiver::Receiver;
+use write_proxy::Writer;
 
 use crate::demo;
 
@@ -47,7 +48,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         Some(path) => (Config::load(path, &env)?, None),
         None => {
             let demo = demo::demo(&env)?;
-            let generated = demo.generated;
+            let generated = (demo.generated_secret, demo.generated_token);
             (demo.config, Some(generated))
         }
     };
@@ -61,10 +62,13 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         SinkKind::Kinesis => Arc::new(KinesisSink::from_env().await),
     };
 
-    let receiver = Receiver::new(config.clone(), sink);
+    let receiver = Receiver::new(config.clone(), sink.clone());
     receiver.warn_unsigned();
+    let writer = Writer::new(config.clone(), sink);
+    writer.warn_if_unusable();
     let app = Router::new()
         .merge(webhook_receiver::routes(receiver))
+        .merge(write_proxy::routes(writer))
         .fallback(route_not_found);
 
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -80,7 +84,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-fn print_banner(args: &ServeArgs, config: &Config, local: SocketAddr, demo: Option<bool>) {
+fn print_banner(args: &ServeArgs, config: &Config, local: SocketAddr, demo: Option<(bool, bool)>) {
     let host = if local.ip().is_unspecified() {
         "127.0.0.1".to_owned()
     } else {
@@ -92,17 +96,26 @@ fn print_banner(args: &ServeArgs, config: &Config, local: SocketAddr, demo: Opti
         SinkKind::Kinesis => "Kinesis".to_owned(),
     };
     println!("Inlet is serving on {base} ({store})");
-    if let Some(generated) = demo {
+    if let Some((generated_secret, generated_token)) = demo {
         println!();
         println!("No --config given: running the demo set-up.");
         let secret = config.sources["segment"].secrets[0].expose();
-        if generated {
+        if generated_secret {
             println!(
                 "  Segment secret (generated; set {} to keep one): {secret}",
                 demo::DEMO_SECRET_ENV
             );
         } else {
             println!("  Segment secret: taken from {}", demo::DEMO_SECRET_ENV);
+        }
+        let token = config.tokens["demo"].token.expose();
+        if generated_token {
+            println!(
+                "  Writer token (generated; set {} to keep one): {token}",
+                demo::DEMO_TOKEN_ENV
+            );
+        } else {
+            println!("  Writer token: taken from {}", demo::DEMO_TOKEN_ENV);
         }
     }
     println!();
@@ -124,6 +137,19 @@ fn print_banner(args: &ServeArgs, config: &Config, local: SocketAddr, demo: Opti
         println!("Send a signed test webhook to {}:", source.name);
         println!("  {}", demo::curl(&base, source));
     }
+    println!();
+    println!("Writer API (Quix Streaming Writer API compatible):");
+    println!("  base URL  {base}");
+    println!("  OpenAPI   {base}/openapi.json");
+    println!("  samples   {base}/samples/{{curl,javascript,python}}?topic=T&stream=S");
+    if demo.is_some() {
+        println!();
+        println!("Write an event to the telemetry topic:");
+        println!(
+            "  {}",
+            demo::writer_curl(&base, "telemetry", config.tokens["demo"].token.expose())
+        );
+    }
     if args.sink == SinkKind::Embedded {
         let data_dir = if args.data_dir.as_path() == Path::new(".inlet") {
             String::new()
@@ -137,6 +163,7 @@ fn print_banner(args: &ServeArgs, config: &Config, local: SocketAddr, demo: Opti
         }
     }
     println!();
+    println!("Ready. Ctrl-C stops the server.");
 }
 
 async fn shutdown_signal() {

@@ -13,6 +13,7 @@ struct Server {
     child: Child,
     base_url: String,
     curl: String,
+    banner: Vec<String>,
 }
 
 impl Drop for Server {
@@ -49,22 +50,27 @@ fn serve_with(args: &[&str], env: &[(&str, &str)]) -> Server {
         }
     });
     let deadline = Instant::now() + Duration::from_secs(30);
-    let (mut base_url, mut curl) = (None, None);
-    while base_url.is_none() || curl.is_none() {
+    let (mut base_url, mut curl, mut banner) = (None, None, Vec::new());
+    loop {
         let line = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .expect("inlet serve printed its banner");
         if let Some(rest) = line.strip_prefix("Inlet is serving on ") {
             base_url = Some(rest.split_whitespace().next().unwrap().to_owned());
         }
-        if line.trim_start().starts_with("curl ") {
+        if curl.is_none() && line.trim_start().starts_with("curl ") {
             curl = Some(line.trim().to_owned());
         }
+        if line.starts_with("Ready.") {
+            break;
+        }
+        banner.push(line);
     }
     Server {
         child,
         base_url: base_url.unwrap(),
         curl: curl.unwrap(),
+        banner,
     }
 }
 
@@ -233,4 +239,70 @@ topic = "hooks"
     tokio::task::spawn_blocking(move || drop(server))
         .await
         .unwrap();
+}
+
+/// The line after `heading` in the banner, trimmed.
+fn after(banner: &[String], heading: &str) -> String {
+    let at = banner
+        .iter()
+        .position(|l| l.starts_with(heading))
+        .unwrap_or_else(|| panic!("{heading:?} not in banner:\n{}", banner.join("\n")));
+    banner[at + 1].trim().to_owned()
+}
+
+#[test]
+fn demo_writer_curl_and_the_served_samples_all_write_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_with(
+        &["--data-dir", dir.path().to_str().unwrap()],
+        &[("INLET_DEMO_TOKEN", "demo-writer-token")],
+    );
+
+    let curl = after(&server.banner, "Write an event to the telemetry topic:");
+    assert!(curl.contains("Bearer demo-writer-token"), "{curl}");
+    let output = Command::new("sh").arg("-c").arg(&curl).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "200",
+        "{output:?}"
+    );
+
+    let client = reqwest::blocking::Client::new();
+    let runners: [(&str, &str, &[&str]); 3] = [
+        ("curl", "sample.sh", &["sh"]),
+        ("python", "sample.py", &["python3"]),
+        ("javascript", "sample.mjs", &["node"]),
+    ];
+    for (lang, file, command) in runners {
+        let snippet = client
+            .get(format!(
+                "{}/samples/{lang}?topic=telemetry&stream=from-{lang}",
+                server.base_url
+            ))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        let path = dir.path().join(file);
+        std::fs::write(&path, snippet).unwrap();
+        let output = Command::new(command[0])
+            .arg(&path)
+            .env("INLET_TOKEN", "demo-writer-token")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{lang}: {output:?}");
+    }
+
+    let records = tail(dir.path(), "telemetry");
+    let subjects: Vec<&str> = records
+        .iter()
+        .map(|r| r["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        subjects,
+        ["demo-stream", "from-curl", "from-python", "from-javascript"]
+    );
+    assert_eq!(records[0]["data"]["value"], "Hello, Inlet");
+    assert_eq!(records[2]["data"]["value"], "Hello from Python");
+    assert!(records.iter().all(|r| r["type"] == "io.quix.events"));
 }

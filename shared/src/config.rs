@@ -435,14 +435,16 @@ fn writer_settings(raw: RawWriter) -> Result<WriterSettings> {
     };
     let max_body_bytes = raw.max_body_bytes.unwrap_or(DEFAULT_WRITER_MAX_BODY_BYTES);
     if max_body_bytes == 0 {
-        return Err(Error::Config("writer.max_body_bytes must be above 0".into()));
+        return Err(Error::Config(
+            "writer.max_body_bytes must be above 0".into(),
+        ));
     }
-    if let Some(url) = &raw.public_url {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(Error::Config(
-                "writer.public_url must start with http:// or https://".into(),
-            ));
-        }
+    if let Some(url) = &raw.public_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(Error::Config(
+            "writer.public_url must start with http:// or https://".into(),
+        ));
     }
     Ok(WriterSettings {
         cors,
@@ -643,17 +645,29 @@ topic = "t"
             config.writer.cors,
             CorsOrigins::List(vec!["https://app.example.com".into()])
         );
-        assert_eq!(config.writer.public_url.as_deref(), Some("https://w.example.com"));
+        assert_eq!(
+            config.writer.public_url.as_deref(),
+            Some("https://w.example.com")
+        );
         let any = Config::parse("[writer]\ncors_origins = [\"*\"]", &env).unwrap();
         assert_eq!(any.writer.cors, CorsOrigins::Any);
         for (text, expected) in [
-            ("[writer]\ncors_origins = [\"*\", \"https://a.b\"]", "list nothing else"),
-            ("[writer]\ncors_origins = [\"app.example.com\"]", "is not an origin"),
+            (
+                "[writer]\ncors_origins = [\"*\", \"https://a.b\"]",
+                "list nothing else",
+            ),
+            (
+                "[writer]\ncors_origins = [\"app.example.com\"]",
+                "is not an origin",
+            ),
             ("[writer]\nmax_body_bytes = 0", "max_body_bytes"),
             ("[writer]\npublic_url = \"ftp://x\"", "public_url"),
         ] {
             let message = parse_err(text);
-            assert!(message.contains(expected), "{expected:?} not in {message:?}");
+            assert!(
+                message.contains(expected),
+                "{expected:?} not in {message:?}"
+            );
         }
     }
 

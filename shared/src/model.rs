@@ -395,8 +395,14 @@ mod tests {
         assert_eq!(tail.rows(), 2);
         assert_eq!(tail.epoch, 5);
         assert_eq!(tail.numeric_values["n"], vec![None, Some(3.0)]);
-        assert_eq!(tail.string_values["s"], vec![Some("b".into()), Some("c".into())]);
-        assert_eq!(tail.tag_values["t"], vec![Some("x".into()), Some("y".into())]);
+        assert_eq!(
+            tail.string_values["s"],
+            vec![Some("b".into()), Some("c".into())]
+        );
+        assert_eq!(
+            tail.tag_values["t"],
+            vec![Some("x".into()), Some("y".into())]
+        );
     }
 
     #[test]

@@ -47,13 +47,14 @@ impl Tokens {
     fn token(&self, headers: &HeaderMap) -> Result<&Token> {
         let value = headers
             .get(header::AUTHORIZATION)
-            .ok_or_else(|| Error::Unauthorized("missing Authorization: Bearer <token> header".into()))?
+            .ok_or_else(|| {
+                Error::Unauthorized("missing Authorization: Bearer <token> header".into())
+            })?
             .to_str()
             .map_err(|_| Error::Unauthorized("malformed Authorization header".into()))?;
-        let (scheme, given) = value
-            .trim()
-            .split_once(' ')
-            .ok_or_else(|| Error::Unauthorized("Authorization must be \"Bearer <token>\"".into()))?;
+        let (scheme, given) = value.trim().split_once(' ').ok_or_else(|| {
+            Error::Unauthorized("Authorization must be \"Bearer <token>\"".into())
+        })?;
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(Error::Unauthorized(
                 "Authorization scheme must be Bearer".into(),

@@ -11,6 +11,7 @@ mod samples;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
@@ -19,7 +20,6 @@ use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
-use axum::Json;
 use inlet_shared::config::{CorsOrigins, Topic};
 use inlet_shared::http::{method_not_allowed, read_body, route_not_found};
 use inlet_shared::model::{CloudEvent, Record, event_type};
@@ -66,8 +66,21 @@ impl Writer {
         }
     }
 
-    fn event(&self, ty: &str, topic: &Topic, stream_id: &str, data: serde_json::Value) -> CloudEvent {
-        CloudEvent::new(SOURCE, ty, topic.name.clone(), stream_id, (self.clock)(), data)
+    fn event(
+        &self,
+        ty: &str,
+        topic: &Topic,
+        stream_id: &str,
+        data: serde_json::Value,
+    ) -> CloudEvent {
+        CloudEvent::new(
+            SOURCE,
+            ty,
+            topic.name.clone(),
+            stream_id,
+            (self.clock)(),
+            data,
+        )
     }
 
     fn record(&self, ty: &str, topic: &Topic, stream_id: &str, data: &impl Serialize) -> Record {
@@ -75,7 +88,13 @@ impl Writer {
         self.event(ty, topic, stream_id, data).to_record()
     }
 
-    async fn publish(&self, topic: &Topic, stream_id: &str, what: &str, records: Vec<Record>) -> Result<()> {
+    async fn publish(
+        &self,
+        topic: &Topic,
+        stream_id: &str,
+        what: &str,
+        records: Vec<Record>,
+    ) -> Result<()> {
         let count = records.len();
         self.sink.put(topic, records).await?;
         tracing::info!(topic = %topic.name, stream_id, records = count, "{what} published");
@@ -134,7 +153,11 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/topics/{topic}/streams/{streamId}/events/definitions",
             event_definitions,
         ),
-        Endpoint::new(Method::POST, "/topics/{topic}/streams/{streamId}/close", close_stream),
+        Endpoint::new(
+            Method::POST,
+            "/topics/{topic}/streams/{streamId}/close",
+            close_stream,
+        ),
         Endpoint::new(Method::GET, "/openapi.json", openapi::serve),
         Endpoint::new(Method::GET, "/samples/{lang}", samples::serve),
     ]
@@ -157,7 +180,11 @@ pub fn routes(writer: Writer) -> Router {
     }
     let mut router = Router::new();
     for (path, (methods, route)) in by_path {
-        let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+        let allow = methods
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
         router = router.route(
             path,
             route.fallback(move || async move { method_not_allowed(&allow) }),
@@ -230,8 +257,15 @@ async fn create_stream(
     let (topic, body) = authorized(&writer, &headers, &topic, body).await?;
     let properties = payload::stream_properties(&body)?;
     let stream_id = uuid::Uuid::new_v4().to_string();
-    let record = writer.record(event_type::STREAM_PROPERTIES, topic, &stream_id, &properties);
-    writer.publish(topic, &stream_id, "stream created", vec![record]).await?;
+    let record = writer.record(
+        event_type::STREAM_PROPERTIES,
+        topic,
+        &stream_id,
+        &properties,
+    );
+    writer
+        .publish(topic, &stream_id, "stream created", vec![record])
+        .await?;
     Ok(Json(Created { stream_id }))
 }
 
@@ -244,8 +278,15 @@ async fn update_properties(
     let (topic, stream_id) = stream_path(path)?;
     let (topic, body) = authorized(&writer, &headers, &topic, body).await?;
     let properties = payload::stream_properties(&body)?;
-    let record = writer.record(event_type::STREAM_PROPERTIES, topic, &stream_id, &properties);
-    writer.publish(topic, &stream_id, "stream properties", vec![record]).await?;
+    let record = writer.record(
+        event_type::STREAM_PROPERTIES,
+        topic,
+        &stream_id,
+        &properties,
+    );
+    writer
+        .publish(topic, &stream_id, "stream properties", vec![record])
+        .await?;
     Ok(ok())
 }
 
@@ -262,7 +303,9 @@ async fn parameter_data(
         writer.record(event_type::PARAMETERS, topic, &stream_id, piece)
     };
     let records = payload::split_parameter_data(data, &encode)?;
-    writer.publish(topic, &stream_id, "parameter data", records).await?;
+    writer
+        .publish(topic, &stream_id, "parameter data", records)
+        .await?;
     Ok(ok())
 }
 
@@ -292,7 +335,9 @@ async fn parameter_definitions(
     let (topic, body) = authorized(&writer, &headers, &topic, body).await?;
     let definitions = payload::parameter_definitions(&body)?;
     let record = writer.record(event_type::DEFINITIONS, topic, &stream_id, &definitions);
-    writer.publish(topic, &stream_id, "parameter definitions", vec![record]).await?;
+    writer
+        .publish(topic, &stream_id, "parameter definitions", vec![record])
+        .await?;
     Ok(ok())
 }
 
@@ -306,7 +351,9 @@ async fn event_definitions(
     let (topic, body) = authorized(&writer, &headers, &topic, body).await?;
     let definitions = payload::event_definitions(&body)?;
     let record = writer.record(event_type::DEFINITIONS, topic, &stream_id, &definitions);
-    writer.publish(topic, &stream_id, "event definitions", vec![record]).await?;
+    writer
+        .publish(topic, &stream_id, "event definitions", vec![record])
+        .await?;
     Ok(ok())
 }
 
@@ -320,7 +367,9 @@ async fn close_stream(
     let (topic, body) = authorized(&writer, &headers, &topic, body).await?;
     let end = payload::stream_end(&body)?;
     let record = writer.record(event_type::STREAM_END, topic, &stream_id, &end);
-    writer.publish(topic, &stream_id, "stream end", vec![record]).await?;
+    writer
+        .publish(topic, &stream_id, "stream end", vec![record])
+        .await?;
     Ok(ok())
 }
 

@@ -52,7 +52,10 @@ mod tests {
         assert!(!refs.is_empty());
         for reference in refs {
             let pointer = reference.strip_prefix('#').expect("a local reference");
-            assert!(doc.pointer(pointer).is_some(), "{reference} does not resolve");
+            assert!(
+                doc.pointer(pointer).is_some(),
+                "{reference} does not resolve"
+            );
         }
     }
 

@@ -4,8 +4,8 @@
 
 use base64::Engine;
 use inlet_shared::model::{
-    Definitions, EventData, EventDefinition, ParameterData, ParameterDefinition, Record,
-    StreamEnd, StreamProperties,
+    Definitions, EventData, EventDefinition, ParameterData, ParameterDefinition, Record, StreamEnd,
+    StreamProperties,
 };
 use inlet_shared::sink::MAX_RECORD_BYTES;
 use inlet_shared::{Error, Result};
@@ -228,9 +228,13 @@ mod tests {
             "TagValues": {"A": [null, "tag-1"]}}"#;
         let data = parameter_data(body).unwrap();
         assert_eq!(data.binary_values["D"][0].as_deref(), Some("aGVsbG8="));
-        let events = events(br#"[{"Id": "EventA", "Timestamp": 1, "Value": "Lap1", "Tags": {"TagA": "v"}}]"#).unwrap();
+        let events = events(
+            br#"[{"Id": "EventA", "Timestamp": 1, "Value": "Lap1", "Tags": {"TagA": "v"}}]"#,
+        )
+        .unwrap();
         assert_eq!(events[0].tags["TagA"], "v");
-        let props = stream_properties(br#"{"Name": "n", "Location": "l", "Parents": ["p"]}"#).unwrap();
+        let props =
+            stream_properties(br#"{"Name": "n", "Location": "l", "Parents": ["p"]}"#).unwrap();
         assert_eq!(props.parents, vec!["p".to_owned()]);
     }
 
@@ -254,15 +258,24 @@ mod tests {
         let cases: [(&[u8], &str); 7] = [
             (br#"{"timestamps": [1, 2.5]}"#, "timestamps[1]"),
             (br#"{"timestamps": [1, "2"]}"#, "timestamps[1]"),
-            (br#"{"timestamps": [1], "numericValues": {"s": ["fast"]}}"#, "numericValues.s[0]"),
-            (br#"{"timestamps": [1], "binaryValues": {"b": ["%%%"]}}"#, "binaryValues.b[0] is not valid base64"),
+            (
+                br#"{"timestamps": [1], "numericValues": {"s": ["fast"]}}"#,
+                "numericValues.s[0]",
+            ),
+            (
+                br#"{"timestamps": [1], "binaryValues": {"b": ["%%%"]}}"#,
+                "binaryValues.b[0] is not valid base64",
+            ),
             (br#"{"numericValues": {}}"#, "missing field `timestamps`"),
             (br#"{"timestamps": []}"#, "timestamps is empty"),
             (br#"{"timestamps": [1]"#, "parameter data"),
         ];
         for (body, expected) in cases {
             let message = bad_request(parameter_data(body));
-            assert!(message.contains(expected), "{expected:?} not in {message:?}");
+            assert!(
+                message.contains(expected),
+                "{expected:?} not in {message:?}"
+            );
         }
     }
 
@@ -270,24 +283,45 @@ mod tests {
     fn events_need_id_and_timestamp() {
         assert!(bad_request(events(br#"[{"timestamp": 1}]"#)).contains("missing field `id`"));
         assert!(bad_request(events(br#"[{"id": "a"}]"#)).contains("missing field `timestamp`"));
-        assert!(bad_request(events(br#"[{"id": "a", "timestamp": 1}, {"id": "b", "timestamp": "x"}]"#)).contains("[1].timestamp"));
+        assert!(
+            bad_request(events(
+                br#"[{"id": "a", "timestamp": 1}, {"id": "b", "timestamp": "x"}]"#
+            ))
+            .contains("[1].timestamp")
+        );
         assert!(bad_request(events(b"[]")).contains("empty"));
         assert!(bad_request(events(br#"[{"id": "", "timestamp": 1}]"#)).contains("events[0].id"));
         // One object, as the Quix Node.js sample sends, is one event.
-        assert_eq!(events(br#"{"id": "Alert", "timestamp": 1618133869000000000, "value": "Help"}"#).unwrap().len(), 1);
+        assert_eq!(
+            events(br#"{"id": "Alert", "timestamp": 1618133869000000000, "value": "Help"}"#)
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]
     fn definitions_and_close_parse() {
-        let defs = parameter_definitions(br#"[{"Id": "ParameterA", "Unit": "C", "MinimumValue": 0.0}]"#).unwrap();
+        let defs =
+            parameter_definitions(br#"[{"Id": "ParameterA", "Unit": "C", "MinimumValue": 0.0}]"#)
+                .unwrap();
         assert_eq!(defs.parameters[0].unit.as_deref(), Some("C"));
         let defs = event_definitions(br#"[{"id": "EventA", "level": "Information"}]"#).unwrap();
         assert_eq!(defs.events[0].level.as_deref(), Some("Information"));
-        assert!(bad_request(parameter_definitions(br#"[{"name": "x"}]"#)).contains("missing field `id`"));
+        assert!(
+            bad_request(parameter_definitions(br#"[{"name": "x"}]"#))
+                .contains("missing field `id`")
+        );
         assert_eq!(stream_end(b"").unwrap(), StreamEnd::default());
         let end = stream_end(br#"{"endStreamState": "Terminated"}"#).unwrap();
-        assert_eq!(end.end_stream_state, inlet_shared::model::EndStreamState::Terminated);
-        assert!(bad_request(stream_end(br#"{"endStreamState": "Exploded"}"#)).contains("endStreamState"));
+        assert_eq!(
+            end.end_stream_state,
+            inlet_shared::model::EndStreamState::Terminated
+        );
+        assert!(
+            bad_request(stream_end(br#"{"endStreamState": "Exploded"}"#))
+                .contains("endStreamState")
+        );
     }
 
     fn encode(data: &ParameterData) -> Record {
@@ -302,8 +336,16 @@ mod tests {
         let rows = 60_000;
         let data = ParameterData {
             timestamps: (0..rows).collect(),
-            numeric_values: [("v".to_owned(), (0..rows).map(|i| Some(i as f64 * 1.5)).collect())].into(),
-            string_values: [("s".to_owned(), (0..rows).map(|i| Some(format!("row {i}"))).collect())].into(),
+            numeric_values: [(
+                "v".to_owned(),
+                (0..rows).map(|i| Some(i as f64 * 1.5)).collect(),
+            )]
+            .into(),
+            string_values: [(
+                "s".to_owned(),
+                (0..rows).map(|i| Some(format!("row {i}"))).collect(),
+            )]
+            .into(),
             ..Default::default()
         };
         let records = split_parameter_data(data, &encode).unwrap();
@@ -312,7 +354,10 @@ mod tests {
         for record in &records {
             assert!(record.size() <= MAX_RECORD_BYTES);
             let piece: ParameterData = serde_json::from_slice(&record.data).unwrap();
-            assert_eq!(piece.timestamps, (next..next + piece.rows() as i64).collect::<Vec<_>>());
+            assert_eq!(
+                piece.timestamps,
+                (next..next + piece.rows() as i64).collect::<Vec<_>>()
+            );
             assert_eq!(piece.string_values["s"][0], Some(format!("row {next}")));
             next += piece.rows() as i64;
         }
@@ -321,7 +366,8 @@ mod tests {
 
     #[test]
     fn small_data_is_one_record_and_a_huge_row_is_413() {
-        let small = parameter_data(br#"{"timestamps": [1, 2], "numericValues": {"a": [1, 2]}}"#).unwrap();
+        let small =
+            parameter_data(br#"{"timestamps": [1, 2], "numericValues": {"a": [1, 2]}}"#).unwrap();
         assert_eq!(split_parameter_data(small, &encode).unwrap().len(), 1);
         let huge = ParameterData {
             timestamps: vec![1],

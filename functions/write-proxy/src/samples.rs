@@ -61,7 +61,11 @@ pub(crate) async fn serve(
             )));
         }
     };
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], snippet).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        snippet,
+    )
+        .into_response())
 }
 
 /// The base URL the client used: `X-Forwarded-Proto` (API Gateway sets it)

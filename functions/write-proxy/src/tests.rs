@@ -73,7 +73,10 @@ impl Answer {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
     fn message(&self) -> String {
-        self.json()["error"]["message"].as_str().unwrap_or("").to_owned()
+        self.json()["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
     }
 }
 
@@ -93,8 +96,13 @@ impl Harness {
     }
 
     async fn write(&self, method: Method, path: &str, body: &str) -> Answer {
-        self.send(request(method, path, Some(&format!("Bearer {TOKEN}")), body))
-            .await
+        self.send(request(
+            method,
+            path,
+            Some(&format!("Bearer {TOKEN}")),
+            body,
+        ))
+        .await
     }
 
     fn stored(&self, topic: &str) -> Vec<Value> {
@@ -131,7 +139,11 @@ const QUIX_EXAMPLE: &str = r#"{
 async fn accepts_the_quix_documentation_curl_payload_unchanged() {
     let h = harness();
     let answer = h
-        .write(Method::POST, "/topics/telemetry/streams/car-1/parameters/data", QUIX_EXAMPLE)
+        .write(
+            Method::POST,
+            "/topics/telemetry/streams/car-1/parameters/data",
+            QUIX_EXAMPLE,
+        )
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.body, "");
@@ -166,7 +178,9 @@ async fn creates_a_stream_and_answers_its_id() {
 
     // The minimum: no body at all, or `{}`.
     for body in ["", "{}"] {
-        let answer = h.write(Method::POST, "/topics/telemetry/streams", body).await;
+        let answer = h
+            .write(Method::POST, "/topics/telemetry/streams", body)
+            .await;
         assert_eq!(answer.status, StatusCode::OK, "{body:?}: {}", answer.body);
     }
 }
@@ -176,16 +190,45 @@ async fn every_write_becomes_records_keyed_by_stream_id_in_order() {
     let h = harness();
     let base = "/topics/telemetry/streams/s-9";
     let steps = [
-        (Method::PUT, base.to_owned(), r#"{"Name": "Example stream", "Metadata": {"fruit": "apple"}}"#),
-        (Method::POST, format!("{base}/parameters/definitions"), r#"[{"Id": "ParameterA", "Unit": "°C"}]"#),
-        (Method::POST, format!("{base}/events/definitions"), r#"[{"id": "Alert", "level": "Warning"}]"#),
-        (Method::POST, format!("{base}/events/data"), r#"[{"id": "Alert", "timestamp": 1618133869000000000, "tags": {"capacity": "over"}, "value": "Help"}, {"id": "Alert", "timestamp": 1618133869000000001}]"#),
-        (Method::POST, format!("{base}/events/data"), r#"{"id": "Single", "timestamp": 5, "value": "one object"}"#),
-        (Method::POST, format!("{base}/close"), r#"{"endStreamState": "Aborted"}"#),
+        (
+            Method::PUT,
+            base.to_owned(),
+            r#"{"Name": "Example stream", "Metadata": {"fruit": "apple"}}"#,
+        ),
+        (
+            Method::POST,
+            format!("{base}/parameters/definitions"),
+            r#"[{"Id": "ParameterA", "Unit": "°C"}]"#,
+        ),
+        (
+            Method::POST,
+            format!("{base}/events/definitions"),
+            r#"[{"id": "Alert", "level": "Warning"}]"#,
+        ),
+        (
+            Method::POST,
+            format!("{base}/events/data"),
+            r#"[{"id": "Alert", "timestamp": 1618133869000000000, "tags": {"capacity": "over"}, "value": "Help"}, {"id": "Alert", "timestamp": 1618133869000000001}]"#,
+        ),
+        (
+            Method::POST,
+            format!("{base}/events/data"),
+            r#"{"id": "Single", "timestamp": 5, "value": "one object"}"#,
+        ),
+        (
+            Method::POST,
+            format!("{base}/close"),
+            r#"{"endStreamState": "Aborted"}"#,
+        ),
     ];
     for (method, path, body) in steps {
         let answer = h.write(method.clone(), &path, body).await;
-        assert_eq!(answer.status, StatusCode::OK, "{method} {path}: {}", answer.body);
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "{method} {path}: {}",
+            answer.body
+        );
     }
     let stored = h.stored("telemetry");
     let types: Vec<&str> = stored.iter().map(|e| e["type"].as_str().unwrap()).collect();
@@ -206,7 +249,10 @@ async fn every_write_becomes_records_keyed_by_stream_id_in_order() {
     assert_eq!(stored[1]["data"]["parameters"][0]["unit"], "°C");
     assert_eq!(stored[2]["data"]["events"][0]["level"], "Warning");
     assert_eq!(stored[3]["data"]["tags"]["capacity"], "over");
-    assert_eq!(stored[4]["data"]["timestamp"], 1_618_133_869_000_000_001_i64);
+    assert_eq!(
+        stored[4]["data"]["timestamp"],
+        1_618_133_869_000_000_001_i64
+    );
     assert_eq!(stored[5]["data"]["value"], "one object");
     assert_eq!(stored[6]["data"]["endStreamState"], "Aborted");
 
@@ -223,14 +269,25 @@ async fn bearer_tokens_are_checked_before_anything_else() {
     let body = r#"[{"id": "a", "timestamp": 1}]"#;
     let wrong = format!("Bearer {TOKEN}x");
     let basic = format!("Basic {TOKEN}");
-    for auth in [None, Some("Bearer"), Some(wrong.as_str()), Some(basic.as_str()), Some("Bearer ")] {
+    for auth in [
+        None,
+        Some("Bearer"),
+        Some(wrong.as_str()),
+        Some(basic.as_str()),
+        Some("Bearer "),
+    ] {
         let answer = h.send(request(Method::POST, path, auth, body)).await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{auth:?}");
         assert_eq!(answer.json()["error"]["code"], "unauthorized");
     }
     // An unknown topic is not revealed to a caller without a token.
     let answer = h
-        .send(request(Method::POST, "/topics/nope/streams/s/events/data", None, body))
+        .send(request(
+            Method::POST,
+            "/topics/nope/streams/s/events/data",
+            None,
+            body,
+        ))
         .await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert!(h.stored("telemetry").is_empty());
@@ -249,17 +306,29 @@ async fn a_token_not_allowed_on_the_topic_is_403_and_unknown_topics_404() {
     let body = r#"[{"id": "a", "timestamp": 1}]"#;
     let limited = format!("Bearer {LIMITED}");
     let answer = h
-        .send(request(Method::POST, "/topics/telemetry/streams/s/events/data", Some(&limited), body))
+        .send(request(
+            Method::POST,
+            "/topics/telemetry/streams/s/events/data",
+            Some(&limited),
+            body,
+        ))
         .await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
     assert!(answer.message().contains("\"limited\""), "{}", answer.body);
     assert!(!answer.body.contains(LIMITED));
     let answer = h
-        .send(request(Method::POST, "/topics/other/streams/s/events/data", Some(&limited), body))
+        .send(request(
+            Method::POST,
+            "/topics/other/streams/s/events/data",
+            Some(&limited),
+            body,
+        ))
         .await;
     assert_eq!(answer.status, StatusCode::OK);
 
-    let answer = h.write(Method::POST, "/topics/nope/streams/s/events/data", body).await;
+    let answer = h
+        .write(Method::POST, "/topics/nope/streams/s/events/data", body)
+        .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     assert!(answer.message().contains("nope"));
 }
@@ -270,19 +339,43 @@ async fn malformed_input_is_400_with_a_precise_message() {
     let data = "/topics/telemetry/streams/s/parameters/data";
     let events = "/topics/telemetry/streams/s/events/data";
     let cases = [
-        (data, r#"{"timestamps": [1, 2, 3], "numericValues": {"speed": [1, 2]}}"#, "numericValues.speed has 2 values but timestamps has 3"),
+        (
+            data,
+            r#"{"timestamps": [1, 2, 3], "numericValues": {"speed": [1, 2]}}"#,
+            "numericValues.speed has 2 values but timestamps has 3",
+        ),
         (data, r#"{"timestamps": [1.5]}"#, "timestamps[0]"),
-        (data, r#"{"timestamps": [1], "binaryValues": {"img": ["not base64!"]}}"#, "binaryValues.img[0] is not valid base64"),
+        (
+            data,
+            r#"{"timestamps": [1], "binaryValues": {"img": ["not base64!"]}}"#,
+            "binaryValues.img[0] is not valid base64",
+        ),
         (data, "{not json", "parameter data"),
-        (events, r#"[{"value": "x", "timestamp": 1}]"#, "missing field `id`"),
+        (
+            events,
+            r#"[{"value": "x", "timestamp": 1}]"#,
+            "missing field `id`",
+        ),
         (events, r#"[{"id": "x"}]"#, "missing field `timestamp`"),
-        (events, r#"[{"id": "x", "timestamp": 1, "tags": {"t": 5}}]"#, "[0].tags.t"),
-        ("/topics/telemetry/streams/s/close", r#"{"endStreamState": "Done"}"#, "endStreamState"),
+        (
+            events,
+            r#"[{"id": "x", "timestamp": 1, "tags": {"t": 5}}]"#,
+            "[0].tags.t",
+        ),
+        (
+            "/topics/telemetry/streams/s/close",
+            r#"{"endStreamState": "Done"}"#,
+            "endStreamState",
+        ),
     ];
     for (path, body, expected) in cases {
         let answer = h.write(Method::POST, path, body).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
-        assert!(answer.message().contains(expected), "{expected:?} not in {:?}", answer.message());
+        assert!(
+            answer.message().contains(expected),
+            "{expected:?} not in {:?}",
+            answer.message()
+        );
     }
     assert!(h.stored("telemetry").is_empty());
 }
@@ -290,9 +383,16 @@ async fn malformed_input_is_400_with_a_precise_message() {
 #[tokio::test]
 async fn bodies_over_the_limit_are_413() {
     let h = harness_with("[writer]\nmax_body_bytes = 64");
-    let body = format!(r#"[{{"id": "a", "timestamp": 1, "value": "{}"}}]"#, "x".repeat(100));
+    let body = format!(
+        r#"[{{"id": "a", "timestamp": 1, "value": "{}"}}]"#,
+        "x".repeat(100)
+    );
     let answer = h
-        .write(Method::POST, "/topics/telemetry/streams/s/events/data", &body)
+        .write(
+            Method::POST,
+            "/topics/telemetry/streams/s/events/data",
+            &body,
+        )
         .await;
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(h.stored("telemetry").is_empty());
@@ -306,10 +406,14 @@ async fn wrong_methods_are_405_and_unknown_paths_404() {
         .await;
     assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(answer.headers[header::ALLOW], "POST");
-    let answer = h.write(Method::DELETE, "/topics/telemetry/streams/s", "").await;
+    let answer = h
+        .write(Method::DELETE, "/topics/telemetry/streams/s", "")
+        .await;
     assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(answer.headers[header::ALLOW], "PUT");
-    let answer = h.write(Method::POST, "/topics/telemetry/streams/s/nothing", "{}").await;
+    let answer = h
+        .write(Method::POST, "/topics/telemetry/streams/s/nothing", "{}")
+        .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     assert_eq!(answer.json()["error"]["code"], "not_found");
 }
@@ -319,7 +423,10 @@ struct FailingSink;
 #[async_trait]
 impl Sink for FailingSink {
     async fn put(&self, _: &Topic, records: Vec<Record>) -> Result<Vec<Ack>> {
-        Err(Error::unavailable("throttled", (0..records.len()).collect()))
+        Err(Error::unavailable(
+            "throttled",
+            (0..records.len()).collect(),
+        ))
     }
 }
 
@@ -345,7 +452,10 @@ fn preflight(origin: &str) -> Request<Body> {
         .uri("/topics/telemetry/streams/s/events/data")
         .header("origin", origin)
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "authorization, content-type")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
         .body(Body::empty())
         .unwrap()
 }
@@ -355,10 +465,17 @@ async fn cors_allows_only_the_configured_origins() {
     let h = harness_with("[writer]\ncors_origins = [\"https://app.example.com\"]");
     let answer = h.send(preflight("https://app.example.com")).await;
     assert!(answer.status.is_success(), "{}", answer.status);
-    assert_eq!(answer.headers["access-control-allow-origin"], "https://app.example.com");
-    let methods = answer.headers["access-control-allow-methods"].to_str().unwrap();
+    assert_eq!(
+        answer.headers["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let methods = answer.headers["access-control-allow-methods"]
+        .to_str()
+        .unwrap();
     assert!(methods.contains("POST") && methods.contains("PUT"));
-    let allowed = answer.headers["access-control-allow-headers"].to_str().unwrap();
+    let allowed = answer.headers["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
     assert!(allowed.contains("authorization"));
 
     let answer = h.send(preflight("https://evil.example.com")).await;
@@ -371,9 +488,15 @@ async fn cors_allows_only_the_configured_origins() {
         Some(&format!("Bearer {TOKEN}")),
         r#"[{"id": "a", "timestamp": 1}]"#,
     );
-    write.headers_mut().insert("origin", HeaderValue::from_static("https://app.example.com"));
+    write.headers_mut().insert(
+        "origin",
+        HeaderValue::from_static("https://app.example.com"),
+    );
     let answer = h.send(write).await;
-    assert_eq!(answer.headers["access-control-allow-origin"], "https://app.example.com");
+    assert_eq!(
+        answer.headers["access-control-allow-origin"],
+        "https://app.example.com"
+    );
 }
 
 #[tokio::test]
@@ -389,7 +512,9 @@ async fn cors_is_off_unless_configured_and_star_only_when_written() {
 #[tokio::test]
 async fn serves_the_openapi_document_and_each_operation_is_routed() {
     let h = harness();
-    let answer = h.send(request(Method::GET, "/openapi.json", None, "")).await;
+    let answer = h
+        .send(request(Method::GET, "/openapi.json", None, ""))
+        .await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.headers[header::CONTENT_TYPE], "application/json");
     let doc = answer.json();
@@ -398,10 +523,19 @@ async fn serves_the_openapi_document_and_each_operation_is_routed() {
             .replace("{topic}", "telemetry")
             .replace("{streamId}", "s")
             .replace("{lang}", "curl");
-        for method in item.as_object().unwrap().keys().filter(|k| *k != "parameters") {
+        for method in item
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| *k != "parameters")
+        {
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let answer = h.write(method.clone(), &concrete, "{}").await;
-            assert_ne!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {concrete}");
+            assert_ne!(
+                answer.status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {concrete}"
+            );
             assert_ne!(answer.message(), "no such route", "{method} {concrete}");
         }
     }
@@ -421,24 +555,43 @@ async fn samples_are_ready_to_run_for_this_deployment() {
             )
             .await;
         assert_eq!(answer.status, StatusCode::OK, "{lang}");
-        assert!(answer.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
         assert!(
-            answer.body.contains("https://writer.example.com/topics/other/streams/my-car/events/data"),
+            answer.headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        assert!(
+            answer
+                .body
+                .contains("https://writer.example.com/topics/other/streams/my-car/events/data"),
             "{lang}: {}",
             answer.body
         );
         assert!(answer.body.contains("INLET_TOKEN"), "{lang}");
         assert!(!answer.body.contains(TOKEN), "{lang} leaks a token");
     }
-    let answer = h.send(request(Method::GET, "/samples/cobol", None, "")).await;
+    let answer = h
+        .send(request(Method::GET, "/samples/cobol", None, ""))
+        .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     assert!(answer.message().contains("curl, javascript, python"));
-    let answer = h.send(request(Method::GET, "/samples/curl?topic=nope", None, "")).await;
+    let answer = h
+        .send(request(Method::GET, "/samples/curl?topic=nope", None, ""))
+        .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
 
     let h = harness_with("[writer]\npublic_url = \"https://inlet.example.org\"");
-    let answer = h.send(request(Method::GET, "/samples/curl", None, "")).await;
-    assert!(answer.body.contains("https://inlet.example.org/topics/other/streams/sample-stream/events/data"), "{}", answer.body);
+    let answer = h
+        .send(request(Method::GET, "/samples/curl", None, ""))
+        .await;
+    assert!(
+        answer
+            .body
+            .contains("https://inlet.example.org/topics/other/streams/sample-stream/events/data"),
+        "{}",
+        answer.body
+    );
 }
 
 #[derive(Clone, Default)]
@@ -469,17 +622,34 @@ fn logs_never_contain_tokens_or_bodies() {
         .unwrap();
     runtime.block_on(async {
         let h = harness();
-        h.write(Method::POST, "/topics/telemetry/streams/s/parameters/data", QUIX_EXAMPLE)
-            .await;
-        h.send(request(Method::POST, "/topics/telemetry/streams/s/close", Some("Bearer wrong-token"), ""))
-            .await;
-        h.send(request(Method::POST, "/topics/telemetry/streams/s/events/data", Some(&format!("Bearer {LIMITED}")), "[]"))
-            .await;
+        h.write(
+            Method::POST,
+            "/topics/telemetry/streams/s/parameters/data",
+            QUIX_EXAMPLE,
+        )
+        .await;
+        h.send(request(
+            Method::POST,
+            "/topics/telemetry/streams/s/close",
+            Some("Bearer wrong-token"),
+            "",
+        ))
+        .await;
+        h.send(request(
+            Method::POST,
+            "/topics/telemetry/streams/s/events/data",
+            Some(&format!("Bearer {LIMITED}")),
+            "[]",
+        ))
+        .await;
     });
     let _ = std::io::stderr().flush();
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("parameter data published"), "{logs}");
     for secret in [TOKEN, LIMITED, "wrong-token", "SomeParameter1"] {
-        assert!(!logs.contains(secret), "{secret:?} leaked into logs:\n{logs}");
+        assert!(
+            !logs.contains(secret),
+            "{secret:?} leaked into logs:\n{logs}"
+        );
     }
 }
