@@ -13,7 +13,7 @@ use inlet_e2e::{
 };
 use inlet_shared::config::Topic;
 use inlet_shared::model::Record;
-use inlet_shared::signature::{Scheme, Secret};
+use inlet_shared::signature::{Scheme, Secret, SignWith};
 use inlet_shared::sink::{KinesisSink, RetryPolicy, Sink};
 use inlet_shared::{Config, Error};
 use serde_json::Value;
@@ -92,7 +92,11 @@ event_id = "/type"
     let app = router(Receiver::new(Arc::new(config), Arc::new(sink)));
 
     let body = r#"{"type":"identify","userId":"u1","traits":{"plan":"pro"}}"#;
-    let signature = &Scheme::Segment.sign(&Secret::new("segment-secret"), body.as_bytes())[0].1;
+    let signature = &Scheme::Segment.sign(&SignWith::new(
+        &Secret::new("segment-secret"),
+        body.as_bytes(),
+    ))[0]
+        .1;
     let response = app
         .oneshot(
             Request::post("/webhooks/segment")

@@ -2,6 +2,7 @@
 //! requests it prints.
 
 use inlet_shared::config::{Field, Source};
+use inlet_shared::signature::SignWith;
 use inlet_shared::{Config, Result};
 use rand::Rng;
 
@@ -114,7 +115,16 @@ pub(crate) fn curl(base_url: &str, source: &Source) -> String {
         source.name
     );
     if let Some(secret) = source.secrets.first() {
-        for (name, value) in source.scheme.sign(secret, body.as_bytes()) {
+        let path = format!("/webhooks/{}", source.name);
+        let id = format!("msg_{}", hex::encode(rand::rng().random::<[u8; 12]>()));
+        let signed = source.scheme.sign(&SignWith {
+            secret,
+            body: body.as_bytes(),
+            now: std::time::SystemTime::now(),
+            path_and_query: &path,
+            id: &id,
+        });
+        for (name, value) in signed {
             command.push_str(&format!(" -H '{name}: {value}'"));
         }
     }
@@ -155,7 +165,13 @@ mod tests {
         let source = &demo.config.sources["segment"];
         let command = curl("http://127.0.0.1:8787", source);
         let body = sample_body(source);
-        let (_, sig) = &Scheme::Segment.sign(&source.secrets[0], body.as_bytes())[0];
+        let (_, sig) = &Scheme::Segment.sign(&SignWith {
+            secret: &source.secrets[0],
+            body: body.as_bytes(),
+            now: std::time::SystemTime::now(),
+            path_and_query: "/",
+            id: "",
+        })[0];
         assert!(
             command.contains(&format!("-H 'x-signature: {sig}'")),
             "{command}"

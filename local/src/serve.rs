@@ -4,9 +4,11 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use axum::Router;
 use clap::{Args, ValueEnum};
+use inlet_shared::dedupe::EmbeddedDedupe;
 use inlet_shared::http::route_not_found;
 use inlet_shared::sink::{EmbeddedLog, KinesisSink, Sink};
 use inlet_shared::{Config, Error, Result};
@@ -62,7 +64,8 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         SinkKind::Kinesis => Arc::new(KinesisSink::from_env().await),
     };
 
-    let receiver = Receiver::new(config.clone(), sink.clone());
+    let deduper = Arc::new(EmbeddedDedupe::open(&args.data_dir, SystemTime::now())?);
+    let receiver = Receiver::new(config.clone(), sink.clone()).with_deduper(deduper);
     receiver.warn_unsigned();
     let writer = Writer::new(config.clone(), sink);
     writer.warn_if_unusable();

@@ -1,38 +1,98 @@
 //! `inlet sign`: the headers a provider would send with a body.
 
 use std::io::Read;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Args;
-use inlet_shared::signature::{Scheme, Secret};
-use inlet_shared::{Error, Result};
+use inlet_shared::signature::{SCHEME_NAMES, Scheme, Secret, SignWith};
+use inlet_shared::{Config, Error, Result};
 
 /// Arguments of `inlet sign`.
 #[derive(Debug, Args)]
 pub struct SignArgs {
-    /// The signature scheme (segment, none).
+    /// The signature scheme: segment, github, stripe, slack, shopify,
+    /// standard-webhooks, or twilio (with --public-url); for hmac use
+    /// --config and --source.
     #[arg(long, default_value = "segment")]
     pub scheme: String,
     /// The secret to sign with.
     #[arg(long, env = "INLET_SECRET", hide_env_values = true)]
     pub secret: String,
+    /// Take the scheme of this configured source (needs --config).
+    #[arg(long, requires = "config")]
+    pub source: Option<String>,
+    /// The configuration file holding --source.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Twilio: the public base URL Twilio calls.
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Twilio: the path and query the request goes to.
+    #[arg(long)]
+    pub path: Option<String>,
+    /// Standard Webhooks: the message id (default: a new one).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// The signing time as Unix seconds (default: now).
+    #[arg(long)]
+    pub timestamp: Option<u64>,
 }
 
 pub(crate) fn sign(args: SignArgs) -> Result<()> {
-    let scheme: Scheme = args
-        .scheme
-        .parse()
-        .map_err(|e: Error| Error::BadRequest(format!("--scheme: {}", strip(e))))?;
+    let (scheme, name) = scheme(&args)?;
     let mut body = Vec::new();
     std::io::stdin().read_to_end(&mut body)?;
-    for (name, value) in scheme.sign(&Secret::new(args.secret), &body) {
+    let now = args
+        .timestamp
+        .map_or_else(SystemTime::now, |t| UNIX_EPOCH + Duration::from_secs(t));
+    let id = args
+        .id
+        .clone()
+        .unwrap_or_else(|| format!("msg_{}", uuid_like()));
+    let path = args
+        .path
+        .clone()
+        .unwrap_or_else(|| format!("/webhooks/{name}"));
+    let secret = Secret::new(args.secret.clone());
+    let signed = scheme.sign(&SignWith {
+        secret: &secret,
+        body: &body,
+        now,
+        path_and_query: &path,
+        id: &id,
+    });
+    for (name, value) in signed {
         println!("{name}: {value}");
     }
     Ok(())
 }
 
-fn strip(e: Error) -> String {
-    match e {
-        Error::Config(m) => m,
-        other => other.to_string(),
+fn scheme(args: &SignArgs) -> Result<(Scheme, String)> {
+    if let (Some(source), Some(config)) = (&args.source, &args.config) {
+        let config = Config::load(config, &|name| std::env::var(name).ok())?;
+        let found = config
+            .sources
+            .get(source)
+            .ok_or_else(|| Error::NotFound(format!("no source {source:?} in the configuration")))?;
+        return Ok((found.scheme.clone(), source.clone()));
     }
+    if args.scheme == "twilio" {
+        let public_url = args.public_url.clone().ok_or_else(|| {
+            Error::BadRequest("--scheme twilio needs --public-url (the URL Twilio calls)".into())
+        })?;
+        return Ok((Scheme::Twilio { public_url }, "twilio".into()));
+    }
+    let scheme = Scheme::from_name(&args.scheme).ok_or_else(|| {
+        Error::BadRequest(format!(
+            "--scheme {:?}: use one of {SCHEME_NAMES} (hmac: use --config and --source)",
+            args.scheme
+        ))
+    })?;
+    Ok((scheme, args.scheme.clone()))
+}
+
+fn uuid_like() -> String {
+    use rand::Rng;
+    hex::encode(rand::rng().random::<[u8; 12]>())
 }

@@ -217,13 +217,14 @@ topic = "hooks"
     .unwrap();
 
     let body = r#"{"type":"page","name":"Home"}"#;
-    let signature = inlet_shared::signature::Scheme::Segment.sign(
-        &inlet_shared::signature::Secret::new("kinesis-test-secret"),
-        body.as_bytes(),
-    );
+    let signature =
+        inlet_shared::signature::Scheme::Segment.sign(&inlet_shared::signature::SignWith::new(
+            &inlet_shared::signature::Secret::new("kinesis-test-secret"),
+            body.as_bytes(),
+        ));
     let response = reqwest::Client::new()
         .post(format!("{}/webhooks/segment", server.base_url))
-        .header(signature[0].0, &signature[0].1)
+        .header(signature[0].0.as_str(), &signature[0].1)
         .body(body)
         .send()
         .await

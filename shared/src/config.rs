@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::signature::{Scheme, Secret};
+use crate::signature::{Algorithm, Encoding, HmacSpec, SCHEME_NAMES, Scheme, Secret, headers};
 
 /// The default body limit of a webhook source: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -81,25 +81,68 @@ pub struct Topic {
     pub stream: String,
 }
 
-/// Where a value comes from: a JSON pointer into a document, or a constant.
+/// Where a value comes from: a JSON pointer into a document, a request
+/// header, or a constant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Field {
     /// A JSON pointer such as `/type` (RFC 6901).
     Pointer(String),
+    /// A request header (`header:X-GitHub-Event`), stored lowercase.
+    Header(String),
     /// A fixed value.
     Constant(String),
 }
 
 impl Field {
-    /// A value starting with `/` is a pointer, anything else a constant.
+    /// `/...` is a pointer, `header:Name` a header, anything else a constant.
     pub fn parse(value: &str) -> Self {
         if value.starts_with('/') {
             Field::Pointer(value.to_owned())
+        } else if let Some(name) = value.strip_prefix("header:") {
+            Field::Header(name.trim().to_ascii_lowercase())
         } else {
             Field::Constant(value.to_owned())
         }
     }
+
+    /// The value in `json` or `headers`: strings as they are, numbers and
+    /// booleans as text; `None` if absent, empty or of another type.
+    pub fn resolve(
+        &self,
+        json: &serde_json::Value,
+        headers: &axum::http::HeaderMap,
+    ) -> Option<String> {
+        let value = match self {
+            Field::Constant(value) => Some(value.clone()),
+            Field::Header(name) => headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().to_owned()),
+            Field::Pointer(pointer) => match json.pointer(pointer)? {
+                serde_json::Value::String(s) => Some(s.clone()),
+                v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => {
+                    Some(v.to_string())
+                }
+                _ => None,
+            },
+        };
+        value.filter(|v| !v.is_empty())
+    }
+
+    /// How the field is written in the configuration.
+    pub fn describe(&self) -> String {
+        match self {
+            Field::Pointer(p) => p.clone(),
+            Field::Header(h) => format!("header {h}"),
+            Field::Constant(c) => format!("{c:?}"),
+        }
+    }
 }
+
+/// The default tolerance for signed timestamps: 5 minutes either way.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
+/// The default window in which a redelivered webhook is not published again.
+pub const DEFAULT_DEDUPE_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// A webhook source.
 #[derive(Debug, Clone)]
@@ -116,8 +159,15 @@ pub struct Source {
     pub stream_id: String,
     /// Where the Quix event id comes from.
     pub event_id: Field,
+    /// Where the provider's delivery id comes from (the CloudEvent id, and
+    /// the key that keeps a redelivery from being published twice).
+    pub delivery_id: Option<Field>,
     /// Larger bodies are refused with 413.
     pub max_body_bytes: usize,
+    /// How far a signed timestamp may be from now, either way.
+    pub tolerance: Duration,
+    /// How long a delivery id is remembered; zero turns deduplication off.
+    pub dedupe_window: Duration,
 }
 
 /// Which topics a token may write to.
@@ -211,7 +261,19 @@ struct RawSource {
     topic: String,
     stream_id: Option<String>,
     event_id: Option<String>,
+    delivery_id: Option<String>,
     max_body_bytes: Option<usize>,
+    tolerance: Option<String>,
+    dedupe_window: Option<String>,
+    // twilio
+    public_url: Option<String>,
+    // hmac
+    algorithm: Option<String>,
+    header: Option<String>,
+    encoding: Option<String>,
+    prefix: Option<String>,
+    timestamp_header: Option<String>,
+    signed_content: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -258,16 +320,20 @@ impl Config {
         for (name, raw) in raw.sources {
             check_name("source", &name)?;
             let at = format!("sources.{name}");
-            let scheme: Scheme = raw
-                .scheme
-                .parse()
-                .map_err(|e: Error| Error::Config(format!("{at}.scheme: {e}")))?;
+            let scheme = scheme(&at, &raw)?;
             config.check_topic(&at, &raw.topic)?;
             let secrets = raw
                 .secrets
                 .iter()
                 .enumerate()
-                .map(|(i, value)| resolve_secret(&format!("{at}.secrets[{i}]"), value, env))
+                .map(|(i, value)| {
+                    let at = format!("{at}.secrets[{i}]");
+                    let secret = resolve_secret(&at, value, env)?;
+                    scheme
+                        .check_secret(&secret)
+                        .map_err(|why| Error::Config(format!("{at}: {why}")))?;
+                    Ok(secret)
+                })
                 .collect::<Result<Vec<_>>>()?;
             if scheme.needs_secret() && secrets.is_empty() {
                 return Err(Error::Config(format!(
@@ -286,10 +352,18 @@ impl Config {
                     "{at}.max_body_bytes must be above 0"
                 )));
             }
-            let event_id = match raw.event_id {
-                Some(value) => Field::parse(&value),
-                None => Field::Pointer("/type".to_owned()),
+            let (default_event, default_delivery) = scheme_defaults(&scheme, &name);
+            let event_id = raw.event_id.as_deref().map_or(default_event, Field::parse);
+            let delivery_id = match raw.delivery_id.as_deref() {
+                Some("none") => None,
+                Some(value) => Some(Field::parse(value)),
+                None => default_delivery,
             };
+            if let Some(Field::Constant(_)) = delivery_id {
+                return Err(Error::Config(format!(
+                    "{at}.delivery_id must be a JSON pointer (/id), a header (header:Name) or \"none\""
+                )));
+            }
             config.sources.insert(
                 name.clone(),
                 Source {
@@ -300,7 +374,20 @@ impl Config {
                     secrets,
                     topic: raw.topic,
                     event_id,
+                    delivery_id,
                     max_body_bytes,
+                    tolerance: duration(
+                        &at,
+                        "tolerance",
+                        raw.tolerance.as_deref(),
+                        DEFAULT_TOLERANCE,
+                    )?,
+                    dedupe_window: duration(
+                        &at,
+                        "dedupe_window",
+                        raw.dedupe_window.as_deref(),
+                        DEFAULT_DEDUPE_WINDOW,
+                    )?,
                 },
             );
         }
@@ -408,6 +495,142 @@ impl Config {
                 "{at}.topic: no topic {topic:?} is defined under [topics]"
             )))
         }
+    }
+}
+
+/// The scheme of a source, with its scheme-specific keys checked.
+fn scheme(at: &str, raw: &RawSource) -> Result<Scheme> {
+    let hmac_keys = [
+        ("algorithm", raw.algorithm.is_some()),
+        ("header", raw.header.is_some()),
+        ("encoding", raw.encoding.is_some()),
+        ("prefix", raw.prefix.is_some()),
+        ("timestamp_header", raw.timestamp_header.is_some()),
+        ("signed_content", raw.signed_content.is_some()),
+    ];
+    if raw.scheme != "hmac"
+        && let Some((key, _)) = hmac_keys.iter().find(|(_, set)| *set)
+    {
+        return Err(Error::Config(format!(
+            "{at}.{key} applies to scheme \"hmac\" only"
+        )));
+    }
+    if raw.scheme != "twilio" && raw.public_url.is_some() {
+        return Err(Error::Config(format!(
+            "{at}.public_url applies to scheme \"twilio\" only"
+        )));
+    }
+    if let Some(scheme) = Scheme::from_name(&raw.scheme) {
+        return Ok(scheme);
+    }
+    Ok(match raw.scheme.as_str() {
+        "twilio" => {
+            let url = raw.public_url.clone().ok_or_else(|| {
+                Error::Config(format!(
+                    "{at}.public_url: scheme \"twilio\" signs the public URL Twilio calls; set it, e.g. \"https://hooks.example.com\""
+                ))
+            })?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(Error::Config(format!(
+                    "{at}.public_url must start with http:// or https://"
+                )));
+            }
+            Scheme::Twilio { public_url: url }
+        }
+        "hmac" => {
+            let header = raw.header.clone().ok_or_else(|| {
+                Error::Config(format!(
+                    "{at}.header: scheme \"hmac\" needs the signature header's name"
+                ))
+            })?;
+            let algorithm = match raw.algorithm.as_deref().unwrap_or("sha256") {
+                "sha1" => Algorithm::Sha1,
+                "sha256" => Algorithm::Sha256,
+                "sha512" => Algorithm::Sha512,
+                other => {
+                    return Err(Error::Config(format!(
+                        "{at}.algorithm {other:?}: use sha1, sha256 or sha512"
+                    )));
+                }
+            };
+            let encoding = match raw.encoding.as_deref().unwrap_or("hex") {
+                "hex" => Encoding::Hex,
+                "base64" => Encoding::Base64,
+                other => {
+                    return Err(Error::Config(format!(
+                        "{at}.encoding {other:?}: use hex or base64"
+                    )));
+                }
+            };
+            let timestamp_header = raw
+                .timestamp_header
+                .as_ref()
+                .map(|h| h.to_ascii_lowercase());
+            let signed_content = raw.signed_content.clone().unwrap_or_else(|| {
+                if timestamp_header.is_some() {
+                    "{timestamp}.{body}".to_owned()
+                } else {
+                    "{body}".to_owned()
+                }
+            });
+            if !signed_content.contains("{body}") {
+                return Err(Error::Config(format!(
+                    "{at}.signed_content must contain {{body}}"
+                )));
+            }
+            if signed_content.contains("{timestamp}") && timestamp_header.is_none() {
+                return Err(Error::Config(format!(
+                    "{at}.signed_content uses {{timestamp}}: set timestamp_header too"
+                )));
+            }
+            Scheme::Hmac(HmacSpec {
+                algorithm,
+                header: header.to_ascii_lowercase(),
+                encoding,
+                prefix: raw.prefix.clone().unwrap_or_default(),
+                timestamp_header,
+                signed_content,
+            })
+        }
+        other => {
+            return Err(Error::Config(format!(
+                "{at}.scheme: unknown signature scheme {other:?} (supported: {SCHEME_NAMES})"
+            )));
+        }
+    })
+}
+
+/// Where each scheme's event id and delivery id are, unless configured.
+fn scheme_defaults(scheme: &Scheme, source: &str) -> (Field, Option<Field>) {
+    let pointer = |p: &str| Field::Pointer(p.to_owned());
+    let header = |h: &str| Field::Header(h.to_owned());
+    match scheme {
+        Scheme::Segment => (pointer("/type"), Some(pointer("/messageId"))),
+        Scheme::Github => (
+            header(headers::GITHUB_EVENT),
+            Some(header(headers::GITHUB_DELIVERY)),
+        ),
+        Scheme::Stripe => (pointer("/type"), Some(pointer("/id"))),
+        Scheme::Slack => (pointer("/type"), Some(pointer("/event_id"))),
+        Scheme::Shopify => (
+            header(headers::SHOPIFY_TOPIC),
+            Some(header(headers::SHOPIFY_WEBHOOK_ID)),
+        ),
+        Scheme::StandardWebhooks => (pointer("/type"), Some(header(headers::WEBHOOK_ID))),
+        Scheme::Twilio { .. } => (
+            Field::Constant(source.to_owned()),
+            Some(header(headers::TWILIO_IDEMPOTENCY)),
+        ),
+        Scheme::Hmac(_) | Scheme::None => (pointer("/type"), None),
+    }
+}
+
+fn duration(at: &str, key: &str, value: Option<&str>, default: Duration) -> Result<Duration> {
+    match value {
+        None => Ok(default),
+        Some("0") => Ok(Duration::ZERO),
+        Some(text) => humantime::parse_duration(text)
+            .map_err(|e| Error::Config(format!("{at}.{key} {text:?}: {e}"))),
     }
 }
 
@@ -669,6 +892,145 @@ topic = "t"
                 "{expected:?} not in {message:?}"
             );
         }
+    }
+
+    #[test]
+    fn each_scheme_has_its_providers_defaults() {
+        let text = r#"
+[topics.t]
+stream = "s"
+[sources.gh]
+scheme = "github"
+secrets = ["env:SEGMENT_SECRET"]
+topic = "t"
+[sources.stripe]
+scheme = "stripe"
+secrets = ["env:SEGMENT_SECRET"]
+topic = "t"
+tolerance = "2m"
+dedupe_window = "1h"
+[sources.shop]
+scheme = "shopify"
+secrets = ["env:SEGMENT_SECRET"]
+topic = "t"
+delivery_id = "none"
+event_id = "header:X-Custom"
+[sources.acme]
+scheme = "hmac"
+secrets = ["env:SEGMENT_SECRET"]
+topic = "t"
+header = "X-Acme-Signature"
+algorithm = "sha512"
+encoding = "base64"
+prefix = "sig="
+timestamp_header = "X-Acme-Time"
+dedupe_window = "0"
+"#;
+        let config = Config::parse(text, &env).unwrap();
+        let gh = &config.sources["gh"];
+        assert_eq!(gh.event_id, Field::Header("x-github-event".into()));
+        assert_eq!(
+            gh.delivery_id,
+            Some(Field::Header("x-github-delivery".into()))
+        );
+        assert_eq!(gh.tolerance, DEFAULT_TOLERANCE);
+        assert_eq!(gh.dedupe_window, DEFAULT_DEDUPE_WINDOW);
+        let stripe = &config.sources["stripe"];
+        assert_eq!(stripe.event_id, Field::Pointer("/type".into()));
+        assert_eq!(stripe.delivery_id, Some(Field::Pointer("/id".into())));
+        assert_eq!(stripe.tolerance, Duration::from_secs(120));
+        assert_eq!(stripe.dedupe_window, Duration::from_secs(3600));
+        let shop = &config.sources["shop"];
+        assert_eq!(shop.delivery_id, None);
+        assert_eq!(shop.event_id, Field::Header("x-custom".into()));
+        match &config.sources["acme"].scheme {
+            Scheme::Hmac(spec) => {
+                assert_eq!(spec.header, "x-acme-signature");
+                assert_eq!(spec.algorithm, Algorithm::Sha512);
+                assert_eq!(spec.encoding, Encoding::Base64);
+                assert_eq!(spec.timestamp_header.as_deref(), Some("x-acme-time"));
+                assert_eq!(spec.signed_content, "{timestamp}.{body}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(config.sources["acme"].dedupe_window, Duration::ZERO);
+    }
+
+    #[test]
+    fn scheme_specific_keys_are_checked() {
+        let base = "[topics.t]\nstream = \"s\"\n[sources.a]\ntopic = \"t\"\nsecrets = [\"env:SEGMENT_SECRET\"]\n";
+        let cases = [
+            (
+                "scheme = \"github\"\nheader = \"x\"",
+                "applies to scheme \"hmac\" only",
+            ),
+            (
+                "scheme = \"github\"\npublic_url = \"https://x\"",
+                "applies to scheme \"twilio\" only",
+            ),
+            ("scheme = \"twilio\"", "public_url"),
+            ("scheme = \"hmac\"", "needs the signature header"),
+            (
+                "scheme = \"hmac\"\nheader = \"x\"\nalgorithm = \"md5\"",
+                "sha1, sha256 or sha512",
+            ),
+            (
+                "scheme = \"hmac\"\nheader = \"x\"\nencoding = \"rot13\"",
+                "hex or base64",
+            ),
+            (
+                "scheme = \"hmac\"\nheader = \"x\"\nsigned_content = \"{timestamp}\"",
+                "must contain {body}",
+            ),
+            (
+                "scheme = \"hmac\"\nheader = \"x\"\nsigned_content = \"{timestamp}{body}\"",
+                "set timestamp_header",
+            ),
+            ("scheme = \"standard-webhooks\"", "whsec_"),
+            ("scheme = \"github\"\ntolerance = \"soon\"", "tolerance"),
+            (
+                "scheme = \"github\"\ndelivery_id = \"fixed\"",
+                "delivery_id",
+            ),
+        ];
+        for (extra, expected) in cases {
+            let message = parse_err(&format!("{base}{extra}"));
+            assert!(
+                message.contains(expected),
+                "{expected:?} not in {message:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn fields_resolve_from_body_headers_or_constants() {
+        let json = serde_json::json!({"type": "track", "n": 5, "o": {}});
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("x-github-event", "push".parse().unwrap());
+        assert_eq!(
+            Field::parse("/type").resolve(&json, &headers).as_deref(),
+            Some("track")
+        );
+        assert_eq!(
+            Field::parse("/n").resolve(&json, &headers).as_deref(),
+            Some("5")
+        );
+        assert_eq!(Field::parse("/o").resolve(&json, &headers), None);
+        assert_eq!(Field::parse("/missing").resolve(&json, &headers), None);
+        assert_eq!(
+            Field::parse("header:X-GitHub-Event")
+                .resolve(&json, &headers)
+                .as_deref(),
+            Some("push")
+        );
+        assert_eq!(
+            Field::parse("header:x-other").resolve(&json, &headers),
+            None
+        );
+        assert_eq!(
+            Field::parse("fixed").resolve(&json, &headers).as_deref(),
+            Some("fixed")
+        );
     }
 
     #[test]

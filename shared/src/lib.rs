@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod dedupe;
 pub mod error;
 pub mod http;
 pub mod model;

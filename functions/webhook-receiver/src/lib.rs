@@ -9,22 +9,26 @@ use std::time::SystemTime;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use inlet_shared::config::{Field, Source};
+use inlet_shared::config::Source;
+use inlet_shared::dedupe::{Claim, Deduper, NoDedupe};
 use inlet_shared::http::{method_not_allowed, read_body, route_not_found};
 use inlet_shared::model::{CloudEvent, EventData, event_type, unix_nanos};
-use inlet_shared::signature::Verified;
+use inlet_shared::signature::{Scheme, Unverified, Verified};
 use inlet_shared::sink::Sink;
 use inlet_shared::{Clock, Config, Error, Result, system_clock};
 use serde::Serialize;
+use serde_json::json;
 
 /// The receiver's state: configuration, sink and clock, built once.
 #[derive(Clone)]
 pub struct Receiver {
     config: Arc<Config>,
     sink: Arc<dyn Sink>,
+    deduper: Arc<dyn Deduper>,
     clock: Clock,
 }
 
@@ -34,8 +38,15 @@ impl Receiver {
         Receiver {
             config,
             sink,
+            deduper: Arc::new(NoDedupe),
             clock: system_clock(),
         }
+    }
+
+    /// Remembers delivery ids in `deduper`, so redeliveries are published once.
+    pub fn with_deduper(mut self, deduper: Arc<dyn Deduper>) -> Self {
+        self.deduper = deduper;
+        self
     }
 
     /// Replaces the clock (tests).
@@ -59,14 +70,19 @@ impl Receiver {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Published {
-    /// The CloudEvent id of the record.
+    /// The CloudEvent id of the record (the provider's delivery id, if any).
     pub id: String,
     /// The topic it went to.
     pub topic: String,
-    /// The shard that took it.
-    pub shard_id: String,
-    /// Its sequence number in that shard.
-    pub sequence_number: String,
+    /// The shard that took it (absent for a duplicate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard_id: Option<String>,
+    /// Its sequence number in that shard (absent for a duplicate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence_number: Option<String>,
+    /// The delivery was published before and was not published again.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate: bool,
 }
 
 /// The receiver's routes without a fallback, for mounting beside others.
@@ -87,9 +103,10 @@ pub fn router(receiver: Receiver) -> Router {
 async fn receive(
     State(receiver): State<Receiver>,
     path: Result<Path<String>, PathRejection>,
+    uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Published>> {
+) -> Result<Response> {
     let Path(name) = path.map_err(|e| Error::BadRequest(e.body_text()))?;
     let source = receiver
         .config
@@ -98,15 +115,70 @@ async fn receive(
         .ok_or_else(|| Error::NotFound(format!("unknown webhook source {name:?}")))?;
     let body = read_body(&headers, body, source.max_body_bytes).await?;
     let now = (receiver.clock)();
-    let verified = source.scheme.verify(&source.secrets, &headers, body, now)?;
-    let event = to_cloud_event(source, &verified, now)?;
+    let request = Unverified {
+        headers: &headers,
+        body: &body,
+        path_and_query: uri.path_and_query().map_or("/", |p| p.as_str()),
+        now,
+    };
+    let verified = source
+        .scheme
+        .verify(&source.secrets, &request, source.tolerance)?;
+    let webhook = Webhook::parse(source, &headers, &verified)?;
+    if let Some(challenge) = webhook.slack_challenge(source) {
+        return Ok(Json(json!({ "challenge": challenge })).into_response());
+    }
     let topic = receiver.config.topic(&source.topic)?;
-    let ack = receiver
-        .sink
-        .put(topic, vec![event.to_record()])
-        .await?
-        .pop()
-        .expect("one ack per record");
+
+    let dedupe_key = match &webhook.delivery_id {
+        Some(id) if !source.dedupe_window.is_zero() => Some(format!("{}/{id}", source.name)),
+        _ => None,
+    };
+    if let Some(key) = &dedupe_key {
+        match receiver.deduper.claim(key, now).await? {
+            Claim::New => {}
+            Claim::Duplicate => {
+                tracing::info!(source = %source.name, id = %key, "redelivered webhook acknowledged, not published again");
+                return Ok(Json(Published {
+                    id: webhook.delivery_id.clone().unwrap_or_default(),
+                    topic: topic.name.clone(),
+                    shard_id: None,
+                    sequence_number: None,
+                    duplicate: true,
+                })
+                .into_response());
+            }
+            Claim::InFlight => {
+                return Err(Error::unavailable(
+                    format!("delivery {key} is being published by another request"),
+                    vec![0],
+                ));
+            }
+        }
+    }
+
+    let event = webhook.into_cloud_event(source, now);
+    let published = receiver.sink.put(topic, vec![event.to_record()]).await;
+    let ack = match published {
+        Ok(mut acks) => acks.pop().expect("one ack per record"),
+        Err(err) => {
+            if let Some(key) = &dedupe_key
+                && let Err(e) = receiver.deduper.release(key).await
+            {
+                tracing::warn!(error = %e, "cannot release a dedupe claim; it expires with its lease");
+            }
+            return Err(err);
+        }
+    };
+    if let Some(key) = &dedupe_key
+        && let Err(e) = receiver
+            .deduper
+            .complete(key, now, source.dedupe_window)
+            .await
+    {
+        // The record is in the stream; a redelivery may publish it again.
+        tracing::warn!(error = %e, "cannot remember a published delivery id");
+    }
     tracing::info!(
         source = %source.name,
         topic = %topic.name,
@@ -117,44 +189,92 @@ async fn receive(
     Ok(Json(Published {
         id: event.id,
         topic: topic.name.clone(),
-        shard_id: ack.shard_id,
-        sequence_number: ack.sequence_number,
-    }))
+        shard_id: Some(ack.shard_id),
+        sequence_number: Some(ack.sequence_number),
+        duplicate: false,
+    })
+    .into_response())
 }
 
-/// The event a verified webhook becomes: `EventData` whose id is the
-/// configured field (Segment: the body's `type`) and whose value is the body.
-fn to_cloud_event(source: &Source, verified: &Verified, now: SystemTime) -> Result<CloudEvent> {
-    let text = std::str::from_utf8(verified.body())
-        .map_err(|_| Error::BadRequest("body is not valid UTF-8 JSON".to_owned()))?;
-    let json: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| Error::BadRequest(format!("body is not valid JSON: {e}")))?;
-    let id = match &source.event_id {
-        Field::Constant(id) => id.clone(),
-        Field::Pointer(pointer) => match json.pointer(pointer) {
-            Some(serde_json::Value::String(s)) if !s.is_empty() => s.clone(),
-            Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => v.to_string(),
-            _ => {
-                return Err(Error::BadRequest(format!(
-                    "body has no event id: expected a string at {pointer}"
-                )));
-            }
-        },
-    };
-    let data = EventData {
-        id,
-        timestamp: unix_nanos(now),
-        value: text.to_owned(),
-        tags: Default::default(),
-    };
-    Ok(CloudEvent::new(
-        format!("/webhooks/{}", source.name),
-        event_type::EVENTS,
-        source.topic.clone(),
-        source.stream_id.clone(),
-        now,
-        serde_json::to_value(data).expect("EventData always serialises"),
-    ))
+/// A verified webhook, read: its JSON (form bodies become an object of their
+/// fields), event id and delivery id.
+struct Webhook {
+    json: serde_json::Value,
+    value: String,
+    event_id: String,
+    delivery_id: Option<String>,
+}
+
+impl Webhook {
+    fn parse(source: &Source, headers: &HeaderMap, verified: &Verified) -> Result<Webhook> {
+        let body = verified.body();
+        let form = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let (json, value) = if form {
+            let fields: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+                .collect();
+            let json = serde_json::Value::Object(fields);
+            let value = json.to_string();
+            (json, value)
+        } else {
+            let text = std::str::from_utf8(body)
+                .map_err(|_| Error::BadRequest("body is not valid UTF-8 JSON".to_owned()))?;
+            let json = serde_json::from_str(text)
+                .map_err(|e| Error::BadRequest(format!("body is not valid JSON: {e}")))?;
+            (json, text.to_owned())
+        };
+        let event_id = source.event_id.resolve(&json, headers).ok_or_else(|| {
+            Error::BadRequest(format!(
+                "no event id: expected a value at {}",
+                source.event_id.describe()
+            ))
+        })?;
+        let delivery_id = source
+            .delivery_id
+            .as_ref()
+            .and_then(|field| field.resolve(&json, headers));
+        Ok(Webhook {
+            json,
+            value,
+            event_id,
+            delivery_id,
+        })
+    }
+
+    /// Slack's `url_verification` handshake: answered, never published.
+    fn slack_challenge(&self, source: &Source) -> Option<String> {
+        if source.scheme != Scheme::Slack || self.json["type"] != "url_verification" {
+            return None;
+        }
+        self.json["challenge"].as_str().map(str::to_owned)
+    }
+
+    /// The event a webhook becomes: `EventData` whose id is the configured
+    /// field and whose value is the body; the CloudEvent id is the provider's
+    /// delivery id where there is one.
+    fn into_cloud_event(self, source: &Source, now: SystemTime) -> CloudEvent {
+        let data = EventData {
+            id: self.event_id,
+            timestamp: unix_nanos(now),
+            value: self.value,
+            tags: Default::default(),
+        };
+        let mut event = CloudEvent::new(
+            format!("/webhooks/{}", source.name),
+            event_type::EVENTS,
+            source.topic.clone(),
+            source.stream_id.clone(),
+            now,
+            serde_json::to_value(data).expect("EventData always serialises"),
+        );
+        if let Some(id) = self.delivery_id {
+            event.id = id;
+        }
+        event
+    }
 }
 
 #[cfg(test)]

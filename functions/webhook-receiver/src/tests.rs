@@ -9,7 +9,7 @@ use axum::http::{Request, StatusCode, header};
 use bytes::Bytes;
 use inlet_shared::config::Topic;
 use inlet_shared::model::Record;
-use inlet_shared::signature::{Scheme, Secret};
+use inlet_shared::signature::{Scheme, Secret, SignWith};
 use inlet_shared::sink::{Ack, EmbeddedLog, LogReader};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -96,7 +96,7 @@ fn post(path: &str, signature: Option<&str>, body: impl Into<Body>) -> Request<B
 }
 
 fn signed(body: &str) -> String {
-    Scheme::Segment.sign(&Secret::new(SECRET), body.as_bytes())[0]
+    Scheme::Segment.sign(&SignWith::new(&Secret::new(SECRET), body.as_bytes()))[0]
         .1
         .clone()
 }
@@ -131,7 +131,10 @@ async fn publishes_a_signed_segment_webhook_as_a_quix_event() {
 #[tokio::test]
 async fn accepts_the_previous_secret_during_rotation() {
     let h = harness();
-    let sig = Scheme::Segment.sign(&Secret::new("previous-secret"), BODY.as_bytes())[0]
+    let sig = Scheme::Segment.sign(&SignWith::new(
+        &Secret::new("previous-secret"),
+        BODY.as_bytes(),
+    ))[0]
         .1
         .clone();
     let (status, _, _) = h.send(post("/webhooks/segment", Some(&sig), BODY)).await;
@@ -154,7 +157,7 @@ async fn rejects_missing_or_wrong_signature_with_401_and_stores_nothing() {
             json["error"]["message"]
                 .as_str()
                 .unwrap()
-                .contains("x-signature")
+                .contains("signature")
         );
     }
     assert!(h.stored().is_empty());
