@@ -278,4 +278,6 @@ impl Webhook {
 }
 
 #[cfg(test)]
+mod provider_tests;
+#[cfg(test)]
 mod tests;

@@ -1,0 +1,429 @@
+//! Router tests per provider: each scheme end to end through the receiver,
+//! replay windows, redelivered ids, Slack's handshake and form bodies.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use axum::http::{Request, StatusCode};
+use inlet_shared::config::Topic;
+use inlet_shared::dedupe::EmbeddedDedupe;
+use inlet_shared::model::Record;
+use inlet_shared::signature::SignWith;
+use inlet_shared::sink::{Ack, EmbeddedLog, LogReader};
+use serde_json::Value;
+use tokio::sync::Notify;
+use tower::ServiceExt;
+
+use super::*;
+
+const NOW: u64 = 1_700_000_000;
+
+const CONFIG: &str = r#"
+[topics.hooks]
+stream = "inlet-hooks"
+
+[sources.segment]
+scheme = "segment"
+secrets = ["env:S"]
+topic = "hooks"
+
+[sources.github]
+scheme = "github"
+secrets = ["env:S"]
+topic = "hooks"
+
+[sources.stripe]
+scheme = "stripe"
+secrets = ["env:S"]
+topic = "hooks"
+
+[sources.slack]
+scheme = "slack"
+secrets = ["env:S"]
+topic = "hooks"
+
+[sources.shopify]
+scheme = "shopify"
+secrets = ["env:S"]
+topic = "hooks"
+
+[sources.svix]
+scheme = "standard-webhooks"
+secrets = ["env:WHSEC"]
+topic = "hooks"
+
+[sources.twilio]
+scheme = "twilio"
+secrets = ["env:S"]
+topic = "hooks"
+public_url = "https://hooks.example.com"
+
+[sources.acme]
+scheme = "hmac"
+secrets = ["env:S"]
+topic = "hooks"
+header = "X-Acme-Signature"
+algorithm = "sha512"
+encoding = "base64"
+prefix = "sha512="
+timestamp_header = "X-Acme-Timestamp"
+event_id = "/kind"
+delivery_id = "/uid"
+tolerance = "1m"
+"#;
+
+const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// Stores records in the embedded log, unless told to fail or to hold.
+struct TestSink {
+    log: EmbeddedLog,
+    fail: AtomicBool,
+    hold: Mutex<Option<Arc<Notify>>>,
+}
+
+#[async_trait]
+impl Sink for TestSink {
+    async fn put(&self, topic: &Topic, records: Vec<Record>) -> Result<Vec<Ack>> {
+        let hold = self.hold.lock().unwrap().clone();
+        if let Some(gate) = hold {
+            gate.notified().await;
+        }
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(Error::unavailable("injected", vec![0]));
+        }
+        self.log.put(topic, records).await
+    }
+}
+
+struct Harness {
+    dir: tempfile::TempDir,
+    router: Router,
+    now: Arc<AtomicU64>,
+    sink: Arc<TestSink>,
+}
+
+fn harness() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let env = |name: &str| match name {
+        "S" => Some("provider-secret".to_owned()),
+        "WHSEC" => Some(WHSEC.to_owned()),
+        _ => None,
+    };
+    let config = Arc::new(Config::parse(CONFIG, &env).unwrap());
+    let sink = Arc::new(TestSink {
+        log: EmbeddedLog::open(dir.path(), ["hooks"]).unwrap(),
+        fail: AtomicBool::new(false),
+        hold: Mutex::new(None),
+    });
+    let now = Arc::new(AtomicU64::new(NOW));
+    let clock_now = now.clone();
+    let clock: Clock =
+        Arc::new(move || UNIX_EPOCH + Duration::from_secs(clock_now.load(Ordering::SeqCst)));
+    let dedupe = EmbeddedDedupe::open(dir.path(), UNIX_EPOCH + Duration::from_secs(NOW)).unwrap();
+    let receiver = Receiver::new(config, sink.clone())
+        .with_clock(clock)
+        .with_deduper(Arc::new(dedupe));
+    Harness {
+        dir,
+        router: router(receiver),
+        now,
+        sink,
+    }
+}
+
+impl Harness {
+    /// A request signed by `source`'s scheme at time `signed_at`.
+    fn signed(
+        &self,
+        source: &str,
+        body: &str,
+        signed_at: u64,
+        extra: &[(&str, &str)],
+    ) -> Request<Body> {
+        let env = |name: &str| match name {
+            "S" => Some("provider-secret".to_owned()),
+            "WHSEC" => Some(WHSEC.to_owned()),
+            _ => None,
+        };
+        let config = Config::parse(CONFIG, &env).unwrap();
+        let src = &config.sources[source];
+        let path = format!("/webhooks/{source}?via=test");
+        let headers = src.scheme.sign(&SignWith {
+            secret: &src.secrets[0],
+            body: body.as_bytes(),
+            now: UNIX_EPOCH + Duration::from_secs(signed_at),
+            path_and_query: &path,
+            id: "msg_fixed_1",
+        });
+        let content_type = if body.starts_with('{') {
+            "application/json"
+        } else {
+            "application/x-www-form-urlencoded"
+        };
+        let mut request = Request::post(&path).header("content-type", content_type);
+        for (name, value) in headers.iter() {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        for (name, value) in extra {
+            request = request.header(*name, *value);
+        }
+        request.body(Body::from(body.to_owned())).unwrap()
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    fn stored(&self) -> Vec<Value> {
+        LogReader::open(self.dir.path(), "hooks")
+            .unwrap()
+            .read_available()
+            .unwrap()
+            .into_iter()
+            .map(|r| serde_json::from_slice(&r.data).unwrap())
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn each_provider_is_verified_and_published_with_its_ids() {
+    let h = harness();
+    let cases: Vec<(&str, &str, Vec<(&str, &str)>, &str, &str)> = vec![
+        (
+            "segment",
+            r#"{"type":"track","messageId":"seg-1"}"#,
+            vec![],
+            "track",
+            "seg-1",
+        ),
+        (
+            "github",
+            r#"{"action":"opened"}"#,
+            vec![
+                ("x-github-event", "pull_request"),
+                ("x-github-delivery", "72d3162e-cc78"),
+            ],
+            "pull_request",
+            "72d3162e-cc78",
+        ),
+        (
+            "stripe",
+            r#"{"id":"evt_1","type":"invoice.paid"}"#,
+            vec![],
+            "invoice.paid",
+            "evt_1",
+        ),
+        (
+            "slack",
+            r#"{"type":"event_callback","event_id":"Ev1"}"#,
+            vec![],
+            "event_callback",
+            "Ev1",
+        ),
+        (
+            "shopify",
+            r#"{"id":7}"#,
+            vec![
+                ("x-shopify-topic", "orders/create"),
+                ("x-shopify-webhook-id", "b54557e4"),
+            ],
+            "orders/create",
+            "b54557e4",
+        ),
+        (
+            "svix",
+            r#"{"type":"user.created"}"#,
+            vec![],
+            "user.created",
+            "msg_fixed_1",
+        ),
+        (
+            "twilio",
+            "MessageSid=SM1&MessageStatus=delivered",
+            vec![("i-twilio-idempotency-token", "tw-1")],
+            "twilio",
+            "tw-1",
+        ),
+        (
+            "acme",
+            r#"{"kind":"ping","uid":"a-1"}"#,
+            vec![],
+            "ping",
+            "a-1",
+        ),
+    ];
+    for (source, body, extra, event_id, delivery_id) in &cases {
+        let (status, answer) = h.send(h.signed(source, body, NOW, extra)).await;
+        assert_eq!(status, StatusCode::OK, "{source}: {answer}");
+        assert_eq!(answer["id"], *delivery_id, "{source}");
+        let stored = h.stored();
+        let event = stored.last().unwrap();
+        assert_eq!(
+            event["id"], *delivery_id,
+            "{source}: CloudEvent id is the delivery id"
+        );
+        assert_eq!(event["data"]["id"], *event_id, "{source}");
+        assert_eq!(event["source"], format!("/webhooks/{source}"));
+    }
+    // A form body's value is its fields as JSON.
+    let twilio = &h.stored()[6];
+    let value: Value = serde_json::from_str(twilio["data"]["value"].as_str().unwrap()).unwrap();
+    assert_eq!(value["MessageStatus"], "delivered");
+    assert_eq!(h.stored().len(), cases.len());
+}
+
+#[tokio::test]
+async fn signed_timestamps_outside_the_tolerance_are_401_both_ways() {
+    let h = harness();
+    let body = r#"{"id":"evt_2","type":"invoice.paid"}"#;
+    // Default tolerance: 5 minutes.
+    for (signed_at, expected) in [
+        (NOW - 300, StatusCode::OK),
+        (NOW + 300, StatusCode::OK),
+        (NOW - 301, StatusCode::UNAUTHORIZED),
+        (NOW + 301, StatusCode::UNAUTHORIZED),
+    ] {
+        let body = body.replace("evt_2", &format!("evt_{signed_at}"));
+        let (status, answer) = h.send(h.signed("stripe", &body, signed_at, &[])).await;
+        assert_eq!(
+            status,
+            expected,
+            "stripe signed at now{:+}: {answer}",
+            signed_at as i64 - NOW as i64
+        );
+        if expected == StatusCode::UNAUTHORIZED {
+            assert!(
+                answer["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("tolerance")
+            );
+        }
+    }
+    // A source's own tolerance: 1 minute.
+    let acme = r#"{"kind":"ping","uid":"a-2"}"#;
+    let (status, _) = h.send(h.signed("acme", acme, NOW - 61, &[])).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = h.send(h.signed("acme", acme, NOW - 60, &[])).await;
+    assert_eq!(status, StatusCode::OK);
+    // Slack and Standard Webhooks too.
+    let (status, _) = h
+        .send(h.signed("slack", r#"{"type":"x","event_id":"E9"}"#, NOW - 600, &[]))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = h
+        .send(h.signed("svix", r#"{"type":"x"}"#, NOW + 600, &[]))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.stored().len(), 3);
+}
+
+#[tokio::test]
+async fn a_redelivered_id_is_acknowledged_but_published_once() {
+    let h = harness();
+    let extra = [("x-github-event", "push"), ("x-github-delivery", "d-1")];
+    let (first, a) = h
+        .send(h.signed("github", r#"{"ref":"main"}"#, NOW, &extra))
+        .await;
+    h.now.fetch_add(3600, Ordering::SeqCst);
+    let (second, b) = h
+        .send(h.signed("github", r#"{"ref":"main"}"#, NOW + 3600, &extra))
+        .await;
+    assert_eq!((first, second), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(a["id"], "d-1");
+    assert_eq!(b["id"], "d-1");
+    assert_eq!(b["duplicate"], true);
+    assert!(b.get("sequenceNumber").is_none());
+    assert_eq!(h.stored().len(), 1);
+
+    // After the 24 h window the id is new again.
+    h.now.fetch_add(24 * 3600, Ordering::SeqCst);
+    let (third, c) = h
+        .send(h.signed("github", r#"{"ref":"main"}"#, NOW + 25 * 3600, &extra))
+        .await;
+    assert_eq!(third, StatusCode::OK);
+    assert!(c.get("duplicate").is_none());
+    assert_eq!(h.stored().len(), 2);
+
+    // The same delivery id at another source is another delivery.
+    let segment = r#"{"type":"track","messageId":"d-1"}"#;
+    let (status, d) = h.send(h.signed("segment", segment, NOW, &[])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(d.get("duplicate").is_none());
+}
+
+#[tokio::test]
+async fn a_failed_publish_does_not_block_the_providers_retry() {
+    let h = harness();
+    let body = r#"{"id":"evt_retry","type":"invoice.paid"}"#;
+    h.sink.fail.store(true, Ordering::SeqCst);
+    let (status, _) = h.send(h.signed("stripe", body, NOW, &[])).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    h.sink.fail.store(false, Ordering::SeqCst);
+    let (status, answer) = h.send(h.signed("stripe", body, NOW, &[])).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert!(answer.get("duplicate").is_none());
+    assert_eq!(h.stored().len(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_deliveries_of_one_id_publish_once() {
+    let h = harness();
+    let gate = Arc::new(Notify::new());
+    *h.sink.hold.lock().unwrap() = Some(gate.clone());
+    let body = r#"{"id":"evt_race","type":"invoice.paid"}"#;
+    let first = tokio::spawn(h.router.clone().oneshot(h.signed("stripe", body, NOW, &[])));
+    // Let the first request claim the id and block in the sink.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (status, _) = h.send(h.signed("stripe", body, NOW, &[])).await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the second waits for the first"
+    );
+    *h.sink.hold.lock().unwrap() = None;
+    gate.notify_one();
+    assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::OK);
+    let (status, answer) = h.send(h.signed("stripe", body, NOW, &[])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer["duplicate"], true);
+    assert_eq!(h.stored().len(), 1);
+}
+
+#[tokio::test]
+async fn slack_url_verification_is_answered_and_not_published() {
+    let h = harness();
+    let body = r#"{"token":"t","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#;
+    let (status, answer) = h.send(h.signed("slack", body, NOW, &[])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        answer["challenge"],
+        "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    );
+    assert!(h.stored().is_empty());
+    // Unsigned, the handshake is refused like anything else.
+    let unsigned = Request::post("/webhooks/slack")
+        .body(Body::from(body))
+        .unwrap();
+    assert_eq!(h.send(unsigned).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn twilio_signs_the_public_url_so_another_path_fails() {
+    let h = harness();
+    let mut request = h.signed("twilio", "MessageSid=SM2", NOW, &[]);
+    *request.uri_mut() = "/webhooks/twilio?via=other".parse().unwrap();
+    let (status, _) = h.send(request).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(h.stored().is_empty());
+}
