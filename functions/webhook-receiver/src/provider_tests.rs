@@ -198,7 +198,9 @@ impl Harness {
 #[tokio::test]
 async fn each_provider_is_verified_and_published_with_its_ids() {
     let h = harness();
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, &str, &str)> = vec![
+    // (source, body, extra headers, expected event id, expected delivery id)
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "segment",
             r#"{"type":"track","messageId":"seg-1"}"#,
