@@ -23,9 +23,11 @@ pub struct Emulators {
     _child: Child,
     /// `http://127.0.0.1:<port>` of kinesalite.
     pub kinesis_endpoint: String,
+    /// `http://127.0.0.1:<port>` of dynalite.
+    pub dynamodb_endpoint: String,
 }
 
-/// Starts kinesalite on a free loopback port.
+/// Starts kinesalite and dynalite on free loopback ports.
 pub async fn start_emulators() -> Emulators {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     assert!(
@@ -42,17 +44,83 @@ pub async fn start_emulators() -> Emulators {
         .expect("node runs emulators.js");
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("kinesalite started within 30 s")
-        .expect("emulators.js output")
-        .expect("emulators.js printed its port");
-    let port = line
-        .strip_prefix("kinesis ")
-        .unwrap_or_else(|| panic!("unexpected emulator output {line:?}"));
+    let mut endpoints = std::collections::HashMap::new();
+    while endpoints.len() < 2 {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("the emulators started within 30 s")
+            .expect("emulators.js output")
+            .expect("emulators.js printed its ports");
+        let (name, port) = line
+            .split_once(' ')
+            .unwrap_or_else(|| panic!("unexpected emulator output {line:?}"));
+        endpoints.insert(name.to_owned(), format!("http://127.0.0.1:{port}"));
+    }
     Emulators {
         _child: child,
-        kinesis_endpoint: format!("http://127.0.0.1:{port}"),
+        kinesis_endpoint: endpoints.remove("kinesis").expect("kinesis port"),
+        dynamodb_endpoint: endpoints.remove("dynamodb").expect("dynamodb port"),
+    }
+}
+
+/// A DynamoDB client for an endpoint, with dummy static credentials.
+pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "AKIDTEST",
+            "test-secret",
+            None,
+            None,
+            "test",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// Creates the dedupe table as `template.yaml` does (key `pk`), and waits
+/// until it is active.
+pub async fn create_dedupe_table(client: &aws_sdk_dynamodb::Client, name: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        TableStatus,
+    };
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("CreateTable");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let table = client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .expect("DescribeTable");
+        if table.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "table {name} not active in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
