@@ -131,7 +131,6 @@ topic = "webhooks"
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let app = app.clone();
-        let request = request.clone();
         tasks.push(tokio::spawn(async move {
             for _ in 0..200 {
                 let response = app.clone().oneshot(request()).await.unwrap();
