@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use inlet_shared::dedupe::EmbeddedDedupe;
 use inlet_shared::http::route_not_found;
 use inlet_shared::sink::{EmbeddedLog, KinesisSink, Sink};
-use inlet_shared::{Config, Error, Result};
+use inlet_shared::{Config, Error, Result, load_aws_config};
 use webhook_receiver::Receiver;
 use write_proxy::Writer;
 
@@ -61,7 +61,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
             &args.data_dir,
             config.topics.keys().map(String::as_str),
         )?),
-        SinkKind::Kinesis => Arc::new(KinesisSink::from_env().await),
+        SinkKind::Kinesis => Arc::new(KinesisSink::from_config(&load_aws_config().await)),
     };
 
     let deduper = Arc::new(EmbeddedDedupe::open(&args.data_dir, SystemTime::now())?);

@@ -307,3 +307,108 @@ fn demo_writer_curl_and_the_served_samples_all_write_events() {
     assert_eq!(records[2]["data"]["value"], "Hello from Python");
     assert!(records.iter().all(|r| r["type"] == "io.quix.events"));
 }
+
+fn sign(args: &[&str], body: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(INLET)
+        .arg("sign")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn sign_reproduces_the_providers_published_examples() {
+    // GitHub's documentation.
+    assert_eq!(
+        sign(
+            &[
+                "--scheme",
+                "github",
+                "--secret",
+                "It's a Secret to Everybody"
+            ],
+            "Hello, World!"
+        ),
+        "x-hub-signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17\n"
+    );
+    // The Standard Webhooks specification.
+    assert_eq!(
+        sign(
+            &[
+                "--scheme",
+                "standard-webhooks",
+                "--secret",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                "--id",
+                "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                "--timestamp",
+                "1614265330",
+            ],
+            r#"{"test": 2432232314}"#
+        ),
+        "webhook-id: msg_p5jXN8AQM9LWM0D4loKWxJek\nwebhook-timestamp: 1614265330\nwebhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=\n"
+    );
+    // Twilio's documentation.
+    assert_eq!(
+        sign(
+            &[
+                "--scheme",
+                "twilio",
+                "--public-url",
+                "https://mycompany.com",
+                "--path",
+                "/myapp.php?foo=1&bar=2",
+                "--secret",
+                "12345",
+            ],
+            "CallSid=CA1234567890ABCDE&Caller=%2B12349013030&Digits=1234&From=%2B12349013030&To=%2B18005551212"
+        ),
+        "x-twilio-signature: 0/KCTR6DLpKmkAf8muzZqo1nDgQ=\n"
+    );
+    // Slack's documentation: the timestamp is part of what is signed.
+    let slack = sign(
+        &[
+            "--scheme",
+            "slack",
+            "--secret",
+            "8f742231b10e8888abcd99yyyzzz85a5",
+            "--timestamp",
+            "1531420618",
+        ],
+        "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c",
+    );
+    assert!(
+        slack.contains(
+            "x-slack-signature: v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+        ),
+        "{slack}"
+    );
+}
+
+#[test]
+fn sign_refuses_an_unknown_scheme_with_a_clear_message() {
+    let output = Command::new(INLET)
+        .args(["sign", "--scheme", "rot13", "--secret", "s"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("github") && stderr.contains("rot13"),
+        "{stderr}"
+    );
+}

@@ -38,6 +38,9 @@ pub struct Config {
     pub pollers: BTreeMap<String, Poller>,
     /// Settings of the Writer API.
     pub writer: WriterSettings,
+    /// The DynamoDB table remembering webhook delivery ids (`[dedupe] table`;
+    /// in AWS only: locally they are kept under the data directory).
+    pub dedupe_table: Option<String>,
 }
 
 /// Settings of the Writer API (`[writer]`).
@@ -235,6 +238,13 @@ struct RawConfig {
     #[serde(default)]
     pollers: BTreeMap<String, RawPoller>,
     writer: Option<RawWriter>,
+    dedupe: Option<RawDedupe>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDedupe {
+    table: String,
 }
 
 #[derive(Deserialize)]
@@ -446,6 +456,12 @@ impl Config {
 
         if let Some(writer) = raw.writer {
             config.writer = writer_settings(writer)?;
+        }
+        if let Some(dedupe) = raw.dedupe {
+            if dedupe.table.trim().is_empty() {
+                return Err(Error::Config("dedupe.table is empty".into()));
+            }
+            config.dedupe_table = Some(dedupe.table);
         }
 
         Ok(config)

@@ -23,3 +23,12 @@ pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 pub fn system_clock() -> Clock {
     Arc::new(SystemTime::now)
 }
+
+pub use aws_config::SdkConfig;
+
+/// The AWS configuration every client of a process is built from, once: the
+/// standard environment (region, credentials, `AWS_ENDPOINT_URL_KINESIS`,
+/// `AWS_ENDPOINT_URL_DYNAMODB`). Makes no network call.
+pub async fn load_aws_config() -> SdkConfig {
+    aws_config::load_from_env().await
+}

@@ -33,11 +33,9 @@ impl DynamoDedupe {
         }
     }
 
-    /// A store configured from the standard AWS environment
-    /// (`AWS_ENDPOINT_URL_DYNAMODB` for an emulator). Makes no network call.
-    pub async fn from_env(table: impl Into<String>) -> Self {
-        let config = aws_config::load_from_env().await;
-        DynamoDedupe::new(Client::new(&config), table)
+    /// A store on the shared AWS configuration (see [`crate::load_aws_config`]).
+    pub fn from_config(config: &crate::SdkConfig, table: impl Into<String>) -> Self {
+        DynamoDedupe::new(Client::new(config), table)
     }
 }
 

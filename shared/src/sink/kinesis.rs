@@ -62,11 +62,9 @@ impl KinesisSink {
         KinesisSink { client, retry }
     }
 
-    /// A sink configured from the standard AWS environment (region,
-    /// credentials, `AWS_ENDPOINT_URL_KINESIS`). Makes no network call.
-    pub async fn from_env() -> Self {
-        let config = aws_config::load_from_env().await;
-        KinesisSink::new(Client::new(&config), RetryPolicy::default())
+    /// A sink on the shared AWS configuration (see [`crate::load_aws_config`]).
+    pub fn from_config(config: &crate::SdkConfig) -> Self {
+        KinesisSink::new(Client::new(config), RetryPolicy::default())
     }
 
     /// Writes one batch, retrying failed records; fills `acks` for the stored ones.
