@@ -41,6 +41,9 @@ pub struct Config {
     /// The DynamoDB table remembering webhook delivery ids (`[dedupe] table`;
     /// in AWS only: locally they are kept under the data directory).
     pub dedupe_table: Option<String>,
+    /// The DynamoDB table of poller checkpoints (`[checkpoints] table`; in
+    /// AWS only: locally they are kept under the data directory).
+    pub checkpoint_table: Option<String>,
 }
 
 /// Settings of the Writer API (`[writer]`).
@@ -224,6 +227,55 @@ pub struct Poller {
     pub topic: String,
     /// The stream id of its events.
     pub stream_id: String,
+    /// `GET` or `POST`.
+    pub method: String,
+    /// Request headers; values may be secrets (`env:NAME`).
+    pub headers: Vec<(String, Secret)>,
+    /// Authentication.
+    pub auth: PollAuth,
+    /// Timeout of one request.
+    pub timeout: Duration,
+    /// Time budget of one run, retries included.
+    pub budget: Duration,
+    /// How to find the next page.
+    pub pagination: Pagination,
+    /// Most pages fetched in one run.
+    pub max_pages: u32,
+    /// How many recent item keys the checkpoint keeps.
+    pub keep_keys: usize,
+}
+
+/// How a poller authenticates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollAuth {
+    /// No authentication.
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer(Secret),
+    /// HTTP basic authentication.
+    Basic {
+        /// The user name.
+        user: String,
+        /// The password.
+        password: Secret,
+    },
+}
+
+/// How a poller finds the next page of a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pagination {
+    /// One page only.
+    None,
+    /// Follow the `Link: <url>; rel="next"` header.
+    LinkHeader,
+    /// A JSON pointer to the next page's URL, or to a cursor put into the
+    /// query parameter `cursor_param`.
+    Pointer {
+        /// Where the next URL or cursor is.
+        pointer: String,
+        /// The query parameter a cursor goes into (`None`: the value is a URL).
+        cursor_param: Option<String>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -238,12 +290,13 @@ struct RawConfig {
     #[serde(default)]
     pollers: BTreeMap<String, RawPoller>,
     writer: Option<RawWriter>,
-    dedupe: Option<RawDedupe>,
+    dedupe: Option<RawTable>,
+    checkpoints: Option<RawTable>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawDedupe {
+struct RawTable {
     table: String,
 }
 
@@ -305,6 +358,18 @@ struct RawPoller {
     value: Option<String>,
     topic: String,
     stream_id: Option<String>,
+    method: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    bearer: Option<String>,
+    basic_user: Option<String>,
+    basic_password: Option<String>,
+    timeout: Option<String>,
+    budget: Option<String>,
+    next: Option<String>,
+    cursor_param: Option<String>,
+    max_pages: Option<u32>,
+    keep_keys: Option<usize>,
 }
 
 impl Config {
@@ -437,6 +502,89 @@ impl Config {
             if every < Duration::from_secs(1) {
                 return Err(Error::Config(format!("{at}.every must be at least 1s")));
             }
+            for (key, pointer) in [
+                ("items", Some(&raw.items)),
+                ("key", raw.key.as_ref()),
+                ("value", raw.value.as_ref()),
+            ] {
+                if let Some(pointer) = pointer
+                    && !pointer.is_empty()
+                    && !pointer.starts_with('/')
+                {
+                    return Err(Error::Config(format!(
+                        "{at}.{key} must be a JSON pointer such as \"/id\""
+                    )));
+                }
+            }
+            let method = raw
+                .method
+                .unwrap_or_else(|| "GET".to_owned())
+                .to_ascii_uppercase();
+            if method != "GET" && method != "POST" {
+                return Err(Error::Config(format!("{at}.method: use GET or POST")));
+            }
+            let headers = raw
+                .headers
+                .iter()
+                .map(|(header, value)| {
+                    let value = if value.starts_with("env:") {
+                        resolve_secret(&format!("{at}.headers.{header}"), value, env)?
+                    } else {
+                        Secret::new(value.clone())
+                    };
+                    Ok((header.to_ascii_lowercase(), value))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let auth = match (raw.bearer, raw.basic_user, raw.basic_password) {
+                (None, None, None) => PollAuth::None,
+                (Some(token), None, None) => {
+                    PollAuth::Bearer(resolve_secret(&format!("{at}.bearer"), &token, env)?)
+                }
+                (None, Some(user), Some(password)) => PollAuth::Basic {
+                    user,
+                    password: resolve_secret(&format!("{at}.basic_password"), &password, env)?,
+                },
+                _ => {
+                    return Err(Error::Config(format!(
+                        "{at}: set either bearer, or basic_user with basic_password"
+                    )));
+                }
+            };
+            let pagination = match raw.next.as_deref() {
+                None if raw.cursor_param.is_some() => {
+                    return Err(Error::Config(format!(
+                        "{at}.cursor_param needs next = \"/pointer/to/the/cursor\""
+                    )));
+                }
+                None => Pagination::None,
+                Some("link") => Pagination::LinkHeader,
+                Some(pointer) if pointer.starts_with('/') => Pagination::Pointer {
+                    pointer: pointer.to_owned(),
+                    cursor_param: raw.cursor_param,
+                },
+                Some(other) => {
+                    return Err(Error::Config(format!(
+                        "{at}.next {other:?}: use \"link\" (the Link header) or a JSON pointer to the next URL or cursor"
+                    )));
+                }
+            };
+            let timeout = duration(
+                &at,
+                "timeout",
+                raw.timeout.as_deref(),
+                Duration::from_secs(10),
+            )?;
+            let budget = duration(
+                &at,
+                "budget",
+                raw.budget.as_deref(),
+                Duration::from_secs(25),
+            )?;
+            if timeout.is_zero() || budget < timeout {
+                return Err(Error::Config(format!(
+                    "{at}: timeout must be above 0 and budget at least the timeout"
+                )));
+            }
             config.pollers.insert(
                 name.clone(),
                 Poller {
@@ -449,6 +597,14 @@ impl Config {
                     topic: raw.topic,
                     stream_id: non_empty(&at, "stream_id", raw.stream_id)?
                         .unwrap_or_else(|| name.clone()),
+                    method,
+                    headers,
+                    auth,
+                    timeout,
+                    budget,
+                    pagination,
+                    max_pages: raw.max_pages.unwrap_or(10).max(1),
+                    keep_keys: raw.keep_keys.unwrap_or(1000).max(1),
                     name,
                 },
             );
@@ -462,6 +618,12 @@ impl Config {
                 return Err(Error::Config("dedupe.table is empty".into()));
             }
             config.dedupe_table = Some(dedupe.table);
+        }
+        if let Some(checkpoints) = raw.checkpoints {
+            if checkpoints.table.trim().is_empty() {
+                return Err(Error::Config("checkpoints.table is empty".into()));
+            }
+            config.checkpoint_table = Some(checkpoints.table);
         }
 
         Ok(config)

@@ -2,6 +2,7 @@
 //! the configuration, the one error type and the stream sinks.
 #![forbid(unsafe_code)]
 
+pub mod checkpoint;
 pub mod config;
 pub mod dedupe;
 pub mod error;
