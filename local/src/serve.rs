@@ -8,10 +8,12 @@ use std::time::SystemTime;
 
 use axum::Router;
 use clap::{Args, ValueEnum};
+use inlet_shared::checkpoint::EmbeddedCheckpoints;
 use inlet_shared::dedupe::EmbeddedDedupe;
 use inlet_shared::http::route_not_found;
 use inlet_shared::sink::{EmbeddedLog, KinesisSink, Sink};
-use inlet_shared::{Config, Error, Result, load_aws_config};
+use inlet_shared::{Config, Error, Result, load_aws_config, system_clock};
+use rest_poller::{PollDeps, poll_once};
 use webhook_receiver::Receiver;
 use write_proxy::Writer;
 
@@ -66,6 +68,13 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
 
     let deduper = Arc::new(EmbeddedDedupe::open(&args.data_dir, SystemTime::now())?);
     let receiver = Receiver::new(config.clone(), sink.clone()).with_deduper(deduper);
+    let poll_deps = PollDeps {
+        http: PollDeps::http_client(),
+        sink: sink.clone(),
+        checkpoints: Arc::new(EmbeddedCheckpoints::open(&args.data_dir)?),
+        config: config.clone(),
+        clock: system_clock(),
+    };
     receiver.warn_unsigned();
     let writer = Writer::new(config.clone(), sink);
     writer.warn_if_unusable();
@@ -79,12 +88,36 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", args.addr)))?;
     let local = listener.local_addr()?;
     print_banner(&args, &config, local, demo);
+    let pollers = start_pollers(&config, &poll_deps);
 
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    for poller in pollers {
+        poller.abort();
+    }
     tracing::info!("stopped; every acknowledged record is on disk");
     Ok(())
+}
+
+/// One task per poll target, polling at once and then every `every`.
+fn start_pollers(config: &Config, deps: &PollDeps) -> Vec<tokio::task::JoinHandle<()>> {
+    config
+        .pollers
+        .values()
+        .map(|target| {
+            let target = target.clone();
+            let deps = deps.clone();
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(target.every);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                loop {
+                    ticks.tick().await;
+                    poll_once(&target, &deps).await;
+                }
+            })
+        })
+        .collect()
 }
 
 fn print_banner(args: &ServeArgs, config: &Config, local: SocketAddr, demo: Option<(bool, bool)>) {
@@ -145,6 +178,19 @@ fn print_banner(args: &ServeArgs, config: &Config, local: SocketAddr, demo: Opti
     println!("  base URL  {base}");
     println!("  OpenAPI   {base}/openapi.json");
     println!("  samples   {base}/samples/{{curl,javascript,python}}?topic=T&stream=S");
+    if !config.pollers.is_empty() {
+        println!();
+        println!("Polling:");
+        for target in config.pollers.values() {
+            println!(
+                "  {:<12} {} every {} -> topic {}",
+                target.name,
+                target.url,
+                humantime::format_duration(target.every),
+                target.topic
+            );
+        }
+    }
     if demo.is_some() {
         println!();
         println!("Write an event to the telemetry topic:");

@@ -5,6 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const INLET: &str = env!("CARGO_BIN_EXE_inlet");
@@ -69,7 +70,7 @@ fn serve_with(args: &[&str], env: &[(&str, &str)]) -> Server {
     Server {
         child,
         base_url: base_url.unwrap(),
-        curl: curl.unwrap(),
+        curl: curl.unwrap_or_default(),
         banner,
     }
 }
@@ -411,4 +412,90 @@ fn sign_refuses_an_unknown_scheme_with_a_clear_message() {
         stderr.contains("github") && stderr.contains("rot13"),
         "{stderr}"
     );
+}
+
+/// A random-beer API on loopback, as the Quix polling sample uses.
+async fn beer_api() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let count = Arc::new(AtomicU64::new(0));
+    let app = axum::Router::new().route(
+        "/beers/random",
+        axum::routing::get(move || {
+            let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+            let style = ["Stout", "Pilsner", "IPA"][(n as usize - 1) % 3];
+            async move { axum::Json(serde_json::json!({"id": n, "style": style})) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_polls_the_configured_targets_and_tail_shows_the_events() {
+    let api = beer_api().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("inlet.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[topics.beers]
+stream = "inlet-beers"
+
+[pollers.beer]
+url = "{api}/beers/random"
+every = "1s"
+key = "/id"
+event_id = "beer"
+value = "/style"
+topic = "beers"
+"#
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let args = [
+        "--config".to_owned(),
+        config.to_str().unwrap().to_owned(),
+        "--data-dir".to_owned(),
+        data.to_str().unwrap().to_owned(),
+    ];
+    let server = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        serve_with(&args, &[])
+    })
+    .await
+    .unwrap();
+    assert!(
+        server
+            .banner
+            .iter()
+            .any(|l| l.contains("/beers/random every 1s")),
+        "{:?}",
+        server.banner
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let records = loop {
+        let data = data.clone();
+        let records = tokio::task::spawn_blocking(move || tail(&data, "beers"))
+            .await
+            .unwrap();
+        if records.len() >= 3 {
+            break records;
+        }
+        assert!(Instant::now() < deadline, "only {} events", records.len());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let styles: Vec<&str> = records
+        .iter()
+        .map(|r| r["data"]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(&styles[..3], ["Stout", "Pilsner", "IPA"]);
+    assert!(records.iter().all(|r| r["source"] == "/pollers/beer"));
+    tokio::task::spawn_blocking(move || drop(server))
+        .await
+        .unwrap();
 }
