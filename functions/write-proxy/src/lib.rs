@@ -5,7 +5,7 @@
 
 mod auth;
 mod openapi;
-mod payload;
+pub mod payload;
 mod samples;
 
 use std::collections::BTreeMap;

@@ -47,7 +47,7 @@ fn is_blank(body: &[u8]) -> bool {
 }
 
 /// Stream properties; an empty body is an empty set of properties.
-pub(crate) fn stream_properties(body: &[u8]) -> Result<StreamProperties> {
+pub fn stream_properties(body: &[u8]) -> Result<StreamProperties> {
     if is_blank(body) {
         return Ok(StreamProperties::default());
     }
@@ -55,7 +55,7 @@ pub(crate) fn stream_properties(body: &[u8]) -> Result<StreamProperties> {
 }
 
 /// How a stream ends; an empty body means `Closed`.
-pub(crate) fn stream_end(body: &[u8]) -> Result<StreamEnd> {
+pub fn stream_end(body: &[u8]) -> Result<StreamEnd> {
     if is_blank(body) {
         return Ok(StreamEnd::default());
     }
@@ -63,7 +63,7 @@ pub(crate) fn stream_end(body: &[u8]) -> Result<StreamEnd> {
 }
 
 /// Events: a list (or one) of `{id, timestamp, value, tags}`.
-pub(crate) fn events(body: &[u8]) -> Result<Vec<EventData>> {
+pub fn events(body: &[u8]) -> Result<Vec<EventData>> {
     let events: Vec<EventData> = one_or_many(body, "events")?;
     if events.is_empty() {
         return Err(Error::BadRequest("events: the list is empty".into()));
@@ -77,7 +77,7 @@ pub(crate) fn events(body: &[u8]) -> Result<Vec<EventData>> {
 }
 
 /// Parameter definitions: a list (or one).
-pub(crate) fn parameter_definitions(body: &[u8]) -> Result<Definitions> {
+pub fn parameter_definitions(body: &[u8]) -> Result<Definitions> {
     let parameters: Vec<ParameterDefinition> = one_or_many(body, "parameter definitions")?;
     if let Some(i) = parameters.iter().position(|p| p.id.is_empty()) {
         return Err(Error::BadRequest(format!(
@@ -91,7 +91,7 @@ pub(crate) fn parameter_definitions(body: &[u8]) -> Result<Definitions> {
 }
 
 /// Event definitions: a list (or one).
-pub(crate) fn event_definitions(body: &[u8]) -> Result<Definitions> {
+pub fn event_definitions(body: &[u8]) -> Result<Definitions> {
     let events: Vec<EventDefinition> = one_or_many(body, "event definitions")?;
     if let Some(i) = events.iter().position(|e| e.id.is_empty()) {
         return Err(Error::BadRequest(format!(
@@ -105,7 +105,7 @@ pub(crate) fn event_definitions(body: &[u8]) -> Result<Definitions> {
 }
 
 /// Parameter data: every column as long as `timestamps`, binary values base64.
-pub(crate) fn parameter_data(body: &[u8]) -> Result<ParameterData> {
+pub fn parameter_data(body: &[u8]) -> Result<ParameterData> {
     let data: ParameterData = parse(body, "parameter data")?;
     let rows = data.rows();
     if rows == 0 {
@@ -156,7 +156,7 @@ pub(crate) fn parameter_data(body: &[u8]) -> Result<ParameterData> {
 
 /// Splits `data` by rows, in order, into records made by `encode` that each
 /// fit the stream's record limit. A single row too large is a 413.
-pub(crate) fn split_parameter_data(
+pub fn split_parameter_data(
     data: ParameterData,
     encode: &dyn Fn(&ParameterData) -> Record,
 ) -> Result<Vec<Record>> {

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Load benchmark of `inlet serve` (release build) with wrk, ending with a
+# no-loss check: the records in each topic equal the 2xx answers.
+#   bash local/bench/load.sh             # embedded durable log (the default sink)
+#   bash local/bench/load.sh --kinesis   # kinesalite as the sink (measures the emulator too)
+# DURATION (default 10s) sets each run's length.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export BENCH_DIR="$PWD/local/bench"
+DURATION=${DURATION:-10s}
+SINK=embedded
+[ "${1:-}" = "--kinesis" ] && SINK=kinesis
+
+if ! command -v wrk >/dev/null; then
+  echo "==> installing wrk (Debian package)"
+  apt-get install -y -qq wrk >/dev/null
+fi
+echo "==> building the release binaries"
+cargo build --release -q -p inlet
+[ "$SINK" = kinesis ] && cargo build --release -q -p inlet-e2e --bin emulators && npm ci --prefix tests --no-audit --no-fund --loglevel=error
+
+work=$(mktemp -d)
+server=""
+emu=""
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null || true
+  [ -n "$emu" ] && kill "$emu" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+python3 "$BENCH_DIR/make_webhooks.py" "$work/webhooks.txt" bench-secret 20000
+export REQUESTS="$work/webhooks.txt" TOKEN=bench-token
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+url="http://127.0.0.1:$port"
+
+sink_args=()
+if [ "$SINK" = kinesis ]; then
+  mkfifo "$work/emu-in"
+  target/release/emulators serve inlet-webhooks inlet-telemetry < "$work/emu-in" > "$work/emu.out" &
+  emu=$!
+  exec 9> "$work/emu-in"
+  for _ in $(seq 100); do grep -q DYNAMODB "$work/emu.out" 2>/dev/null && break; sleep 0.1; done
+  export $(grep AWS_ENDPOINT_URL_KINESIS "$work/emu.out")
+  export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_EC2_METADATA_DISABLED=true
+  sink_args=(--sink kinesis)
+fi
+
+INLET_DEMO_SECRET=bench-secret INLET_DEMO_TOKEN=bench-token RUST_LOG=warn \
+  target/release/inlet serve --addr "127.0.0.1:$port" --data-dir "$work/data" "${sink_args[@]}" > "$work/serve.log" 2>&1 &
+server=$!
+for _ in $(seq 100); do curl -sf -o /dev/null "$url/openapi.json" && break; sleep 0.1; done
+
+echo
+echo "inlet serve, sink: $SINK, $DURATION per run, $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
+printf '%-28s %6s %10s %10s %10s %9s %9s %8s\n' workload conns 'req/s' 'records/s' 'rows/s' 'p50 ms' 'p99 ms' non-2xx
+webhooks_ok=0
+telemetry_ok=0
+run() { # name conns script records-per-request rows-per-request
+  local threads=2
+  [ "$2" -lt 2 ] && threads=1
+  local line
+  line=$(wrk -t"$threads" -c"$2" -d"$DURATION" --latency -s "$BENCH_DIR/$3" "$url" | grep '^RESULT')
+  local rps ok bad p50 p99 errs
+  rps=$(sed -E 's/.* rps=([0-9.]+).*/\1/' <<<"$line")
+  ok=$(sed -E 's/.* ok=([0-9]+).*/\1/' <<<"$line")
+  bad=$(sed -E 's/.* non2xx=([0-9]+).*/\1/' <<<"$line")
+  errs=$(sed -E 's/.* socket_errors=([0-9]+).*/\1/' <<<"$line")
+  p50=$(sed -E 's/.* p50_ms=([0-9.]+).*/\1/' <<<"$line")
+  p99=$(sed -E 's/.* p99_ms=([0-9.]+).*/\1/' <<<"$line")
+  printf '%-28s %6s %10.0f %10.0f %10.0f %9s %9s %8s\n' "$1" "$2" "$rps" "$(awk "BEGIN{print $rps * $4}")" "$(awk "BEGIN{print $rps * $5}")" "$p50" "$p99" "$((bad + errs))"
+  LAST_OK=$ok
+}
+for conns in 1 16 64; do
+  run "signed Segment webhooks" "$conns" webhooks.lua 1 0
+  webhooks_ok=$((webhooks_ok + LAST_OK))
+done
+run "Writer API events" 64 events.lua 1 0
+telemetry_ok=$((telemetry_ok + LAST_OK))
+run "Writer API parameters x100" 64 parameters.lua 1 100
+telemetry_ok=$((telemetry_ok + LAST_OK))
+
+kill -TERM "$server"
+wait "$server" 2>/dev/null || true
+server=""
+
+echo
+echo "no-loss check (records in the stream = 2xx answers):"
+count() {
+  if [ "$SINK" = kinesis ]; then
+    target/release/emulators count "$AWS_ENDPOINT_URL_KINESIS" "inlet-$1"
+  else
+    target/release/inlet tail "$1" --no-follow --data-dir "$work/data" | wc -l
+  fi
+}
+status=0
+for pair in "webhooks $webhooks_ok" "telemetry $telemetry_ok"; do
+  set -- $pair
+  stored=$(count "$1")
+  if [ "$stored" -eq "$2" ]; then verdict=ok; else verdict=LOST; status=1; fi
+  printf '  %-10s 2xx=%-9s records=%-9s %s\n' "$1" "$2" "$stored" "$verdict"
+done
+exit $status
