@@ -112,7 +112,7 @@ fn encode(c: &mut Criterion) {
                 "webhooks",
                 "segment",
                 now,
-                serde_json::to_value(data).unwrap(),
+                data,
             )
             .to_record()
         })

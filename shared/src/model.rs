@@ -254,9 +254,11 @@ pub mod event_type {
     pub const STREAM_END: &str = "io.quix.stream.end";
 }
 
-/// The CloudEvents 1.0 structured-mode JSON document stored as a record's data.
+/// The CloudEvents 1.0 structured-mode JSON document stored as a record's
+/// data. `D` is the Quix-shaped payload, serialised in place (no
+/// intermediate JSON tree); read back, it is a `serde_json::Value`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CloudEvent {
+pub struct CloudEvent<D = serde_json::Value> {
     /// Always `"1.0"`.
     pub specversion: String,
     /// Unique id: the provider's delivery id where one exists, else a UUID.
@@ -275,10 +277,10 @@ pub struct CloudEvent {
     /// Extension attribute: the Inlet topic.
     pub topic: String,
     /// The Quix-shaped payload.
-    pub data: serde_json::Value,
+    pub data: D,
 }
 
-impl CloudEvent {
+impl<D: Serialize> CloudEvent<D> {
     /// A new envelope with a fresh UUID as its id.
     pub fn new(
         source: impl Into<String>,
@@ -286,7 +288,7 @@ impl CloudEvent {
         topic: impl Into<String>,
         subject: impl Into<String>,
         time: SystemTime,
-        data: serde_json::Value,
+        data: D,
     ) -> Self {
         CloudEvent {
             specversion: "1.0".to_owned(),

@@ -285,7 +285,7 @@ fn to_record(target: &Poller, item: &serde_json::Value, now: SystemTime) -> Reco
         target.topic.clone(),
         target.stream_id.clone(),
         now,
-        serde_json::to_value(data).expect("EventData serialises"),
+        data,
     )
     .to_record()
 }

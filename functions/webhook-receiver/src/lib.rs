@@ -255,7 +255,7 @@ impl Webhook {
     /// The event a webhook becomes: `EventData` whose id is the configured
     /// field and whose value is the body; the CloudEvent id is the provider's
     /// delivery id where there is one.
-    fn into_cloud_event(self, source: &Source, now: SystemTime) -> CloudEvent {
+    fn into_cloud_event(self, source: &Source, now: SystemTime) -> CloudEvent<EventData> {
         let data = EventData {
             id: self.event_id,
             timestamp: unix_nanos(now),
@@ -268,7 +268,7 @@ impl Webhook {
             source.topic.clone(),
             source.stream_id.clone(),
             now,
-            serde_json::to_value(data).expect("EventData always serialises"),
+            data,
         );
         if let Some(id) = self.delivery_id {
             event.id = id;

@@ -42,7 +42,7 @@ fn benches(c: &mut Criterion) {
             "telemetry",
             "car-1",
             now,
-            serde_json::to_value(piece).unwrap(),
+            piece,
         )
         .to_record()
     };

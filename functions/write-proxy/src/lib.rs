@@ -66,13 +66,7 @@ impl Writer {
         }
     }
 
-    fn event(
-        &self,
-        ty: &str,
-        topic: &Topic,
-        stream_id: &str,
-        data: serde_json::Value,
-    ) -> CloudEvent {
+    fn record(&self, ty: &str, topic: &Topic, stream_id: &str, data: &impl Serialize) -> Record {
         CloudEvent::new(
             SOURCE,
             ty,
@@ -81,11 +75,7 @@ impl Writer {
             (self.clock)(),
             data,
         )
-    }
-
-    fn record(&self, ty: &str, topic: &Topic, stream_id: &str, data: &impl Serialize) -> Record {
-        let data = serde_json::to_value(data).expect("model types always serialise");
-        self.event(ty, topic, stream_id, data).to_record()
+        .to_record()
     }
 
     async fn publish(
