@@ -145,6 +145,8 @@ async fn run_once(binary: &std::path::Path, case: &Case, common: &[(String, Stri
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
         .envs(common.iter().cloned())
         .envs(case.env.iter().cloned())
         .stdout(Stdio::null())
