@@ -259,25 +259,43 @@ async fn create_stream(
     Ok(Json(Created { stream_id }))
 }
 
+/// A write that becomes one record: parse the body, publish, answer 200.
+async fn write_one<T: Serialize>(
+    writer: &Writer,
+    path: StreamPath,
+    headers: &HeaderMap,
+    body: Body,
+    parse: fn(&[u8]) -> Result<T>,
+    ty: &str,
+    what: &str,
+) -> Result<Response> {
+    let (topic, stream_id) = stream_path(path)?;
+    let (topic, body) = authorized(writer, headers, &topic, body).await?;
+    let message = parse(&body)?;
+    let record = writer.record(ty, topic, &stream_id, &message);
+    writer
+        .publish(topic, &stream_id, what, vec![record])
+        .await?;
+    Ok(ok())
+}
+
 async fn update_properties(
     State(writer): State<Writer>,
     path: StreamPath,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let (topic, stream_id) = stream_path(path)?;
-    let (topic, body) = authorized(&writer, &headers, &topic, body).await?;
-    let properties = payload::stream_properties(&body)?;
-    let record = writer.record(
-        event_type::STREAM_PROPERTIES,
-        topic,
-        &stream_id,
-        &properties,
-    );
-    writer
-        .publish(topic, &stream_id, "stream properties", vec![record])
-        .await?;
-    Ok(ok())
+    let ty = event_type::STREAM_PROPERTIES;
+    write_one(
+        &writer,
+        path,
+        &headers,
+        body,
+        payload::stream_properties,
+        ty,
+        "stream properties",
+    )
+    .await
 }
 
 async fn parameter_data(
@@ -321,14 +339,17 @@ async fn parameter_definitions(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let (topic, stream_id) = stream_path(path)?;
-    let (topic, body) = authorized(&writer, &headers, &topic, body).await?;
-    let definitions = payload::parameter_definitions(&body)?;
-    let record = writer.record(event_type::DEFINITIONS, topic, &stream_id, &definitions);
-    writer
-        .publish(topic, &stream_id, "parameter definitions", vec![record])
-        .await?;
-    Ok(ok())
+    let ty = event_type::DEFINITIONS;
+    write_one(
+        &writer,
+        path,
+        &headers,
+        body,
+        payload::parameter_definitions,
+        ty,
+        "parameter definitions",
+    )
+    .await
 }
 
 async fn event_definitions(
@@ -337,14 +358,17 @@ async fn event_definitions(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let (topic, stream_id) = stream_path(path)?;
-    let (topic, body) = authorized(&writer, &headers, &topic, body).await?;
-    let definitions = payload::event_definitions(&body)?;
-    let record = writer.record(event_type::DEFINITIONS, topic, &stream_id, &definitions);
-    writer
-        .publish(topic, &stream_id, "event definitions", vec![record])
-        .await?;
-    Ok(ok())
+    let ty = event_type::DEFINITIONS;
+    write_one(
+        &writer,
+        path,
+        &headers,
+        body,
+        payload::event_definitions,
+        ty,
+        "event definitions",
+    )
+    .await
 }
 
 async fn close_stream(
@@ -353,14 +377,17 @@ async fn close_stream(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let (topic, stream_id) = stream_path(path)?;
-    let (topic, body) = authorized(&writer, &headers, &topic, body).await?;
-    let end = payload::stream_end(&body)?;
-    let record = writer.record(event_type::STREAM_END, topic, &stream_id, &end);
-    writer
-        .publish(topic, &stream_id, "stream end", vec![record])
-        .await?;
-    Ok(ok())
+    let ty = event_type::STREAM_END;
+    write_one(
+        &writer,
+        path,
+        &headers,
+        body,
+        payload::stream_end,
+        ty,
+        "stream end",
+    )
+    .await
 }
 
 /// The Writer API answers a write with 200 and no body.
