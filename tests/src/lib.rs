@@ -108,18 +108,27 @@ pub async fn create_dedupe_table(client: &aws_sdk_dynamodb::Client, name: &str) 
         .send()
         .await
         .expect("CreateTable");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    wait_until(&format!("table {name} active"), || async {
         let table = client
             .describe_table()
             .table_name(name)
             .send()
             .await
             .expect("DescribeTable");
-        if table.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "table {name} not active in time");
+        table.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active)
+    })
+    .await;
+}
+
+/// Polls `check` every 20 ms until it holds; fails after 10 s.
+pub async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what}: not in time");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -150,26 +159,18 @@ pub async fn create_stream(client: &Client, name: &str, shards: i32) {
         .send()
         .await
         .expect("CreateStream");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    wait_until(&format!("stream {name} active"), || async {
         let summary = client
             .describe_stream_summary()
             .stream_name(name)
             .send()
             .await
             .expect("DescribeStreamSummary");
-        let status = summary
+        summary
             .stream_description_summary()
-            .map(|s| s.stream_status().clone());
-        if status == Some(StreamStatus::Active) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "stream {name} not active in time"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+            .is_some_and(|s| *s.stream_status() == StreamStatus::Active)
+    })
+    .await;
 }
 
 /// A record read back with `GetRecords`.
