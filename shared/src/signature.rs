@@ -7,6 +7,7 @@
 //! secrets (rotation), and schemes with a signed timestamp reject requests
 //! outside a tolerance in both directions.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -387,13 +388,7 @@ impl Scheme {
                 let given = base64_value(header(headers, headers::TWILIO)?, headers::TWILIO)?;
                 let content = twilio_content(public_url, request.path_and_query, body);
                 any(
-                    &|s| {
-                        Some(mac(
-                            Algorithm::Sha1,
-                            s.expose().as_bytes(),
-                            &[content.as_bytes()],
-                        ))
-                    },
+                    &|s| Some(mac(Algorithm::Sha1, s.expose().as_bytes(), &[&content])),
                     &[given],
                 )
             }
@@ -512,7 +507,7 @@ impl Scheme {
                 let content = twilio_content(public_url, with.path_and_query, body);
                 one(
                     headers::TWILIO,
-                    BASE64.encode(mac(Algorithm::Sha1, secret, &[content.as_bytes()])),
+                    BASE64.encode(mac(Algorithm::Sha1, secret, &[&content])),
                 )
             }
             Scheme::Hmac(spec) => {
@@ -563,17 +558,84 @@ fn standard_key(secret: &Secret) -> Option<Vec<u8>> {
     BASE64.decode(encoded).ok().filter(|k| !k.is_empty())
 }
 
-/// Twilio signs the full URL, then each form parameter's name and value,
-/// sorted by name.
-fn twilio_content(public_url: &str, path_and_query: &str, body: &[u8]) -> String {
-    let mut params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
-    params.sort();
-    let mut content = format!("{}{path_and_query}", public_url.trim_end_matches('/'));
+/// Twilio signs the full URL, then each form parameter's name and value
+/// (decoded), sorted by name and, for repeated names, by value.
+///
+/// One pass over the body and no allocation per parameter: this runs on
+/// every Twilio request, and decoding dominated its profile.
+fn twilio_content(public_url: &str, path_and_query: &str, body: &[u8]) -> Vec<u8> {
+    let mut params: Vec<(Cow<'_, [u8]>, &[u8])> = Vec::new();
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'&', body).chain([body.len()]) {
+        let pair = &body[start..end];
+        start = end + 1;
+        if pair.is_empty() {
+            continue;
+        }
+        let (name, value) = match memchr::memchr(b'=', pair) {
+            Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+            None => (pair, &pair[pair.len()..]),
+        };
+        params.push((form_decode(name), value));
+    }
+    params.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| form_decode(a.1).cmp(&form_decode(b.1)))
+    });
+    let url = public_url.trim_end_matches('/');
+    let mut content = Vec::with_capacity(url.len() + path_and_query.len() + body.len());
+    content.extend_from_slice(url.as_bytes());
+    content.extend_from_slice(path_and_query.as_bytes());
     for (name, value) in params {
-        content.push_str(&name);
-        content.push_str(&value);
+        content.extend_from_slice(&name);
+        form_decode_into(&mut content, value);
     }
     content
+}
+
+/// A form-encoded name or value decoded: `+` is a space, `%XX` a byte.
+fn form_decode(raw: &[u8]) -> Cow<'_, [u8]> {
+    if memchr::memchr2(b'+', b'%', raw).is_some() {
+        let mut decoded = Vec::with_capacity(raw.len());
+        form_decode_into(&mut decoded, raw);
+        Cow::Owned(decoded)
+    } else {
+        Cow::Borrowed(raw)
+    }
+}
+
+/// Appends `raw` form-decoded to `out`; a `%` not followed by two hex digits
+/// stays as it is (as browsers and `form_urlencoded` do).
+fn form_decode_into(out: &mut Vec<u8>, mut raw: &[u8]) {
+    loop {
+        let plain = memchr::memchr(b'%', raw).unwrap_or(raw.len());
+        out.extend(
+            raw[..plain]
+                .iter()
+                .map(|&b| if b == b'+' { b' ' } else { b }),
+        );
+        let Some((_, rest)) = raw[plain..].split_first() else {
+            return;
+        };
+        let escaped = match rest {
+            [high, low, ..] => hex_digit(*high).zip(hex_digit(*low)),
+            _ => None,
+        };
+        match escaped {
+            Some((high, low)) => {
+                out.push(high << 4 | low);
+                raw = &rest[2..];
+            }
+            None => {
+                out.push(b'%');
+                raw = rest;
+            }
+        }
+    }
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
 }
 
 /// The signed content around the body: `{timestamp}` filled in, split at `{body}`.

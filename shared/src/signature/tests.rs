@@ -612,6 +612,51 @@ fn twilio_documentation_example_and_negatives() {
     round_trip(&s, "k", TWILIO_BODY, path);
 }
 
+/// Twilio's content built with `form_urlencoded` (decode everything, sort
+/// the pairs), the straightforward reading of Twilio's documentation.
+fn twilio_reference(url: &str, path: &str, body: &[u8]) -> Vec<u8> {
+    let mut params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    params.sort();
+    let mut content = format!("{url}{path}");
+    for (name, value) in params {
+        content.push_str(&name);
+        content.push_str(&value);
+    }
+    content.into_bytes()
+}
+
+#[test]
+fn twilio_content_decodes_and_sorts_as_form_urlencoded_does() {
+    let bodies = [
+        TWILIO_BODY,
+        "",
+        "Body=Hello+world%21&From=%2B1555",
+        "b=2&a=1&b=1&a=3",
+        "Body=caf%C3%A9+%E2%9C%93",
+        "Body=%&To=%4&Sid=%zz1&X=%%41",
+        "&&a=1&&",
+        "flag&Body=no+value+name",
+        "a%3Db=c%26d",
+        "A=1&a=2&_=3&Z=4",
+        "Body=+++",
+    ];
+    for body in bodies {
+        assert_eq!(
+            String::from_utf8_lossy(&twilio_content(
+                "https://h.example",
+                "/p?q=1",
+                body.as_bytes()
+            )),
+            String::from_utf8_lossy(&twilio_reference(
+                "https://h.example",
+                "/p?q=1",
+                body.as_bytes()
+            )),
+            "{body:?}"
+        );
+    }
+}
+
 // Generic HMAC: printf '%s' '1700000000:{"event":"ping"}' | openssl dgst -sha512 -hmac generic -binary | base64
 const HMAC_SIG: &str =
     "sig=rEPUb/tus2wnWo0swTI5VvlNxkCratyeWWqW0HtmUOX1DG23Erw5f7gGRYicU2GSpjU+g3TnQ+78XtDmkfHlbA==";
