@@ -305,13 +305,29 @@ impl<D: Serialize> CloudEvent<D> {
 
     /// The stream record for this event: partition key = subject (stream id).
     pub fn to_record(&self) -> Record {
-        let data = serde_json::to_vec(self).expect("a CloudEvent always serialises");
+        thread_local! {
+            static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        // Serialising into a grown-once buffer and copying out makes one
+        // allocation of the exact size instead of a chain of reallocations.
+        let data = BUFFER.with_borrow_mut(|buffer| {
+            buffer.clear();
+            serde_json::to_writer(&mut *buffer, self).expect("a CloudEvent always serialises");
+            let data = Bytes::copy_from_slice(buffer);
+            if buffer.capacity() > MAX_KEPT_BUFFER {
+                *buffer = Vec::new();
+            }
+            data
+        });
         Record {
             partition_key: self.subject.clone(),
-            data: Bytes::from(data),
+            data,
         }
     }
 }
+
+/// The most a thread keeps of its encoding buffer between records.
+const MAX_KEPT_BUFFER: usize = 64 * 1024;
 
 /// One record bound for a stream.
 #[derive(Debug, Clone, PartialEq)]
