@@ -326,8 +326,9 @@ impl<D: Serialize> CloudEvent<D> {
     }
 }
 
-/// The most a thread keeps of its encoding buffer between records.
-const MAX_KEPT_BUFFER: usize = 64 * 1024;
+/// The most a thread keeps of its encoding buffer between records: the
+/// largest record a stream takes.
+const MAX_KEPT_BUFFER: usize = crate::sink::MAX_RECORD_BYTES;
 
 /// One record bound for a stream.
 #[derive(Debug, Clone, PartialEq)]
