@@ -1,7 +1,7 @@
 //! One page fetch, retried on 429 and 5xx with back-off (honouring
 //! `Retry-After`) for as long as the run's time budget allows.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use inlet_shared::config::{PollAuth, Poller};
 use inlet_shared::{Error, Result};
@@ -89,8 +89,8 @@ impl<'a> Fetcher<'a> {
                 Ok(response) => {
                     let status = response.status();
                     if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-                        let wait =
-                            retry_after(response.headers()).unwrap_or_else(|| backoff(attempt));
+                        let wait = retry_after(response.headers(), SystemTime::now())
+                            .unwrap_or_else(|| backoff(attempt));
                         self.check_budget(wait, || {
                             format!("{url}: HTTP {} (attempt {attempt})", status.as_u16())
                         })?;
@@ -140,16 +140,17 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(rand::rng().random_range(ceiling / 2..=ceiling))
 }
 
-/// `Retry-After` in seconds (the HTTP-date form falls back to back-off).
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+/// `Retry-After` (RFC 9110) as a wait from `now`: delay-seconds, or an
+/// HTTP-date (a date already past means no wait).
+fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    match value.parse::<u64>() {
+        Ok(seconds) => Some(Duration::from_secs(seconds)),
+        Err(_) => {
+            let date = httpdate::parse_http_date(value).ok()?;
+            Some(date.duration_since(now).unwrap_or_default())
+        }
+    }
 }
 
 /// The `rel="next"` target of a `Link` header (RFC 8288), resolved.
@@ -213,13 +214,24 @@ mod tests {
     #[test]
     fn retry_after_in_seconds_and_bounded_backoff() {
         let mut map = HeaderMap::new();
-        map.insert(RETRY_AFTER, "2".parse().unwrap());
-        assert_eq!(retry_after(&map), Some(Duration::from_secs(2)));
-        map.insert(
-            RETRY_AFTER,
-            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
-        );
-        assert_eq!(retry_after(&map), None);
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
+        let cases = [
+            ("2", Some(Duration::from_secs(2))),
+            (" 120 ", Some(Duration::from_secs(120))),
+            (
+                "Wed, 21 Oct 2015 07:28:30 GMT",
+                Some(Duration::from_secs(30)),
+            ),
+            ("Wed, 21 Oct 2015 07:27:00 GMT", Some(Duration::ZERO)),
+            ("soon", None),
+            ("-1", None),
+        ];
+        for (value, expected) in cases {
+            map.insert(RETRY_AFTER, value.parse().unwrap());
+            assert_eq!(retry_after(&map, now), expected, "{value}");
+        }
+        map.remove(RETRY_AFTER);
+        assert_eq!(retry_after(&map, now), None);
         for attempt in 1..20 {
             assert!(backoff(attempt) <= Duration::from_secs(10));
         }
