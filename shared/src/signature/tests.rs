@@ -612,6 +612,37 @@ fn twilio_documentation_example_and_negatives() {
     round_trip(&s, "k", TWILIO_BODY, path);
 }
 
+// Twilio's JSON-body example (security docs, signature_validation_json):
+// the body's SHA-256 is the published `bodySHA256`; the signature over the URL
+// alone with auth token 12345 computed with
+// printf '%s' 'https://example.com/myapp?bodySHA256=5ccd…' | openssl dgst -sha1 -hmac 12345 -binary | base64
+const TWILIO_JSON_BODY: &str = r#"{"CallSid":"CA1234567890ABCDE","Caller":"+12349013030"}"#;
+const TWILIO_JSON_PATH: &str =
+    "/myapp?bodySHA256=5ccde7145dfb8f56479710896586cb9d5911809d83afbe34627818790db0aec9";
+const TWILIO_JSON_SIG: &str = "hPXmLwIy3Fgqv1i9KPmH/HhQ6zo=";
+
+#[test]
+fn twilio_json_body_is_bound_by_its_signed_hash() {
+    let s = Scheme::Twilio {
+        public_url: "https://example.com".into(),
+    };
+    let sig = [("x-twilio-signature", TWILIO_JSON_SIG)];
+    assert!(check(&s, "12345", &sig, TWILIO_JSON_BODY, TWILIO_JSON_PATH, 0).is_ok());
+    let tampered = TWILIO_JSON_BODY.replace("+1234", "+9999");
+    let err = check(&s, "12345", &sig, &tampered, TWILIO_JSON_PATH, 0).unwrap_err();
+    assert!(err.to_string().contains("bodySHA256"), "{err}");
+    let other_hash = TWILIO_JSON_PATH.replace("5ccd", "0000");
+    assert_unauthorized(
+        check(&s, "12345", &sig, TWILIO_JSON_BODY, &other_hash, 0),
+        "hash in the URL is signed",
+    );
+    assert_unauthorized(
+        check(&s, "54321", &sig, TWILIO_JSON_BODY, TWILIO_JSON_PATH, 0),
+        "wrong secret",
+    );
+    round_trip(&s, "k", TWILIO_JSON_BODY, TWILIO_JSON_PATH);
+}
+
 /// Twilio's content built with `form_urlencoded` (decode everything, sort
 /// the pairs), the straightforward reading of Twilio's documentation.
 fn twilio_reference(url: &str, path: &str, body: &[u8]) -> Vec<u8> {
