@@ -142,6 +142,19 @@ impl Harness {
         signed_at: u64,
         extra: &[(&str, &str)],
     ) -> Request<Body> {
+        let path = format!("/webhooks/{source}?via=test");
+        self.signed_to(&path, source, body, signed_at, extra)
+    }
+
+    /// A request to `path` signed by `source`'s scheme at time `signed_at`.
+    fn signed_to(
+        &self,
+        path: &str,
+        source: &str,
+        body: &str,
+        signed_at: u64,
+        extra: &[(&str, &str)],
+    ) -> Request<Body> {
         let env = |name: &str| match name {
             "S" => Some("provider-secret".to_owned()),
             "WHSEC" => Some(WHSEC.to_owned()),
@@ -149,12 +162,11 @@ impl Harness {
         };
         let config = Config::parse(CONFIG, &env).unwrap();
         let src = &config.sources[source];
-        let path = format!("/webhooks/{source}?via=test");
         let headers = src.scheme.sign(&SignWith {
             secret: &src.secrets[0],
             body: body.as_bytes(),
             now: UNIX_EPOCH + Duration::from_secs(signed_at),
-            path_and_query: &path,
+            path_and_query: path,
             id: "msg_fixed_1",
         });
         let content_type = if body.starts_with('{') {
@@ -162,7 +174,7 @@ impl Harness {
         } else {
             "application/x-www-form-urlencoded"
         };
-        let mut request = Request::post(&path).header("content-type", content_type);
+        let mut request = Request::post(path).header("content-type", content_type);
         for (name, value) in headers.iter() {
             request = request.header(name.as_str(), value.as_str());
         }
@@ -428,4 +440,25 @@ async fn twilio_signs_the_public_url_so_another_path_fails() {
     let (status, _) = h.send(request).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(h.stored().is_empty());
+}
+
+#[tokio::test]
+async fn twilio_json_bodies_are_bound_by_the_signed_body_hash() {
+    let h = harness();
+    // Twilio's documented JSON body and its SHA-256.
+    let body = r#"{"CallSid":"CA1234567890ABCDE","Caller":"+12349013030"}"#;
+    let path = "/webhooks/twilio?bodySHA256=5ccde7145dfb8f56479710896586cb9d5911809d83afbe34627818790db0aec9";
+    let (status, answer) = h.send(h.signed_to(path, "twilio", body, NOW, &[])).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let stored = h.stored();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["data"]["value"], body);
+
+    let tampered = body.replace("+1234", "+9999");
+    let mut request = h.signed_to(path, "twilio", body, NOW, &[]);
+    *request.body_mut() = Body::from(tampered);
+    let (status, answer) = h.send(request).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(answer.to_string().contains("bodySHA256"), "{answer}");
+    assert_eq!(h.stored().len(), 1);
 }
