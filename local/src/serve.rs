@@ -1,17 +1,19 @@
 //! `inlet serve`: every function's router on one address, over the embedded
 //! log (or Kinesis), until Ctrl-C or SIGTERM.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use clap::{Args, ValueEnum};
 use inlet_shared::checkpoint::EmbeddedCheckpoints;
 use inlet_shared::dedupe::EmbeddedDedupe;
 use inlet_shared::http::route_not_found;
-use inlet_shared::sink::{EmbeddedLog, KinesisSink, Sink};
+use inlet_shared::sink::{EmbeddedLog, KinesisSink, LogOptions, Sink};
 use inlet_shared::{Config, Error, Result, load_aws_config, system_clock};
 use rest_poller::{PollDeps, poll_once};
 use webhook_receiver::Receiver;
@@ -35,6 +37,38 @@ pub struct ServeArgs {
     /// environment: AWS_REGION, credentials, AWS_ENDPOINT_URL_KINESIS).
     #[arg(long, value_enum, default_value_t = SinkKind::Embedded)]
     pub sink: SinkKind,
+    /// How long the embedded log keeps records, e.g. 24h or 30d; `forever`
+    /// keeps everything. Records expire a whole 64 MiB segment at a time.
+    #[arg(long, default_value = "7d", env = "INLET_RETENTION")]
+    pub retention: Retention,
+}
+
+/// How long the embedded log keeps records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention(pub Option<Duration>);
+
+impl FromStr for Retention {
+    type Err = String;
+
+    fn from_str(value: &str) -> std::result::Result<Self, String> {
+        if value == "forever" {
+            return Ok(Retention(None));
+        }
+        match humantime::parse_duration(value) {
+            Ok(duration) if !duration.is_zero() => Ok(Retention(Some(duration))),
+            Ok(_) => Err("a retention of 0 would delete every record; use e.g. 1h".to_owned()),
+            Err(e) => Err(format!("{e} (expected e.g. 24h, 7d or forever)")),
+        }
+    }
+}
+
+impl fmt::Display for Retention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(duration) => write!(f, "{}", humantime::format_duration(duration)),
+            None => f.write_str("forever"),
+        }
+    }
 }
 
 /// The stream store `inlet serve` publishes to.
@@ -59,9 +93,13 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
     let config = Arc::new(config);
 
     let sink: Arc<dyn Sink> = match args.sink {
-        SinkKind::Embedded => Arc::new(EmbeddedLog::open(
+        SinkKind::Embedded => Arc::new(EmbeddedLog::open_with(
             &args.data_dir,
             config.topics.keys().map(String::as_str),
+            LogOptions {
+                retention: args.retention.0,
+                ..LogOptions::default()
+            },
         )?),
         SinkKind::Kinesis => Arc::new(KinesisSink::from_config(&load_aws_config().await)),
     };
@@ -128,7 +166,11 @@ fn print_banner(args: &ServeArgs, config: &Config, local: SocketAddr, demo: Opti
     };
     let base = format!("http://{host}:{}", local.port());
     let store = match args.sink {
-        SinkKind::Embedded => format!("embedded log in {}", args.data_dir.display()),
+        SinkKind::Embedded => format!(
+            "embedded log in {}, records kept {}",
+            args.data_dir.display(),
+            args.retention
+        ),
         SinkKind::Kinesis => "Kinesis".to_owned(),
     };
     println!("Inlet is serving on {base} ({store})");
@@ -235,4 +277,30 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_is_a_duration_or_forever() {
+        let day = Duration::from_secs(24 * 3600);
+        assert_eq!("24h".parse(), Ok(Retention(Some(day))));
+        assert_eq!("7d".parse(), Ok(Retention(Some(7 * day))));
+        assert_eq!("forever".parse(), Ok(Retention(None)));
+        assert!(
+            "0s".parse::<Retention>()
+                .unwrap_err()
+                .contains("delete every record")
+        );
+        assert!(
+            "a week"
+                .parse::<Retention>()
+                .unwrap_err()
+                .contains("forever")
+        );
+        assert_eq!(Retention(Some(7 * day)).to_string(), "7days");
+        assert_eq!(Retention(None).to_string(), "forever");
+    }
 }

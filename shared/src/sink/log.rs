@@ -1,17 +1,25 @@
-//! The embedded durable log: one append-only file per topic under a data
-//! directory. A write is acknowledged only after `fdatasync`; concurrent
-//! writers share one sync (group commit) through a writer thread per topic.
+//! The embedded durable log: per topic, a directory of append-only segment
+//! files under a data directory. A write is acknowledged only after
+//! `fdatasync`; concurrent writers share one sync (group commit) through a
+//! writer thread per topic.
+//!
+//! A topic's segments are `topics/<topic>/<first seq, 20 digits>.log`. The
+//! writer starts a new segment once the active one reaches
+//! [`LogOptions::segment_bytes`], and deletes closed segments whose last write
+//! is older than [`LogOptions::retention`]: records expire a whole segment at
+//! a time, as in Kinesis or Kafka. Only the active segment is scanned on open.
 //!
 //! Frame layout (little endian):
 //! `len u32 | crc32 u32 | seq u64 | arrival_ms u64 | key_len u16 | key | data`,
 //! where `len` counts the bytes after the crc and the crc covers them.
-//! A torn frame at the end of a file (a crash mid-write) is cut off on open.
+//! A torn frame at the end of the active segment (a crash mid-write) is cut
+//! off on open.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -26,8 +34,32 @@ const HEADER: usize = 8;
 const FIXED: usize = 8 + 8 + 2;
 /// Bytes one group commit gathers before it syncs.
 const GROUP_BYTES: usize = 8 * 1024 * 1024;
+/// How often a busy writer looks for expired segments.
+const RETENTION_CHECK: Duration = Duration::from_secs(60);
 /// The one shard of an embedded topic.
 pub const SHARD_ID: &str = "shardId-000000000000";
+
+/// How the embedded log keeps its files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogOptions {
+    /// The active segment is closed, and a new one started, at this size.
+    pub segment_bytes: u64,
+    /// Closed segments whose last write is older than this are deleted;
+    /// `None` keeps every record.
+    pub retention: Option<Duration>,
+}
+
+/// The retention of `inlet serve` unless told otherwise.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        LogOptions {
+            segment_bytes: 64 * 1024 * 1024,
+            retention: Some(DEFAULT_RETENTION),
+        }
+    }
+}
 
 /// A record read back from the log.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,9 +100,19 @@ impl std::fmt::Debug for EmbeddedLog {
 }
 
 impl EmbeddedLog {
-    /// Opens (creating if needed) the log of each topic under `dir`, cutting
-    /// off torn frames, and starts one writer thread per topic.
+    /// [`EmbeddedLog::open_with`] the default [`LogOptions`].
     pub fn open<'a>(dir: &Path, topics: impl IntoIterator<Item = &'a str>) -> Result<Self> {
+        Self::open_with(dir, topics, LogOptions::default())
+    }
+
+    /// Opens (creating if needed) the log of each topic under `dir`, cutting
+    /// off a torn frame and deleting expired segments, and starts one writer
+    /// thread per topic.
+    pub fn open_with<'a>(
+        dir: &Path,
+        topics: impl IntoIterator<Item = &'a str>,
+        options: LogOptions,
+    ) -> Result<Self> {
         std::fs::create_dir_all(topics_dir(dir))?;
         let lock = OpenOptions::new()
             .create(true)
@@ -86,12 +128,11 @@ impl EmbeddedLog {
 
         let mut writers = HashMap::new();
         for topic in topics {
-            let path = topic_path(dir, topic);
-            let (file, next_seq) = recover(&path)?;
+            let (segments, next_seq) = Segments::open(dir, topic, options)?;
             let (tx, rx) = mpsc::channel(1024);
             std::thread::Builder::new()
                 .name(format!("log-{topic}"))
-                .spawn(move || write_loop(file, next_seq, rx))?;
+                .spawn(move || write_loop(segments, next_seq, rx))?;
             writers.insert(topic.to_owned(), tx);
         }
         sync_dir(&topics_dir(dir))?;
@@ -125,34 +166,194 @@ fn topics_dir(dir: &Path) -> PathBuf {
     dir.join("topics")
 }
 
-fn topic_path(dir: &Path, topic: &str) -> PathBuf {
-    topics_dir(dir).join(format!("{topic}.log"))
+fn topic_dir(dir: &Path, topic: &str) -> PathBuf {
+    topics_dir(dir).join(topic)
+}
+
+fn segment_path(topic_dir: &Path, base: u64) -> PathBuf {
+    topic_dir.join(format!("{base:020}.log"))
+}
+
+/// The first sequence numbers of a topic's segments, oldest first.
+fn segment_bases(topic_dir: &Path) -> io::Result<Vec<u64>> {
+    let mut bases = Vec::new();
+    for entry in std::fs::read_dir(topic_dir)? {
+        let name = entry?.file_name();
+        let base = name
+            .to_str()
+            .and_then(|name| name.strip_suffix(".log"))
+            .and_then(|digits| digits.parse::<u64>().ok());
+        bases.extend(base);
+    }
+    bases.sort_unstable();
+    Ok(bases)
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Opens a topic file for appending after its last whole frame.
-fn recover(path: &Path) -> io::Result<(File, u64)> {
+/// A topic's segments, as its writer thread keeps them.
+struct Segments {
+    dir: PathBuf,
+    options: LogOptions,
+    /// The active segment, its first sequence number and its length.
+    file: File,
+    base: u64,
+    end: u64,
+    checked: Instant,
+    /// Set when a failed write could not be undone: appending after a
+    /// partial frame would corrupt the log, so the topic stops taking writes.
+    broken: bool,
+}
+
+impl Segments {
+    /// Opens the active (newest) segment after its last whole frame, and
+    /// returns the next sequence number. A log written before segments (one
+    /// `topics/<topic>.log`) becomes the first segment.
+    fn open(dir: &Path, topic: &str, options: LogOptions) -> io::Result<(Segments, u64)> {
+        let topic_dir = topic_dir(dir, topic);
+        std::fs::create_dir_all(&topic_dir)?;
+        let unsegmented = topics_dir(dir).join(format!("{topic}.log"));
+        if unsegmented.exists() && segment_bases(&topic_dir)?.is_empty() {
+            std::fs::rename(&unsegmented, segment_path(&topic_dir, 0))?;
+        }
+        let base = segment_bases(&topic_dir)?.last().copied().unwrap_or(0);
+        let (file, end, last_seq) = recover(&segment_path(&topic_dir, base))?;
+        sync_dir(&topic_dir)?;
+        let mut segments = Segments {
+            dir: topic_dir,
+            options,
+            file,
+            base,
+            end,
+            checked: Instant::now(),
+            broken: false,
+        };
+        segments.expire();
+        Ok((segments, last_seq.map_or(base, |seq| seq + 1)))
+    }
+
+    /// Appends whole frames and syncs them; on failure the segment is cut
+    /// back to its last whole frame.
+    fn append(&mut self, frames: &[u8]) -> io::Result<()> {
+        if self.broken {
+            return Err(io::Error::other(
+                "the topic stopped taking writes after a failed write could not be undone",
+            ));
+        }
+        let written = self
+            .file
+            .write_all(frames)
+            .and_then(|()| self.file.sync_data());
+        match written {
+            Ok(()) => {
+                self.end += frames.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                let undone = self
+                    .file
+                    .set_len(self.end)
+                    .and_then(|()| self.file.seek(SeekFrom::Start(self.end)));
+                if let Err(undo) = undone {
+                    tracing::error!(error = %undo, "cannot undo a failed write; the topic stops taking writes");
+                    self.broken = true;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// After a write: a full segment is closed and `next_seq` starts the
+    /// next one; expired segments go. The records are already durable, so a
+    /// failure here is logged and tried again after the next write.
+    fn maintain(&mut self, next_seq: u64) {
+        if self.end >= self.options.segment_bytes {
+            match self.roll(next_seq) {
+                Ok(()) => self.expire(),
+                Err(e) => tracing::error!(
+                    error = %e,
+                    dir = %self.dir.display(),
+                    "cannot start a new log segment; appending to the full one"
+                ),
+            }
+        } else if self.checked.elapsed() >= RETENTION_CHECK {
+            self.expire();
+        }
+    }
+
+    fn roll(&mut self, next_seq: u64) -> io::Result<()> {
+        let file = OpenOptions::new()
+            .create_new(true)
+            .read(true)
+            .write(true)
+            .open(segment_path(&self.dir, next_seq))?;
+        sync_dir(&self.dir)?;
+        self.file = file;
+        self.base = next_seq;
+        self.end = 0;
+        Ok(())
+    }
+
+    /// Deletes the closed segments whose last write is older than the
+    /// retention, oldest first.
+    fn expire(&mut self) {
+        self.checked = Instant::now();
+        let Some(retention) = self.options.retention else {
+            return;
+        };
+        let result = (|| -> io::Result<()> {
+            let mut deleted = 0;
+            for base in segment_bases(&self.dir)? {
+                if base >= self.base {
+                    break;
+                }
+                let path = segment_path(&self.dir, base);
+                let age = path.metadata()?.modified()?.elapsed().unwrap_or_default();
+                if age <= retention {
+                    break;
+                }
+                std::fs::remove_file(&path)?;
+                deleted += 1;
+                tracing::info!(
+                    segment = %path.display(),
+                    age_s = age.as_secs(),
+                    "deleted a log segment past the retention"
+                );
+            }
+            if deleted > 0 {
+                sync_dir(&self.dir)?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            tracing::error!(error = %e, dir = %self.dir.display(), "cannot delete expired log segments");
+        }
+    }
+}
+
+/// Opens a segment for appending after its last whole frame: the file, its
+/// length and the last sequence number in it.
+fn recover(path: &Path) -> io::Result<(File, u64, Option<u64>)> {
     let mut file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .read(true)
         .write(true)
         .open(path)?;
-    let mut reader = LogReader::from_file(file.try_clone()?);
-    let mut next_seq = 0;
+    let mut cursor = FileCursor::new(file.try_clone()?);
+    let mut last_seq = None;
     loop {
-        match reader.read_available() {
+        match cursor.read_available() {
             Ok(batch) if batch.is_empty() => break,
-            Ok(batch) => next_seq = batch.last().map_or(next_seq, |r| r.seq + 1),
+            Ok(batch) => last_seq = batch.last().map(|r| r.seq).or(last_seq),
             // A frame whose checksum fails at the end is a torn write.
             Err(e) if e.kind() == io::ErrorKind::InvalidData => break,
             Err(e) => return Err(e),
         }
     }
-    let valid = reader.offset;
+    let valid = cursor.offset;
     let len = file.metadata()?.len();
     if len > valid {
         tracing::warn!(
@@ -164,12 +365,11 @@ fn recover(path: &Path) -> io::Result<(File, u64)> {
         file.sync_all()?;
     }
     file.seek(SeekFrom::Start(valid))?;
-    Ok((file, next_seq))
+    Ok((file, valid, last_seq))
 }
 
-fn write_loop(mut file: File, mut next_seq: u64, mut rx: mpsc::Receiver<Job>) {
+fn write_loop(mut segments: Segments, mut next_seq: u64, mut rx: mpsc::Receiver<Job>) {
     let mut buf = Vec::new();
-    let mut end = file.stream_position().unwrap_or(0);
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
         let mut bytes: usize = jobs[0].records.iter().map(Record::size).sum();
@@ -199,10 +399,8 @@ fn write_loop(mut file: File, mut next_seq: u64, mut rx: mpsc::Receiver<Job>) {
             }
         }
 
-        let written = file.write_all(&buf).and_then(|()| file.sync_data());
-        match written {
+        match segments.append(&buf) {
             Ok(()) => {
-                end += buf.len() as u64;
                 let mut seq = next_seq;
                 for job in jobs {
                     let acks = job
@@ -220,23 +418,16 @@ fn write_loop(mut file: File, mut next_seq: u64, mut rx: mpsc::Receiver<Job>) {
                     let _ = job.reply.send(Ok(acks));
                 }
                 next_seq = seq;
+                segments.maintain(next_seq);
             }
             Err(e) => {
                 tracing::error!(error = %e, "embedded log write failed");
-                // Undo a partial write so the next frames follow whole ones.
-                let undone = file
-                    .set_len(end)
-                    .and_then(|()| file.seek(SeekFrom::Start(end)).map(|_| ()));
                 for job in jobs {
                     let failed = (0..job.records.len()).collect();
                     let _ = job.reply.send(Err(Error::unavailable(
                         format!("embedded log write failed: {e}"),
                         failed,
                     )));
-                }
-                if let Err(e) = undone {
-                    tracing::error!(error = %e, "cannot undo a failed write; the topic stops taking writes");
-                    return;
                 }
             }
         }
@@ -258,51 +449,60 @@ fn encode(buf: &mut Vec<u8>, seq: u64, arrival_ms: u64, record: &Record) {
     buf[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
 }
 
-/// Reads a topic's records from the start; can be called again to pick up
-/// records appended since (by this or another process).
+/// Reads a topic's records from its oldest segment on; can be called again
+/// to pick up records appended since (by this or another process).
 pub struct LogReader {
-    file: File,
-    offset: u64,
-    pending: Vec<u8>,
+    dir: PathBuf,
+    base: u64,
+    cursor: FileCursor,
 }
 
 impl LogReader {
     /// Opens the log of `topic` under the data directory `dir`.
     pub fn open(dir: &Path, topic: &str) -> io::Result<Self> {
-        let path = topic_path(dir, topic);
-        let file = File::open(&path).map_err(|e| {
+        let topic_dir = topic_dir(dir, topic);
+        let cannot = |e: io::Error| {
             io::Error::new(
                 e.kind(),
                 format!(
                     "cannot open the log of topic {topic:?} at {}: {e}",
-                    path.display()
+                    topic_dir.display()
                 ),
             )
-        })?;
-        Ok(LogReader::from_file(file))
-    }
-
-    fn from_file(file: File) -> Self {
-        LogReader {
-            file,
-            offset: 0,
-            pending: Vec::new(),
-        }
+        };
+        let base = segment_bases(&topic_dir)
+            .map_err(cannot)?
+            .first()
+            .copied()
+            .ok_or_else(|| cannot(io::ErrorKind::NotFound.into()))?;
+        let file = File::open(segment_path(&topic_dir, base)).map_err(cannot)?;
+        Ok(LogReader {
+            dir: topic_dir,
+            base,
+            cursor: FileCursor::new(file),
+        })
     }
 
     /// Every whole record appended since the last call; empty at the end.
+    /// A reader that falls behind the retention skips what was deleted.
     pub fn read_available(&mut self) -> io::Result<Vec<StoredRecord>> {
-        self.file
-            .seek(SeekFrom::Start(self.offset + self.pending.len() as u64))?;
-        self.file.read_to_end(&mut self.pending)?;
-        let mut records = Vec::new();
-        let mut at = 0;
-        while let Some((record, size)) = decode(&self.pending[at..])? {
-            records.push(record);
-            at += size;
+        let mut records = self.cursor.read_available()?;
+        while let Some(next) = segment_bases(&self.dir)?
+            .into_iter()
+            .find(|&base| base > self.base)
+        {
+            // A newer segment exists, so this one is complete: finish it.
+            records.extend(self.cursor.read_available()?);
+            let file = match File::open(segment_path(&self.dir, next)) {
+                Ok(file) => file,
+                // Expired between the listing and the open: list again.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            self.base = next;
+            self.cursor = FileCursor::new(file);
+            records.extend(self.cursor.read_available()?);
         }
-        self.pending.drain(..at);
-        self.offset += at as u64;
         Ok(records)
     }
 
@@ -315,6 +515,38 @@ impl LogReader {
             }
             tokio::time::sleep(interval).await;
         }
+    }
+}
+
+/// Whole frames read from one segment file, as it grows.
+struct FileCursor {
+    file: File,
+    offset: u64,
+    pending: Vec<u8>,
+}
+
+impl FileCursor {
+    fn new(file: File) -> Self {
+        FileCursor {
+            file,
+            offset: 0,
+            pending: Vec::new(),
+        }
+    }
+
+    fn read_available(&mut self) -> io::Result<Vec<StoredRecord>> {
+        self.file
+            .seek(SeekFrom::Start(self.offset + self.pending.len() as u64))?;
+        self.file.read_to_end(&mut self.pending)?;
+        let mut records = Vec::new();
+        let mut at = 0;
+        while let Some((record, size)) = decode(&self.pending[at..])? {
+            records.push(record);
+            at += size;
+        }
+        self.pending.drain(..at);
+        self.offset += at as u64;
+        Ok(records)
     }
 }
 
@@ -447,7 +679,7 @@ mod tests {
             .unwrap();
         }
         // Simulate a crash halfway through a third frame.
-        let path = topic_path(dir.path(), "t");
+        let path = segment_path(&topic_dir(dir.path(), "t"), 0);
         let mut frame = Vec::new();
         encode(&mut frame, 2, 0, &record("k", "three".into()));
         let mut file = OpenOptions::new().append(true).open(&path).unwrap();
@@ -509,5 +741,143 @@ mod tests {
         let err = log.put(&topic("t"), vec![big]).await.unwrap_err();
         assert!(matches!(err, Error::RecordTooLarge { .. }));
         assert!(read_all(dir.path(), "t").is_empty());
+    }
+
+    fn small_segments(retention: Option<Duration>) -> LogOptions {
+        LogOptions {
+            segment_bytes: 256,
+            retention,
+        }
+    }
+
+    async fn put_numbered(log: &EmbeddedLog, range: std::ops::Range<u32>) {
+        for i in range {
+            log.put(&topic("t"), vec![record("k", format!("record-{i:04}"))])
+                .await
+                .unwrap();
+        }
+    }
+
+    fn datas(records: &[StoredRecord]) -> Vec<String> {
+        records
+            .iter()
+            .map(|r| String::from_utf8(r.data.to_vec()).unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn segments_roll_and_are_read_in_order_across_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = small_segments(None);
+        {
+            let log = EmbeddedLog::open_with(dir.path(), ["t"], options).unwrap();
+            put_numbered(&log, 0..40).await;
+        }
+        let bases = segment_bases(&topic_dir(dir.path(), "t")).unwrap();
+        assert!(bases.len() > 3, "{bases:?}");
+        assert_eq!(bases[0], 0);
+
+        // A reader started before the restart follows across new segments.
+        let mut reader = LogReader::open(dir.path(), "t").unwrap();
+        assert_eq!(reader.read_available().unwrap().len(), 40);
+        let log = EmbeddedLog::open_with(dir.path(), ["t"], options).unwrap();
+        put_numbered(&log, 40..80).await;
+        let more = reader.read_available().unwrap();
+        assert_eq!(more.first().map(|r| r.seq), Some(40));
+
+        let all = read_all(dir.path(), "t");
+        let expected: Vec<String> = (0..80).map(|i| format!("record-{i:04}")).collect();
+        assert_eq!(datas(&all), expected);
+        assert!(all.iter().enumerate().all(|(i, r)| r.seq == i as u64));
+        // Each segment is named by the first sequence number in it.
+        for base in segment_bases(&topic_dir(dir.path(), "t")).unwrap() {
+            let first = FileCursor::new(
+                File::open(segment_path(&topic_dir(dir.path(), "t"), base)).unwrap(),
+            )
+            .read_available()
+            .unwrap();
+            if let Some(first) = first.first() {
+                assert_eq!(first.seq, base);
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_following_reader_misses_nothing_while_segments_roll() {
+        let dir = tempfile::tempdir().unwrap();
+        let log =
+            Arc::new(EmbeddedLog::open_with(dir.path(), ["t"], small_segments(None)).unwrap());
+        let mut reader = LogReader::open(dir.path(), "t").unwrap();
+        let writer = {
+            let log = log.clone();
+            tokio::spawn(async move { put_numbered(&log, 0..300).await })
+        };
+        let mut seen = Vec::new();
+        while seen.len() < 300 {
+            seen.extend(reader.follow(Duration::from_millis(1)).await.unwrap());
+        }
+        writer.await.unwrap();
+        assert!(seen.iter().enumerate().all(|(i, r)| r.seq == i as u64));
+    }
+
+    #[tokio::test]
+    async fn segments_past_the_retention_are_deleted_but_never_the_active_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let topic_dir = topic_dir(dir.path(), "t");
+        {
+            let log = EmbeddedLog::open_with(dir.path(), ["t"], small_segments(None)).unwrap();
+            put_numbered(&log, 0..40).await;
+        }
+        let bases = segment_bases(&topic_dir).unwrap();
+        let (old, kept) = bases.split_at(2);
+        // Age the two oldest segments, and the active one, by two hours.
+        let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
+        for base in old.iter().chain(kept.last()) {
+            File::options()
+                .write(true)
+                .open(segment_path(&topic_dir, *base))
+                .unwrap()
+                .set_modified(two_hours_ago)
+                .unwrap();
+        }
+
+        let log = EmbeddedLog::open_with(
+            dir.path(),
+            ["t"],
+            small_segments(Some(Duration::from_secs(3600))),
+        )
+        .unwrap();
+        assert_eq!(segment_bases(&topic_dir).unwrap(), kept);
+        let stored = read_all(dir.path(), "t");
+        assert_eq!(
+            stored[0].seq, kept[0],
+            "a new reader starts at the oldest kept record"
+        );
+        assert_eq!(stored.last().unwrap().seq, 39);
+        // Sequence numbers go on from where they were.
+        let ack = log
+            .put(&topic("t"), vec![record("k", "next".into())])
+            .await
+            .unwrap();
+        assert_eq!(ack[0].sequence_number, sequence_number(40));
+    }
+
+    #[tokio::test]
+    async fn a_log_written_before_segments_becomes_the_first_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut frames = Vec::new();
+        encode(&mut frames, 0, 0, &record("k", "old-0".into()));
+        encode(&mut frames, 1, 0, &record("k", "old-1".into()));
+        std::fs::create_dir_all(topics_dir(dir.path())).unwrap();
+        std::fs::write(topics_dir(dir.path()).join("t.log"), frames).unwrap();
+
+        let log = EmbeddedLog::open(dir.path(), ["t"]).unwrap();
+        let ack = log
+            .put(&topic("t"), vec![record("k", "new".into())])
+            .await
+            .unwrap();
+        assert_eq!(ack[0].sequence_number, sequence_number(2));
+        assert_eq!(datas(&read_all(dir.path(), "t")), ["old-0", "old-1", "new"]);
+        assert!(!topics_dir(dir.path()).join("t.log").exists());
     }
 }

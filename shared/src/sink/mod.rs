@@ -7,7 +7,7 @@ mod kinesis;
 mod log;
 
 pub use kinesis::{KinesisSink, RetryPolicy, batches};
-pub use log::{EmbeddedLog, LogReader, StoredRecord};
+pub use log::{DEFAULT_RETENTION, EmbeddedLog, LogOptions, LogReader, StoredRecord};
 
 use async_trait::async_trait;
 
