@@ -25,7 +25,7 @@ pub(crate) async fn tail(args: TailArgs) -> Result<()> {
     let mut reader = LogReader::open(&args.data_dir, &args.topic)?;
     loop {
         let records = if args.no_follow {
-            reader.read_available()?
+            reader.read_batch()?
         } else {
             reader.follow(Duration::from_millis(100)).await?
         };

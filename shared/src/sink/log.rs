@@ -345,7 +345,7 @@ fn recover(path: &Path) -> io::Result<(File, u64, Option<u64>)> {
     let mut cursor = FileCursor::new(file.try_clone()?);
     let mut last_seq = None;
     loop {
-        match cursor.read_available() {
+        match cursor.read_batch() {
             Ok(batch) if batch.is_empty() => break,
             Ok(batch) => last_seq = batch.last().map(|r| r.seq).or(last_seq),
             // A frame whose checksum fails at the end is a torn write.
@@ -486,30 +486,51 @@ impl LogReader {
     /// Every whole record appended since the last call; empty at the end.
     /// A reader that falls behind the retention skips what was deleted.
     pub fn read_available(&mut self) -> io::Result<Vec<StoredRecord>> {
-        let mut records = self.cursor.read_available()?;
-        while let Some(next) = segment_bases(&self.dir)?
-            .into_iter()
-            .find(|&base| base > self.base)
-        {
-            // A newer segment exists, so this one is complete: finish it.
-            records.extend(self.cursor.read_available()?);
-            let file = match File::open(segment_path(&self.dir, next)) {
-                Ok(file) => file,
-                // Expired between the listing and the open: list again.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
-            };
-            self.base = next;
-            self.cursor = FileCursor::new(file);
-            records.extend(self.cursor.read_available()?);
+        let mut records = Vec::new();
+        loop {
+            let batch = self.read_batch()?;
+            if batch.is_empty() {
+                return Ok(records);
+            }
+            records.extend(batch);
         }
-        Ok(records)
+    }
+
+    /// The next whole records, from at most [`READ_BATCH_BYTES`] of the log,
+    /// so a long backlog is read a piece at a time; empty at the end.
+    pub fn read_batch(&mut self) -> io::Result<Vec<StoredRecord>> {
+        loop {
+            let records = self.cursor.read_batch()?;
+            if !records.is_empty() {
+                return Ok(records);
+            }
+            let Some(next) = segment_bases(&self.dir)?
+                .into_iter()
+                .find(|&base| base > self.base)
+            else {
+                return Ok(records);
+            };
+            // A newer segment exists, so this one is complete: finish it.
+            let rest = self.cursor.read_batch()?;
+            if !rest.is_empty() {
+                return Ok(rest);
+            }
+            match File::open(segment_path(&self.dir, next)) {
+                Ok(file) => {
+                    self.base = next;
+                    self.cursor = FileCursor::new(file);
+                }
+                // Expired between the listing and the open: list again.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Waits for more records, polling every `interval`.
     pub async fn follow(&mut self, interval: Duration) -> io::Result<Vec<StoredRecord>> {
         loop {
-            let records = self.read_available()?;
+            let records = self.read_batch()?;
             if !records.is_empty() {
                 return Ok(records);
             }
@@ -517,6 +538,10 @@ impl LogReader {
         }
     }
 }
+
+/// The most of the log one [`LogReader::read_batch`] reads: more than the
+/// largest frame, so every call that can make progress does.
+pub const READ_BATCH_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Whole frames read from one segment file, as it grows.
 struct FileCursor {
@@ -534,10 +559,13 @@ impl FileCursor {
         }
     }
 
-    fn read_available(&mut self) -> io::Result<Vec<StoredRecord>> {
+    fn read_batch(&mut self) -> io::Result<Vec<StoredRecord>> {
         self.file
             .seek(SeekFrom::Start(self.offset + self.pending.len() as u64))?;
-        self.file.read_to_end(&mut self.pending)?;
+        let room = READ_BATCH_BYTES.saturating_sub(self.pending.len() as u64);
+        (&mut self.file)
+            .take(room)
+            .read_to_end(&mut self.pending)?;
         let mut records = Vec::new();
         let mut at = 0;
         while let Some((record, size)) = decode(&self.pending[at..])? {
@@ -794,7 +822,7 @@ mod tests {
             let first = FileCursor::new(
                 File::open(segment_path(&topic_dir(dir.path(), "t"), base)).unwrap(),
             )
-            .read_available()
+            .read_batch()
             .unwrap();
             if let Some(first) = first.first() {
                 assert_eq!(first.seq, base);
@@ -879,5 +907,31 @@ mod tests {
         assert_eq!(ack[0].sequence_number, sequence_number(2));
         assert_eq!(datas(&read_all(dir.path(), "t")), ["old-0", "old-1", "new"]);
         assert!(!topics_dir(dir.path()).join("t.log").exists());
+    }
+
+    #[tokio::test]
+    async fn a_backlog_is_read_a_batch_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EmbeddedLog::open(dir.path(), ["t"]).unwrap();
+        let records: Vec<Record> = (0..20)
+            .map(|i| record("k", format!("{i:02}{}", "x".repeat(512 * 1024))))
+            .collect();
+        log.put(&topic("t"), records).await.unwrap();
+
+        let mut reader = LogReader::open(dir.path(), "t").unwrap();
+        let mut batches = Vec::new();
+        loop {
+            let batch = reader.read_batch().unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            let bytes: usize = batch.iter().map(|r| r.data.len()).sum();
+            assert!(bytes as u64 <= READ_BATCH_BYTES, "{bytes}");
+            batches.push(batch);
+        }
+        assert!(batches.len() >= 3, "{} batches", batches.len());
+        let seqs: Vec<u64> = batches.iter().flatten().map(|r| r.seq).collect();
+        assert_eq!(seqs, (0..20).collect::<Vec<_>>());
+        assert_eq!(read_all(dir.path(), "t").len(), 20);
     }
 }
