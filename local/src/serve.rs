@@ -8,7 +8,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use axum::Router;
+use axum::routing::get;
+use axum::{Json, Router};
 use clap::{Args, ValueEnum};
 use inlet_shared::checkpoint::EmbeddedCheckpoints;
 use inlet_shared::dedupe::EmbeddedDedupe;
@@ -16,6 +17,7 @@ use inlet_shared::http::route_not_found;
 use inlet_shared::sink::{EmbeddedLog, KinesisSink, LogOptions, Sink};
 use inlet_shared::{Config, Error, Result, load_aws_config, system_clock};
 use rest_poller::{PollDeps, poll_once};
+use serde_json::json;
 use webhook_receiver::Receiver;
 use write_proxy::Writer;
 
@@ -80,6 +82,15 @@ pub enum SinkKind {
     Kinesis,
 }
 
+impl SinkKind {
+    fn name(self) -> &'static str {
+        match self {
+            SinkKind::Embedded => "embedded",
+            SinkKind::Kinesis => "kinesis",
+        }
+    }
+}
+
 pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
     let env = |name: &str| std::env::var(name).ok();
     let (config, demo) = match &args.config {
@@ -116,7 +127,12 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
     receiver.warn_unsigned();
     let writer = Writer::new(config.clone(), sink);
     writer.warn_if_unusable();
+    let sink_name = args.sink.name();
     let app = Router::new()
+        .route(
+            "/health",
+            get(move || async move { Json(json!({ "status": "ok", "sink": sink_name })) }),
+        )
         .merge(webhook_receiver::routes(receiver))
         .merge(write_proxy::routes(writer))
         .fallback(route_not_found);

@@ -133,6 +133,16 @@ fn printed_curl_publishes_and_tail_shows_it_across_restarts() {
 
     // Unsigned requests are refused by the running binary too.
     let client = reqwest::blocking::Client::new();
+    let health = client
+        .get(format!("{}/health", server.base_url))
+        .send()
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let health: serde_json::Value = serde_json::from_str(&health.text().unwrap()).unwrap();
+    assert_eq!(
+        health,
+        serde_json::json!({"status": "ok", "sink": "embedded"})
+    );
     let response = client
         .post(format!("{}/webhooks/segment", server.base_url))
         .body(r#"{"type":"track"}"#)

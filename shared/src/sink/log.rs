@@ -563,9 +563,7 @@ impl FileCursor {
         self.file
             .seek(SeekFrom::Start(self.offset + self.pending.len() as u64))?;
         let room = READ_BATCH_BYTES.saturating_sub(self.pending.len() as u64);
-        (&mut self.file)
-            .take(room)
-            .read_to_end(&mut self.pending)?;
+        (&mut self.file).take(room).read_to_end(&mut self.pending)?;
         let mut records = Vec::new();
         let mut at = 0;
         while let Some((record, size)) = decode(&self.pending[at..])? {
