@@ -6,8 +6,9 @@
 //! A topic's segments are `topics/<topic>/<first seq, 20 digits>.log`. The
 //! writer starts a new segment once the active one reaches
 //! [`LogOptions::segment_bytes`], and deletes closed segments whose last write
-//! is older than [`LogOptions::retention`]: records expire a whole segment at
-//! a time, as in Kinesis or Kafka. Only the active segment is scanned on open.
+//! is older than [`LogOptions::retention`] at start-up and then every minute:
+//! records expire a whole segment at a time, as in Kinesis or Kafka. Only the
+//! active segment is scanned on open.
 //!
 //! Frame layout (little endian):
 //! `len u32 | crc32 u32 | seq u64 | arrival_ms u64 | key_len u16 | key | data`,
@@ -19,7 +20,7 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -34,7 +35,8 @@ const HEADER: usize = 8;
 const FIXED: usize = 8 + 8 + 2;
 /// Bytes one group commit gathers before it syncs.
 const GROUP_BYTES: usize = 8 * 1024 * 1024;
-/// How often a busy writer looks for expired segments.
+/// How often the log looks for expired segments (more often for a retention
+/// shorter than four times this).
 const RETENTION_CHECK: Duration = Duration::from_secs(60);
 /// The one shard of an embedded topic.
 pub const SHARD_ID: &str = "shardId-000000000000";
@@ -80,9 +82,14 @@ pub fn sequence_number(seq: u64) -> String {
     format!("{seq:020}")
 }
 
-struct Job {
-    records: Vec<Record>,
-    reply: oneshot::Sender<Result<Vec<Ack>>>,
+enum Job {
+    /// Records to append; their acks, or the error, go back on `reply`.
+    Write {
+        records: Vec<Record>,
+        reply: oneshot::Sender<Result<Vec<Ack>>>,
+    },
+    /// Time to delete expired segments, whether or not records arrive.
+    Expire,
 }
 
 /// The embedded log, open for writing by this process alone.
@@ -136,6 +143,12 @@ impl EmbeddedLog {
             writers.insert(topic.to_owned(), tx);
         }
         sync_dir(&topics_dir(dir))?;
+        if let Some(retention) = options.retention {
+            let writers = writers.values().map(mpsc::Sender::downgrade).collect();
+            std::thread::Builder::new()
+                .name("log-retention".to_owned())
+                .spawn(move || expire_periodically(writers, retention))?;
+        }
         Ok(EmbeddedLog {
             writers,
             _lock: lock,
@@ -155,7 +168,7 @@ impl Sink for EmbeddedLog {
         let (reply, answer) = oneshot::channel();
         let stopped = || Error::unavailable("embedded log writer stopped", (0..count).collect());
         writer
-            .send(Job { records, reply })
+            .send(Job::Write { records, reply })
             .await
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
@@ -201,7 +214,6 @@ struct Segments {
     file: File,
     base: u64,
     end: u64,
-    checked: Instant,
     /// Set when a failed write could not be undone: appending after a
     /// partial frame would corrupt the log, so the topic stops taking writes.
     broken: bool,
@@ -227,7 +239,6 @@ impl Segments {
             file,
             base,
             end,
-            checked: Instant::now(),
             broken: false,
         };
         segments.expire();
@@ -266,20 +277,19 @@ impl Segments {
     }
 
     /// After a write: a full segment is closed and `next_seq` starts the
-    /// next one; expired segments go. The records are already durable, so a
-    /// failure here is logged and tried again after the next write.
-    fn maintain(&mut self, next_seq: u64) {
-        if self.end >= self.options.segment_bytes {
-            match self.roll(next_seq) {
-                Ok(()) => self.expire(),
-                Err(e) => tracing::error!(
-                    error = %e,
-                    dir = %self.dir.display(),
-                    "cannot start a new log segment; appending to the full one"
-                ),
-            }
-        } else if self.checked.elapsed() >= RETENTION_CHECK {
-            self.expire();
+    /// next one. The records are already durable, so a failure here is
+    /// logged and tried again after the next write.
+    fn roll_if_full(&mut self, next_seq: u64) {
+        if self.end < self.options.segment_bytes {
+            return;
+        }
+        match self.roll(next_seq) {
+            Ok(()) => self.expire(),
+            Err(e) => tracing::error!(
+                error = %e,
+                dir = %self.dir.display(),
+                "cannot start a new log segment; appending to the full one"
+            ),
         }
     }
 
@@ -299,7 +309,6 @@ impl Segments {
     /// Deletes the closed segments whose last write is older than the
     /// retention, oldest first.
     fn expire(&mut self) {
-        self.checked = Instant::now();
         let Some(retention) = self.options.retention else {
             return;
         };
@@ -368,17 +377,41 @@ fn recover(path: &Path) -> io::Result<(File, u64, Option<u64>)> {
     Ok((file, valid, last_seq))
 }
 
+/// Asks each topic's writer to delete expired segments, until the log is
+/// dropped.
+fn expire_periodically(writers: Vec<mpsc::WeakSender<Job>>, retention: Duration) {
+    let every = RETENTION_CHECK.min(retention / 4);
+    loop {
+        std::thread::sleep(every);
+        let mut open = false;
+        for writer in writers.iter().filter_map(mpsc::WeakSender::upgrade) {
+            open = true;
+            // A full queue means a busy writer: it gets the next tick.
+            let _ = writer.try_send(Job::Expire);
+        }
+        if !open {
+            return;
+        }
+    }
+}
+
 fn write_loop(mut segments: Segments, mut next_seq: u64, mut rx: mpsc::Receiver<Job>) {
     let mut buf = Vec::new();
-    while let Some(first) = rx.blocking_recv() {
-        let mut jobs = vec![first];
-        let mut bytes: usize = jobs[0].records.iter().map(Record::size).sum();
+    while let Some(job) = rx.blocking_recv() {
+        let Job::Write { records, reply } = job else {
+            segments.expire();
+            continue;
+        };
+        let mut bytes: usize = records.iter().map(Record::size).sum();
+        let mut jobs = vec![(records, reply)];
+        let mut expire = false;
         while bytes < GROUP_BYTES {
             match rx.try_recv() {
-                Ok(job) => {
-                    bytes += job.records.iter().map(Record::size).sum::<usize>();
-                    jobs.push(job);
+                Ok(Job::Write { records, reply }) => {
+                    bytes += records.iter().map(Record::size).sum::<usize>();
+                    jobs.push((records, reply));
                 }
+                Ok(Job::Expire) => expire = true,
                 Err(_) => break,
             }
         }
@@ -392,8 +425,8 @@ fn write_loop(mut segments: Segments, mut next_seq: u64, mut rx: mpsc::Receiver<
         )
         .unwrap_or(u64::MAX);
         let mut seq = next_seq;
-        for job in &jobs {
-            for record in &job.records {
+        for (records, _) in &jobs {
+            for record in records {
                 encode(&mut buf, seq, arrival_ms, record);
                 seq += 1;
             }
@@ -402,9 +435,8 @@ fn write_loop(mut segments: Segments, mut next_seq: u64, mut rx: mpsc::Receiver<
         match segments.append(&buf) {
             Ok(()) => {
                 let mut seq = next_seq;
-                for job in jobs {
-                    let acks = job
-                        .records
+                for (records, reply) in jobs {
+                    let acks = records
                         .iter()
                         .map(|_| {
                             seq += 1;
@@ -415,21 +447,24 @@ fn write_loop(mut segments: Segments, mut next_seq: u64, mut rx: mpsc::Receiver<
                         })
                         .collect();
                     // A sender that gave up waiting is no reason to stop.
-                    let _ = job.reply.send(Ok(acks));
+                    let _ = reply.send(Ok(acks));
                 }
                 next_seq = seq;
-                segments.maintain(next_seq);
+                segments.roll_if_full(next_seq);
             }
             Err(e) => {
                 tracing::error!(error = %e, "embedded log write failed");
-                for job in jobs {
-                    let failed = (0..job.records.len()).collect();
-                    let _ = job.reply.send(Err(Error::unavailable(
+                for (records, reply) in jobs {
+                    let failed = (0..records.len()).collect();
+                    let _ = reply.send(Err(Error::unavailable(
                         format!("embedded log write failed: {e}"),
                         failed,
                     )));
                 }
             }
+        }
+        if expire {
+            segments.expire();
         }
     }
 }
@@ -931,5 +966,39 @@ mod tests {
         let seqs: Vec<u64> = batches.iter().flatten().map(|r| r.seq).collect();
         assert_eq!(seqs, (0..20).collect::<Vec<_>>());
         assert_eq!(read_all(dir.path(), "t").len(), 20);
+    }
+
+    #[tokio::test]
+    async fn segments_expire_while_no_records_arrive() {
+        let dir = tempfile::tempdir().unwrap();
+        let topic_dir = topic_dir(dir.path(), "t");
+        let log = EmbeddedLog::open_with(
+            dir.path(),
+            ["t"],
+            small_segments(Some(Duration::from_millis(400))),
+        )
+        .unwrap();
+        put_numbered(&log, 0..40).await;
+        let active = *segment_bases(&topic_dir).unwrap().last().unwrap();
+        assert!(segment_bases(&topic_dir).unwrap().len() > 3);
+
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while segment_bases(&topic_dir).unwrap() != [active] {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "closed segments were not deleted: {:?}",
+                segment_bases(&topic_dir).unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let ack = log
+            .put(&topic("t"), vec![record("k", "next".into())])
+            .await
+            .unwrap();
+        assert_eq!(ack[0].sequence_number, sequence_number(40));
+        assert_eq!(
+            read_all(dir.path(), "t").first().map(|r| r.seq),
+            Some(active)
+        );
     }
 }
