@@ -15,7 +15,7 @@ use inlet_shared::checkpoint::EmbeddedCheckpoints;
 use inlet_shared::dedupe::EmbeddedDedupe;
 use inlet_shared::http::route_not_found;
 use inlet_shared::sink::{EmbeddedLog, KinesisSink, LogOptions, Sink};
-use inlet_shared::{Config, Error, Result, load_aws_config, system_clock};
+use inlet_shared::{Config, Error, Result, load_aws_config, lock_data_dir, system_clock};
 use rest_poller::{PollDeps, poll_once};
 use serde_json::json;
 use webhook_receiver::Receiver;
@@ -103,16 +103,25 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
     };
     let config = Arc::new(config);
 
-    let sink: Arc<dyn Sink> = match args.sink {
-        SinkKind::Embedded => Arc::new(EmbeddedLog::open_with(
-            &args.data_dir,
-            config.topics.keys().map(String::as_str),
-            LogOptions {
-                retention: args.retention.0,
-                ..LogOptions::default()
-            },
-        )?),
-        SinkKind::Kinesis => Arc::new(KinesisSink::from_config(&load_aws_config().await)),
+    // The embedded log holds the data directory's lock itself; with Kinesis
+    // the directory still keeps delivery ids and checkpoints, so lock it here.
+    let (sink, _lock): (Arc<dyn Sink>, _) = match args.sink {
+        SinkKind::Embedded => {
+            let log = EmbeddedLog::open_with(
+                &args.data_dir,
+                config.topics.keys().map(String::as_str),
+                LogOptions {
+                    retention: args.retention.0,
+                    ..LogOptions::default()
+                },
+            )?;
+            (Arc::new(log), None)
+        }
+        SinkKind::Kinesis => {
+            let lock = lock_data_dir(&args.data_dir)?;
+            let sink = KinesisSink::from_config(&load_aws_config().await);
+            (Arc::new(sink), Some(lock))
+        }
     };
 
     let deduper = Arc::new(EmbeddedDedupe::open(&args.data_dir, SystemTime::now())?);

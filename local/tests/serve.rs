@@ -211,9 +211,20 @@ topic = "hooks"
     .unwrap();
 
     let endpoint = emulators.kinesis_endpoint.clone();
+    let data_dir = dir.path().join("data");
+    let serve_args = [
+        "--sink",
+        "kinesis",
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+    ]
+    .map(str::to_owned);
+    let args = serve_args.clone();
     let server = tokio::task::spawn_blocking(move || {
         serve_with(
-            &["--sink", "kinesis", "--config", config.to_str().unwrap()],
+            &args.each_ref().map(String::as_str),
             &[
                 ("SEGMENT_SECRET", "kinesis-test-secret"),
                 ("AWS_ENDPOINT_URL_KINESIS", &endpoint),
@@ -248,6 +259,33 @@ topic = "hooks"
     assert_eq!(event["data"]["id"], "page");
     assert_eq!(event["topic"], "hooks");
     assert_eq!(records[0].partition_key, "segment");
+
+    // Delivery ids and checkpoints live in the data directory with Kinesis
+    // too: a second server on it is refused.
+    let mut second = Command::new(INLET)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(&serve_args)
+        .env("SEGMENT_SECRET", "kinesis-test-secret")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            second.kill().unwrap();
+            panic!("a second server on the same data directory kept running");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("in use"), "{stderr}");
+
     tokio::task::spawn_blocking(move || drop(server))
         .await
         .unwrap();

@@ -14,6 +14,8 @@ pub mod sink;
 pub use config::Config;
 pub use error::{Error, Result};
 
+use std::fs::{File, OpenOptions};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -23,6 +25,25 @@ pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// The system clock.
 pub fn system_clock() -> Clock {
     Arc::new(SystemTime::now)
+}
+
+/// Takes a data directory (creating it) for this process alone, through its
+/// `LOCK` file: two `inlet serve` must not share the embedded log, the
+/// delivery ids or the checkpoints. The lock lasts as long as the file.
+pub fn lock_data_dir(dir: &Path) -> Result<File> {
+    std::fs::create_dir_all(dir)?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("LOCK"))?;
+    lock.try_lock().map_err(|_| {
+        Error::Config(format!(
+            "data directory {} is in use by another inlet process",
+            dir.display()
+        ))
+    })?;
+    Ok(lock)
 }
 
 pub use aws_config::SdkConfig;

@@ -120,18 +120,8 @@ impl EmbeddedLog {
         topics: impl IntoIterator<Item = &'a str>,
         options: LogOptions,
     ) -> Result<Self> {
+        let lock = crate::lock_data_dir(dir)?;
         std::fs::create_dir_all(topics_dir(dir))?;
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join("LOCK"))?;
-        lock.try_lock().map_err(|_| {
-            Error::Config(format!(
-                "data directory {} is in use by another inlet process",
-                dir.display()
-            ))
-        })?;
 
         let mut writers = HashMap::new();
         for topic in topics {
