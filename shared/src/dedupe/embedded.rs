@@ -1,5 +1,6 @@
 //! The local dedupe store: claims in memory, completed ids in a journal file
-//! under the data directory, compacted (expired ids dropped) at start-up.
+//! under the data directory. Expired ids are dropped from memory and the
+//! journal at start-up, and again each time the number of ids doubles.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -28,10 +29,28 @@ struct Line {
     expires: u64,
 }
 
+/// Fewest ids before a prune is worth its pass over them.
+const MIN_PRUNE: usize = 1024;
+
 /// Delivery ids kept in `<data-dir>/dedupe.jsonl`.
 pub struct EmbeddedDedupe {
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<Entries>,
     journal: Mutex<File>,
+    path: PathBuf,
+}
+
+struct Entries {
+    ids: HashMap<String, Entry>,
+    /// The next prune runs when `ids` grows to this.
+    prune_at: usize,
+}
+
+impl Entry {
+    fn live(self, now: u64) -> bool {
+        match self {
+            Entry::Pending(until) | Entry::Done(until) => until > now,
+        }
+    }
 }
 
 impl EmbeddedDedupe {
@@ -53,9 +72,22 @@ impl EmbeddedDedupe {
         }
         let journal = compact(&path, &entries)?;
         Ok(EmbeddedDedupe {
-            entries: Mutex::new(entries),
+            entries: Mutex::new(Entries {
+                prune_at: (2 * entries.len()).max(MIN_PRUNE),
+                ids: entries,
+            }),
             journal: Mutex::new(journal),
+            path,
         })
+    }
+
+    /// Drops expired ids from memory and rewrites the journal without them.
+    fn prune(&self, entries: &mut Entries, now: u64) -> Result<()> {
+        entries.ids.retain(|_, entry| entry.live(now));
+        entries.prune_at = (2 * entries.ids.len()).max(MIN_PRUNE);
+        let mut journal = self.journal.lock().expect("journal lock");
+        *journal = compact(&self.path, &entries.ids)?;
+        Ok(())
     }
 }
 
@@ -82,6 +114,10 @@ impl Deduper for EmbeddedDedupe {
     async fn claim(&self, key: &str, now: SystemTime) -> Result<Claim> {
         let now = unix(now);
         let mut entries = self.entries.lock().expect("dedupe lock");
+        if entries.ids.len() >= entries.prune_at {
+            self.prune(&mut entries, now)?;
+        }
+        let entries = &mut entries.ids;
         let claim = match entries.get(key) {
             Some(Entry::Done(expires)) if *expires > now => Claim::Duplicate,
             Some(Entry::Pending(until)) if *until > now => Claim::InFlight,
@@ -98,6 +134,7 @@ impl Deduper for EmbeddedDedupe {
         self.entries
             .lock()
             .expect("dedupe lock")
+            .ids
             .insert(key.to_owned(), Entry::Done(expires));
         let line = serde_json::to_string(&Line {
             key: key.to_owned(),
@@ -110,7 +147,7 @@ impl Deduper for EmbeddedDedupe {
     }
 
     async fn release(&self, key: &str) -> Result<()> {
-        let mut entries = self.entries.lock().expect("dedupe lock");
+        let entries = &mut self.entries.lock().expect("dedupe lock").ids;
         if let Some(Entry::Pending(_)) = entries.get(key) {
             entries.remove(key);
         }
@@ -174,5 +211,37 @@ mod tests {
         drop(store);
         let store = EmbeddedDedupe::open(dir.path(), at(101)).unwrap();
         assert_eq!(store.claim("s/a", at(101)).await.unwrap(), Claim::New);
+    }
+
+    #[tokio::test]
+    async fn expired_ids_are_dropped_from_memory_and_journal_as_ids_accumulate() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedDedupe::open(dir.path(), at(0)).unwrap();
+        let window = Duration::from_secs(10);
+        for i in 0..MIN_PRUNE {
+            let key = format!("s/old-{i}");
+            store.claim(&key, at(0)).await.unwrap();
+            store.complete(&key, at(0), window).await.unwrap();
+        }
+        let journal = || std::fs::read_to_string(dir.path().join("dedupe.jsonl")).unwrap();
+        assert_eq!(journal().lines().count(), MIN_PRUNE);
+
+        // Past their window, the next claim prunes them all.
+        assert_eq!(store.claim("s/new", at(100)).await.unwrap(), Claim::New);
+        store.complete("s/new", at(100), window).await.unwrap();
+        assert_eq!(store.entries.lock().unwrap().ids.len(), 1);
+        assert_eq!(journal().lines().count(), 1);
+        assert_eq!(
+            store.claim("s/new", at(101)).await.unwrap(),
+            Claim::Duplicate
+        );
+
+        drop(store);
+        let store = EmbeddedDedupe::open(dir.path(), at(101)).unwrap();
+        assert_eq!(
+            store.claim("s/new", at(101)).await.unwrap(),
+            Claim::Duplicate
+        );
+        assert_eq!(store.claim("s/old-7", at(101)).await.unwrap(), Claim::New);
     }
 }
