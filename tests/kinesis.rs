@@ -11,11 +11,11 @@ use bytes::Bytes;
 use inlet_e2e::{
     FaultPlan, create_stream, kinesis_client, read_stream, start_emulators, start_fault_proxy,
 };
+use inlet_shared::Config;
 use inlet_shared::config::Topic;
-use inlet_shared::model::Record;
+use inlet_shared::record::Record;
 use inlet_shared::signature::{Scheme, Secret, SignWith};
-use inlet_shared::sink::{KinesisSink, RetryPolicy, Sink};
-use inlet_shared::{Config, Error};
+use inlet_shared::sink::{KinesisSink, RetryPolicy, Sink, SinkError};
 use serde_json::Value;
 use tower::ServiceExt;
 use webhook_receiver::{Receiver, router};
@@ -243,7 +243,7 @@ async fn records_still_failing_after_the_retries_are_reported_not_dropped() {
         .await
         .unwrap_err();
     match &err {
-        Error::Unavailable { failed, .. } => {
+        SinkError::Unavailable { failed, .. } => {
             // Record 3, and the second batch (500..700), which was not sent.
             let mut expected = vec![3];
             expected.extend(500..700);
@@ -274,6 +274,6 @@ async fn a_record_over_one_mib_is_refused_before_any_call() {
     let mut records = numbered(3, 1);
     records[1].data = Bytes::from(vec![b'x'; 1024 * 1024]);
     let err = sink.put(&topic("limits"), records).await.unwrap_err();
-    assert!(matches!(err, Error::RecordTooLarge { .. }), "{err:?}");
+    assert!(matches!(err, SinkError::RecordTooLarge { .. }), "{err:?}");
     assert!(log.lock().unwrap().put_records_calls.is_empty());
 }

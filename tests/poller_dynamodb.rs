@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use inlet_e2e::{create_dedupe_table, dynamodb_client, start_emulators};
 use inlet_shared::checkpoint::{Checkpoint, CheckpointStore, DynamoCheckpoints};
-use inlet_shared::sink::{EmbeddedLog, LogReader};
+use inlet_shared::log::LogReader;
+use inlet_shared::sink::EmbeddedLog;
 use inlet_shared::{Config, system_clock};
 use rest_poller::{PollDeps, poll_once};
 use serde_json::json;

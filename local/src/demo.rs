@@ -67,7 +67,7 @@ fn random_hex() -> String {
 pub(crate) fn writer_curl(base_url: &str, topic: &str, token: &str) -> String {
     format!(
         "curl -sS -w '%{{http_code}}\\n' -X POST {base_url}/topics/{topic}/streams/demo-stream/events/data -H 'Authorization: Bearer {token}' -H 'content-type: application/json' -d '[{{\"id\": \"hello\", \"timestamp\": {}, \"value\": \"Hello, Inlet\"}}]'",
-        inlet_shared::model::unix_nanos(std::time::SystemTime::now())
+        inlet_shared::time::unix_nanos(std::time::SystemTime::now())
     )
 }
 

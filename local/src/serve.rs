@@ -12,9 +12,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use clap::{Args, ValueEnum};
 use inlet_shared::checkpoint::EmbeddedCheckpoints;
+use inlet_shared::config::ConfigError;
 use inlet_shared::dedupe::EmbeddedDedupe;
 use inlet_shared::http::route_not_found;
-use inlet_shared::sink::{EmbeddedLog, KinesisSink, LogOptions, Sink};
+use inlet_shared::log::LogOptions;
+use inlet_shared::sink::{EmbeddedLog, KinesisSink, Sink};
 use inlet_shared::{Config, Error, Result, load_aws_config, lock_data_dir, system_clock};
 use rest_poller::{PollDeps, poll_once};
 use serde_json::json;
@@ -148,7 +150,12 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
 
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
-        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", args.addr)))?;
+        .map_err(|e| {
+            Error::Config(ConfigError::new(
+                "--addr",
+                format!("cannot listen on {}: {e}", args.addr),
+            ))
+        })?;
     let local = listener.local_addr()?;
     print_banner(&args, &config, local, demo);
     let pollers = start_pollers(&config, &poll_deps);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use inlet_shared::Result;
-use inlet_shared::sink::LogReader;
+use inlet_shared::log::LogReader;
 
 /// Arguments of `inlet tail`.
 #[derive(Debug, Args)]

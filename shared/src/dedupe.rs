@@ -13,7 +13,7 @@ mod embedded;
 pub use dynamo::DynamoDedupe;
 pub use embedded::EmbeddedDedupe;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
@@ -59,10 +59,4 @@ impl Deduper for NoDedupe {
     async fn release(&self, _: &str) -> Result<()> {
         Ok(())
     }
-}
-
-fn unix(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
 }

@@ -1,4 +1,6 @@
-//! The one error type of Inlet, and its one mapping to HTTP.
+//! The HTTP-facing error of Inlet and its one mapping to a status and a JSON
+//! body. Domain errors (signature, sink, configuration) keep their meaning in
+//! their own types and convert into it here.
 
 use std::time::Duration;
 
@@ -6,16 +8,24 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::config::ConfigError;
+use crate::signature::SignatureError;
+use crate::sink::SinkError;
+
 /// Every failure Inlet can report, each carrying its own HTTP policy.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The configuration is invalid; start-up stops with this message.
     #[error("configuration: {0}")]
-    Config(String),
+    Config(#[from] ConfigError),
 
     /// The request is not signed, or not signed with a known secret.
     #[error("{0}")]
     Unauthorized(String),
+
+    /// The webhook's signature was not accepted.
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
 
     /// The request is malformed (bad JSON, a missing field, ...).
     #[error("{0}")]
@@ -49,13 +59,12 @@ pub enum Error {
         limit: usize,
     },
 
-    /// The stream could not durably take the records; the sender should retry.
+    /// Storage (a stream, a dedupe or checkpoint table, an upstream API)
+    /// cannot take the request now; the sender should retry.
     #[error("stream unavailable: {reason}")]
     Unavailable {
         /// What went wrong, for logs; clients see a generic message.
         reason: String,
-        /// Indexes (in the submitted batch) of the records that were not written.
-        failed: Vec<usize>,
         /// When the sender should try again.
         retry_after: Duration,
     },
@@ -68,12 +77,22 @@ pub enum Error {
 /// A result with Inlet's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl From<SinkError> for Error {
+    fn from(err: SinkError) -> Self {
+        match err {
+            SinkError::RecordTooLarge { size, limit } => Error::RecordTooLarge { size, limit },
+            SinkError::BadPartitionKey { .. } => Error::BadRequest(err.to_string()),
+            SinkError::UnknownTopic(_) => Error::NotFound(err.to_string()),
+            SinkError::Unavailable { reason, .. } => Error::unavailable(reason),
+        }
+    }
+}
+
 impl Error {
-    /// A stream failure that the sender should retry after `retry_after`.
-    pub fn unavailable(reason: impl Into<String>, failed: Vec<usize>) -> Self {
+    /// A failure the sender should retry after a second.
+    pub fn unavailable(reason: impl Into<String>) -> Self {
         Error::Unavailable {
             reason: reason.into(),
-            failed,
             retry_after: Duration::from_secs(1),
         }
     }
@@ -81,7 +100,7 @@ impl Error {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Unauthorized(_) | Error::Signature(_) => StatusCode::UNAUTHORIZED,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
@@ -98,7 +117,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Config(_) => "config",
-            Error::Unauthorized(_) => "unauthorized",
+            Error::Unauthorized(_) | Error::Signature(_) => "unauthorized",
             Error::BadRequest(_) => "bad_request",
             Error::Forbidden(_) => "forbidden",
             Error::NotFound(_) => "not_found",
@@ -158,14 +177,14 @@ mod tests {
 
     #[test]
     fn unavailable_maps_to_503_with_retry_after() {
-        let response = Error::unavailable("throttled", vec![0]).into_response();
+        let response = Error::unavailable("throttled").into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[header::RETRY_AFTER], "1");
     }
 
     #[test]
     fn internal_details_are_not_sent_to_clients() {
-        let err = Error::unavailable("kinesis said: secret internal detail", vec![]);
+        let err = Error::unavailable("kinesis said: secret internal detail");
         assert!(!err.public_message().contains("secret"));
         let err = Error::Io(std::io::Error::other("/var/data/private path"));
         assert_eq!(err.public_message(), "internal error");

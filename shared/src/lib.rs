@@ -1,15 +1,18 @@
 //! Inlet's shared crate: the event model, webhook signature verification,
-//! the configuration, the one error type and the stream sinks.
-#![forbid(unsafe_code)]
+//! the configuration, the one error type, the stream sinks and the embedded
+//! log.
 
 pub mod checkpoint;
 pub mod config;
 pub mod dedupe;
 pub mod error;
 pub mod http;
+pub mod log;
 pub mod model;
+pub mod record;
 pub mod signature;
 pub mod sink;
+pub mod time;
 
 pub use config::Config;
 pub use error::{Error, Result};
@@ -38,9 +41,9 @@ pub fn lock_data_dir(dir: &Path) -> Result<File> {
         .write(true)
         .open(dir.join("LOCK"))?;
     lock.try_lock().map_err(|_| {
-        Error::Config(format!(
-            "data directory {} is in use by another inlet process",
-            dir.display()
+        Error::Config(config::ConfigError::new(
+            "--data-dir",
+            format!("{} is in use by another inlet process", dir.display()),
         ))
     })?;
     Ok(lock)

@@ -2,10 +2,12 @@
 //! CloudEvents 1.0 envelope each stream record carries.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+
+use crate::record::Record;
 
 /// A discrete event: Quix `EventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -328,30 +330,7 @@ impl<D: Serialize> CloudEvent<D> {
 
 /// The most a thread keeps of its encoding buffer between records: the
 /// largest record a stream takes.
-const MAX_KEPT_BUFFER: usize = crate::sink::MAX_RECORD_BYTES;
-
-/// One record bound for a stream.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Record {
-    /// Kinesis partition key: the stream id, so order is kept per stream.
-    pub partition_key: String,
-    /// The record's bytes: a CloudEvent JSON document.
-    pub data: Bytes,
-}
-
-impl Record {
-    /// Size as Kinesis counts it against its 1 MiB limit: data plus partition key.
-    pub fn size(&self) -> usize {
-        self.data.len() + self.partition_key.len()
-    }
-}
-
-/// Nanoseconds since the Unix epoch, as Quix timestamps are.
-pub fn unix_nanos(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+const MAX_KEPT_BUFFER: usize = crate::record::MAX_RECORD_BYTES;
 
 #[cfg(test)]
 mod tests {
@@ -453,7 +432,7 @@ mod tests {
 
     #[test]
     fn cloud_event_is_structured_json_with_stream_id_as_partition_key() {
-        let time = UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
         let event = CloudEvent::new(
             "/webhooks/segment",
             event_type::EVENTS,

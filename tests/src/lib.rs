@@ -1,7 +1,6 @@
 //! Test support: real AWS API emulators on loopback (kinesalite, started from
 //! `emulators.js`), SDK clients pointed at them, and a fault-injecting HTTP
 //! proxy that makes Kinesis refuse some records of a `PutRecords` call.
-#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use std::process::Stdio;

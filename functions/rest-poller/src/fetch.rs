@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use inlet_shared::config::{PollAuth, Poller};
+use inlet_shared::time::Backoff;
 use inlet_shared::{Error, Result};
-use rand::Rng;
 use reqwest::header::{HeaderMap, HeaderName, LINK, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 
@@ -43,7 +43,7 @@ pub(crate) struct Fetcher<'a> {
 }
 
 fn upstream(reason: String) -> Error {
-    Error::unavailable(reason, vec![])
+    Error::unavailable(reason)
 }
 
 impl<'a> Fetcher<'a> {
@@ -58,7 +58,8 @@ impl<'a> Fetcher<'a> {
     /// GETs (or POSTs) `url`, retrying what can be retried within the budget.
     pub async fn get(&self, url: &str, extra: &[(HeaderName, String)]) -> Result<Page> {
         let parsed = Url::parse(url).map_err(|e| upstream(format!("{url}: {e}")))?;
-        let method = Method::from_bytes(self.target.method.as_bytes()).unwrap_or(Method::GET);
+        let method =
+            Method::from_bytes(self.target.method.as_str().as_bytes()).expect("GET or POST");
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
@@ -134,10 +135,13 @@ impl<'a> Fetcher<'a> {
     }
 }
 
-/// Exponential back-off with full jitter: up to 200 ms, 400 ms, ... 10 s.
+/// Exponential back-off with full jitter: up to 400 ms, 800 ms, ... 10 s.
 fn backoff(attempt: u32) -> Duration {
-    let ceiling = 200u64.saturating_mul(1 << attempt.min(6)).min(10_000);
-    Duration::from_millis(rand::rng().random_range(ceiling / 2..=ceiling))
+    Backoff {
+        base: Duration::from_millis(200),
+        max: Duration::from_secs(10),
+    }
+    .delay(attempt)
 }
 
 /// `Retry-After` (RFC 9110) as a wait from `now`: delay-seconds, or an

@@ -2,7 +2,6 @@
 //! conditional requests and pagination, publishes only the items it has not
 //! published before, and moves the target's checkpoint only once they are in
 //! the stream (at least once, nothing lost).
-#![forbid(unsafe_code)]
 
 mod fetch;
 
@@ -11,8 +10,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use inlet_shared::checkpoint::{Checkpoint, CheckpointStore};
 use inlet_shared::config::{Field, Pagination, Poller};
-use inlet_shared::model::{CloudEvent, EventData, Record, event_type, unix_nanos};
+use inlet_shared::model::{CloudEvent, EventData, event_type};
+use inlet_shared::record::Record;
 use inlet_shared::sink::Sink;
+use inlet_shared::time::{unix_nanos, unix_secs};
 use inlet_shared::{Clock, Config, Error, Result};
 use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use serde::Serialize;
@@ -148,7 +149,7 @@ async fn run(
 ) -> Result<Checkpoint> {
     let fetcher = Fetcher::new(&deps.http, target, started + target.budget);
     let mut next = checkpoint.clone();
-    next.last_success = Some(unix(now));
+    next.last_success = Some(unix_secs(now));
     let mut url = render(&target.url, checkpoint);
     let mut body_hash = Sha256::new();
     let mut items = Vec::new();
@@ -185,7 +186,7 @@ async fn run(
             Pagination::Pointer {
                 pointer,
                 cursor_param,
-            } => match json.pointer(pointer) {
+            } => match pointer.get(&json) {
                 Some(serde_json::Value::String(value)) if !value.is_empty() => match cursor_param {
                     Some(param) => {
                         next.cursor = Some(value.clone());
@@ -231,29 +232,27 @@ async fn run(
 }
 
 fn upstream(reason: String) -> Error {
-    Error::unavailable(reason, vec![])
+    Error::unavailable(reason)
 }
 
 /// The items of one page: the array at `items`, or the whole body.
 fn page_items(target: &Poller, json: &serde_json::Value) -> Result<Vec<serde_json::Value>> {
-    if target.items.is_empty() {
+    let Some(items) = &target.items else {
         return Ok(vec![json.clone()]);
-    }
-    match json.pointer(&target.items) {
+    };
+    match items.get(json) {
         Some(serde_json::Value::Array(items)) => Ok(items.clone()),
         Some(serde_json::Value::Null) | None => Ok(Vec::new()),
-        Some(_) => Err(upstream(format!(
-            "the response has no array at {}",
-            target.items
-        ))),
+        Some(_) => Err(upstream(format!("the response has no array at {items}"))),
     }
 }
 
 /// The key an item is remembered by: its `key` field, or a hash of it.
 fn item_key(target: &Poller, item: &serde_json::Value) -> String {
-    let field = target.key.as_ref().and_then(|pointer| {
-        Field::Pointer(pointer.clone()).resolve(item, &reqwest::header::HeaderMap::new())
-    });
+    let field = target
+        .key
+        .as_ref()
+        .and_then(|pointer| Field::Pointer(pointer.as_str().to_owned()).resolve_in(item));
     field.unwrap_or_else(|| {
         let canonical = serde_json::to_vec(item).expect("JSON serialises");
         format!("sha256:{}", hex::encode(Sha256::digest(canonical)))
@@ -263,11 +262,11 @@ fn item_key(target: &Poller, item: &serde_json::Value) -> String {
 fn to_record(target: &Poller, item: &serde_json::Value, now: SystemTime) -> Record {
     let id = target
         .event_id
-        .resolve(item, &reqwest::header::HeaderMap::new())
+        .resolve_in(item)
         .unwrap_or_else(|| target.name.clone());
     let value = match &target.value {
         None => item.to_string(),
-        Some(pointer) => match item.pointer(pointer) {
+        Some(pointer) => match pointer.get(item) {
             Some(serde_json::Value::String(text)) => text.clone(),
             Some(other) => other.to_string(),
             None => "null".to_owned(),
@@ -322,12 +321,6 @@ fn with_query(url: &str, param: &str, value: &str) -> Result<String> {
         .extend_pairs(kept)
         .append_pair(param, value);
     Ok(url.into())
-}
-
-fn unix(time: SystemTime) -> u64 {
-    time.duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
 }
 
 #[cfg(test)]

@@ -14,9 +14,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use inlet_shared::checkpoint::{CheckpointStore, EmbeddedCheckpoints};
 use inlet_shared::config::Topic;
-use inlet_shared::model::Record;
-use inlet_shared::sink::{Ack, EmbeddedLog, LogReader, Sink};
-use inlet_shared::{Config, Error, Result, system_clock};
+use inlet_shared::log::LogReader;
+use inlet_shared::record::Record;
+use inlet_shared::sink::{Ack, EmbeddedLog, Sink, SinkError};
+use inlet_shared::{Config, Result, system_clock};
 use rest_poller::{PollDeps, PollReport, poll_once};
 use serde_json::{Value, json};
 
@@ -230,12 +231,12 @@ struct Switch {
 
 #[async_trait]
 impl Sink for Switch {
-    async fn put(&self, topic: &Topic, records: Vec<Record>) -> Result<Vec<Ack>> {
+    async fn put(&self, topic: &Topic, records: Vec<Record>) -> Result<Vec<Ack>, SinkError> {
         if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(Error::unavailable(
-                "injected stream failure",
-                (0..records.len()).collect(),
-            ));
+            return Err(SinkError::Unavailable {
+                reason: "injected stream failure".to_owned(),
+                failed: (0..records.len()).collect(),
+            });
         }
         self.log.put(topic, records).await
     }

@@ -1,7 +1,6 @@
 //! The webhook receiver: `POST /webhooks/{source}` verifies a SaaS webhook's
 //! signature over the raw body and publishes it as a Quix `EventData` in a
 //! CloudEvent; it answers 200 only once the record is durably in the stream.
-#![forbid(unsafe_code)]
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -16,9 +15,10 @@ use axum::{Json, Router};
 use inlet_shared::config::Source;
 use inlet_shared::dedupe::{Claim, Deduper, NoDedupe};
 use inlet_shared::http::{method_not_allowed, read_body, route_not_found};
-use inlet_shared::model::{CloudEvent, EventData, event_type, unix_nanos};
+use inlet_shared::model::{CloudEvent, EventData, event_type};
 use inlet_shared::signature::{Scheme, Unverified, Verified};
 use inlet_shared::sink::Sink;
+use inlet_shared::time::unix_nanos;
 use inlet_shared::{Clock, Config, Error, Result, system_clock};
 use serde::Serialize;
 use serde_json::json;
@@ -149,10 +149,9 @@ async fn receive(
                 .into_response());
             }
             Claim::InFlight => {
-                return Err(Error::unavailable(
-                    format!("delivery {key} is being published by another request"),
-                    vec![0],
-                ));
+                return Err(Error::unavailable(format!(
+                    "delivery {key} is being published by another request"
+                )));
             }
         }
     }
@@ -167,7 +166,7 @@ async fn receive(
             {
                 tracing::warn!(error = %e, "cannot release a dedupe claim; it expires with its lease");
             }
-            return Err(err);
+            return Err(err.into());
         }
     };
     if let Some(key) = &dedupe_key

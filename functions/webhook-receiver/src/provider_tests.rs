@@ -9,9 +9,10 @@ use async_trait::async_trait;
 use axum::http::{Request, StatusCode};
 use inlet_shared::config::Topic;
 use inlet_shared::dedupe::EmbeddedDedupe;
-use inlet_shared::model::Record;
+use inlet_shared::log::LogReader;
+use inlet_shared::record::Record;
 use inlet_shared::signature::SignWith;
-use inlet_shared::sink::{Ack, EmbeddedLog, LogReader};
+use inlet_shared::sink::{Ack, EmbeddedLog, SinkError};
 use serde_json::Value;
 use tokio::sync::Notify;
 use tower::ServiceExt;
@@ -85,13 +86,16 @@ struct TestSink {
 
 #[async_trait]
 impl Sink for TestSink {
-    async fn put(&self, topic: &Topic, records: Vec<Record>) -> Result<Vec<Ack>> {
+    async fn put(&self, topic: &Topic, records: Vec<Record>) -> Result<Vec<Ack>, SinkError> {
         let hold = self.hold.lock().unwrap().clone();
         if let Some(gate) = hold {
             gate.notified().await;
         }
         if self.fail.load(Ordering::SeqCst) {
-            return Err(Error::unavailable("injected", vec![0]));
+            return Err(SinkError::Unavailable {
+                reason: "injected".to_owned(),
+                failed: (0..records.len()).collect(),
+            });
         }
         self.log.put(topic, records).await
     }

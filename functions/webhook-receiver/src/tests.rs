@@ -8,9 +8,10 @@ use async_trait::async_trait;
 use axum::http::{Request, StatusCode, header};
 use bytes::Bytes;
 use inlet_shared::config::Topic;
-use inlet_shared::model::Record;
+use inlet_shared::log::LogReader;
+use inlet_shared::record::Record;
 use inlet_shared::signature::{Scheme, Secret, SignWith};
-use inlet_shared::sink::{Ack, EmbeddedLog, LogReader};
+use inlet_shared::sink::{Ack, EmbeddedLog, SinkError};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -261,11 +262,11 @@ struct FailingSink;
 
 #[async_trait]
 impl Sink for FailingSink {
-    async fn put(&self, _: &Topic, records: Vec<Record>) -> Result<Vec<Ack>> {
-        Err(Error::unavailable(
-            "ProvisionedThroughputExceededException",
-            (0..records.len()).collect(),
-        ))
+    async fn put(&self, _: &Topic, records: Vec<Record>) -> Result<Vec<Ack>, SinkError> {
+        Err(SinkError::Unavailable {
+            reason: "ProvisionedThroughputExceededException".to_owned(),
+            failed: (0..records.len()).collect(),
+        })
     }
 }
 

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use inlet_shared::Config;
-use inlet_shared::sink::{EmbeddedLog, LogReader};
+use inlet_shared::log::LogReader;
+use inlet_shared::sink::EmbeddedLog;
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::ServiceExt;
 use lambda_http::{Adapter, Context, LambdaEvent};

@@ -1,7 +1,6 @@
 //! The HTTP write proxy: the Quix Streaming Writer API, wire-compatible, over
 //! HTTP. Every write becomes CloudEvents records with the stream id as the
 //! partition key, and is answered 200 only once every record is in the stream.
-#![forbid(unsafe_code)]
 
 mod auth;
 mod openapi;
@@ -22,7 +21,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use inlet_shared::config::{CorsOrigins, Topic};
 use inlet_shared::http::{method_not_allowed, read_body, route_not_found};
-use inlet_shared::model::{CloudEvent, Record, event_type};
+use inlet_shared::model::{CloudEvent, event_type};
+use inlet_shared::record::Record;
 use inlet_shared::sink::Sink;
 use inlet_shared::{Clock, Config, Error, Result, system_clock};
 use serde::Serialize;

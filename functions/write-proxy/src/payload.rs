@@ -4,10 +4,11 @@
 
 use base64::Engine;
 use inlet_shared::model::{
-    Definitions, EventData, EventDefinition, ParameterData, ParameterDefinition, Record, StreamEnd,
+    Definitions, EventData, EventDefinition, ParameterData, ParameterDefinition, StreamEnd,
     StreamProperties,
 };
-use inlet_shared::sink::MAX_RECORD_BYTES;
+use inlet_shared::record::MAX_RECORD_BYTES;
+use inlet_shared::record::Record;
 use inlet_shared::{Error, Result};
 use serde::de::DeserializeOwned;
 

@@ -5,7 +5,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use inlet_shared::model::unix_nanos;
+use inlet_shared::time::unix_nanos;
 use inlet_shared::{Error, Result};
 use serde::Deserialize;
 

@@ -6,7 +6,8 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use axum::http::{Request, StatusCode};
-use inlet_shared::sink::{Ack, EmbeddedLog, LogReader};
+use inlet_shared::log::LogReader;
+use inlet_shared::sink::{Ack, EmbeddedLog, SinkError};
 use serde_json::Value;
 
 use crate::samples::LANGUAGES;
@@ -422,11 +423,11 @@ struct FailingSink;
 
 #[async_trait]
 impl Sink for FailingSink {
-    async fn put(&self, _: &Topic, records: Vec<Record>) -> Result<Vec<Ack>> {
-        Err(Error::unavailable(
-            "throttled",
-            (0..records.len()).collect(),
-        ))
+    async fn put(&self, _: &Topic, records: Vec<Record>) -> Result<Vec<Ack>, SinkError> {
+        Err(SinkError::Unavailable {
+            reason: "throttled".to_owned(),
+            failed: (0..records.len()).collect(),
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 //! checkpoint as JSON; the lease is a token and an expiry on the same item,
 //! taken and released with conditional updates.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::{Checkpoint, CheckpointStore, Lease, new_token};
 use crate::error::{Error, Result};
+use crate::time::unix_secs;
 
 /// Checkpoints in a DynamoDB table with partition key `pk`.
 #[derive(Debug, Clone)]
@@ -34,17 +35,11 @@ impl DynamoCheckpoints {
     }
 }
 
-fn unix(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-}
-
 fn failed(what: &str, err: impl std::error::Error) -> Error {
-    Error::unavailable(
-        format!("checkpoint table {what}: {}", DisplayErrorContext(&err)),
-        vec![],
-    )
+    Error::unavailable(format!(
+        "checkpoint table {what}: {}",
+        DisplayErrorContext(&err)
+    ))
 }
 
 fn conditional<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
@@ -74,9 +69,9 @@ impl CheckpointStore for DynamoCheckpoints {
             .expression_attribute_values(":token", AttributeValue::S(token.clone()))
             .expression_attribute_values(
                 ":until",
-                AttributeValue::N((unix(now) + hold.as_secs()).to_string()),
+                AttributeValue::N((unix_secs(now) + hold.as_secs()).to_string()),
             )
-            .expression_attribute_values(":now", AttributeValue::N(unix(now).to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(unix_secs(now).to_string()))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
@@ -91,7 +86,7 @@ impl CheckpointStore for DynamoCheckpoints {
             .and_then(|v| v.as_s().ok())
         {
             Some(json) => serde_json::from_str(json).map_err(|e| {
-                Error::unavailable(format!("checkpoint of {target} is not valid: {e}"), vec![])
+                Error::unavailable(format!("checkpoint of {target} is not valid: {e}"))
             })?,
             None => Checkpoint::default(),
         };
@@ -118,13 +113,10 @@ impl CheckpointStore for DynamoCheckpoints {
             .await
             .map_err(|err| {
                 if conditional(&err) {
-                    Error::unavailable(
-                        format!(
-                            "the lease of {} was lost; checkpoint not saved",
-                            lease.target
-                        ),
-                        vec![],
-                    )
+                    Error::unavailable(format!(
+                        "the lease of {} was lost; checkpoint not saved",
+                        lease.target
+                    ))
                 } else {
                     failed("commit", err)
                 }

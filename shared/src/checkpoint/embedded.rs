@@ -83,13 +83,10 @@ impl CheckpointStore for EmbeddedCheckpoints {
     async fn commit(&self, lease: &Lease, checkpoint: &Checkpoint) -> Result<()> {
         let mut leases = self.leases.lock().expect("lease lock");
         if leases.get(&lease.target).map(|(t, _)| t) != Some(&lease.token) {
-            return Err(Error::unavailable(
-                format!(
-                    "the lease of {} was lost; checkpoint not saved",
-                    lease.target
-                ),
-                vec![],
-            ));
+            return Err(Error::unavailable(format!(
+                "the lease of {} was lost; checkpoint not saved",
+                lease.target
+            )));
         }
         let path = self.path(&lease.target);
         let tmp = path.with_extension("json.tmp");

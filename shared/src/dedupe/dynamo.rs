@@ -11,8 +11,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{Claim, Deduper, LEASE, unix};
+use super::{Claim, Deduper, LEASE};
 use crate::error::{Error, Result};
+use crate::time::unix_secs;
 
 const PENDING: &str = "pending";
 const DONE: &str = "done";
@@ -48,16 +49,16 @@ fn s(value: &str) -> AttributeValue {
 }
 
 fn unavailable(what: &str, err: impl std::error::Error) -> Error {
-    Error::unavailable(
-        format!("dedupe table {what}: {}", DisplayErrorContext(&err)),
-        vec![0],
-    )
+    Error::unavailable(format!(
+        "dedupe table {what}: {}",
+        DisplayErrorContext(&err)
+    ))
 }
 
 #[async_trait]
 impl Deduper for DynamoDedupe {
     async fn claim(&self, key: &str, now: SystemTime) -> Result<Claim> {
-        let now = unix(now);
+        let now = unix_secs(now);
         let put = self
             .client
             .put_item()
@@ -110,7 +111,7 @@ impl Deduper for DynamoDedupe {
             .table_name(&self.table)
             .item("pk", s(key))
             .item("status", s(DONE))
-            .item("expires_at", n(unix(now) + window.as_secs()))
+            .item("expires_at", n(unix_secs(now) + window.as_secs()))
             .send()
             .await
             .map_err(|e| unavailable("complete", e))?;

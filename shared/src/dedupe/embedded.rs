@@ -12,8 +12,9 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Claim, Deduper, LEASE, unix};
+use super::{Claim, Deduper, LEASE};
 use crate::error::Result;
+use crate::time::unix_secs;
 
 #[derive(Debug, Clone, Copy)]
 enum Entry {
@@ -58,7 +59,7 @@ impl EmbeddedDedupe {
     pub fn open(dir: &Path, now: SystemTime) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("dedupe.jsonl");
-        let now = unix(now);
+        let now = unix_secs(now);
         let mut entries = HashMap::new();
         if let Ok(file) = File::open(&path) {
             for line in BufReader::new(file).lines() {
@@ -112,7 +113,7 @@ fn compact(path: &Path, entries: &HashMap<String, Entry>) -> Result<File> {
 #[async_trait]
 impl Deduper for EmbeddedDedupe {
     async fn claim(&self, key: &str, now: SystemTime) -> Result<Claim> {
-        let now = unix(now);
+        let now = unix_secs(now);
         let mut entries = self.entries.lock().expect("dedupe lock");
         if entries.ids.len() >= entries.prune_at {
             self.prune(&mut entries, now)?;
@@ -130,7 +131,7 @@ impl Deduper for EmbeddedDedupe {
     }
 
     async fn complete(&self, key: &str, now: SystemTime, window: Duration) -> Result<()> {
-        let expires = unix(now) + window.as_secs();
+        let expires = unix_secs(now) + window.as_secs();
         self.entries
             .lock()
             .expect("dedupe lock")

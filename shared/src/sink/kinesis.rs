@@ -9,12 +9,11 @@ use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::error::DisplayErrorContext;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
-use rand::Rng;
 
-use super::{Ack, MAX_BATCH_BYTES, MAX_BATCH_RECORDS, Sink, check_records};
+use super::{Ack, Sink, SinkError};
 use crate::config::Topic;
-use crate::error::{Error, Result};
-use crate::model::Record;
+use crate::record::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS, Record, check_records};
+use crate::time::Backoff;
 
 /// How often and how patiently failed records are retried.
 #[derive(Debug, Clone, Copy)]
@@ -40,12 +39,11 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// "Full jitter" back-off before retry number `retry` (1-based).
     fn delay(&self, retry: u32) -> Duration {
-        let ceiling = self
-            .base_delay
-            .saturating_mul(1 << retry.min(16))
-            .min(self.max_delay);
-        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(rand::rng().random_range(0..=millis))
+        Backoff {
+            base: self.base_delay,
+            max: self.max_delay,
+        }
+        .delay(retry)
     }
 }
 
@@ -74,7 +72,7 @@ impl KinesisSink {
         records: &[Record],
         range: Range<usize>,
         acks: &mut [Option<Ack>],
-    ) -> Result<()> {
+    ) -> Result<(), SinkError> {
         let mut pending: Vec<usize> = range.collect();
         let mut attempt = 1;
         loop {
@@ -95,11 +93,9 @@ impl KinesisSink {
                 .set_records(Some(entries))
                 .send()
                 .await
-                .map_err(|e| {
-                    Error::unavailable(
-                        format!("PutRecords to {stream}: {}", DisplayErrorContext(&e)),
-                        pending.clone(),
-                    )
+                .map_err(|e| SinkError::Unavailable {
+                    reason: format!("PutRecords to {stream}: {}", DisplayErrorContext(&e)),
+                    failed: pending.clone(),
                 })?;
 
             let mut failed = Vec::new();
@@ -132,15 +128,15 @@ impl KinesisSink {
                 return Ok(());
             }
             if attempt >= self.retry.max_attempts {
-                return Err(Error::unavailable(
-                    format!(
+                return Err(SinkError::Unavailable {
+                    reason: format!(
                         "{} of {} records to {stream} still failing after {attempt} attempts; last: {}",
                         failed.len(),
                         pending.len(),
                         last_error.unwrap_or_default()
                     ),
                     failed,
-                ));
+                });
             }
             tracing::warn!(
                 stream,
@@ -158,7 +154,7 @@ impl KinesisSink {
 
 #[async_trait]
 impl Sink for KinesisSink {
-    async fn put(&self, topic: &Topic, records: Vec<Record>) -> Result<Vec<Ack>> {
+    async fn put(&self, topic: &Topic, records: Vec<Record>) -> Result<Vec<Ack>, SinkError> {
         check_records(&records)?;
         let mut acks = vec![None; records.len()];
         for range in batches(&records) {
@@ -168,7 +164,7 @@ impl Sink for KinesisSink {
                 .put_batch(&topic.stream, &records, range.clone(), &mut acks)
                 .await
             {
-                if let Error::Unavailable { failed, .. } = &mut err {
+                if let SinkError::Unavailable { failed, .. } = &mut err {
                     failed.extend(range.end..records.len());
                 }
                 return Err(err);
@@ -204,7 +200,7 @@ pub fn batches(records: &[Record]) -> Vec<Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sink::MAX_RECORD_BYTES;
+    use crate::record::MAX_RECORD_BYTES;
     use bytes::Bytes;
 
     fn records(count: usize, size: usize) -> Vec<Record> {

@@ -3,26 +3,16 @@
 //! A sink answers only once every record is durably stored, so a handler can
 //! acknowledge its sender; on failure it says which records were not stored.
 
+mod embedded;
 mod kinesis;
-mod log;
 
+pub use embedded::EmbeddedLog;
 pub use kinesis::{KinesisSink, RetryPolicy, batches};
-pub use log::{DEFAULT_RETENTION, EmbeddedLog, LogOptions, LogReader, StoredRecord};
 
 use async_trait::async_trait;
 
 use crate::config::Topic;
-use crate::error::{Error, Result};
-use crate::model::Record;
-
-/// Largest record (data plus partition key) a Kinesis stream takes: 1 MiB.
-pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
-/// Most records in one `PutRecords` call.
-pub const MAX_BATCH_RECORDS: usize = 500;
-/// Most bytes in one `PutRecords` call: 5 MiB.
-pub const MAX_BATCH_BYTES: usize = 5 * 1024 * 1024;
-/// Longest partition key Kinesis accepts, in characters.
-pub const MAX_PARTITION_KEY_CHARS: usize = 256;
+use crate::record::{MAX_PARTITION_KEY_CHARS, Record};
 
 /// Where a record was stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,69 +23,49 @@ pub struct Ack {
     pub sequence_number: String,
 }
 
+/// Why a sink did not store records.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SinkError {
+    /// A record is larger than a stream takes; nothing was written.
+    #[error("record of {size} bytes exceeds the stream's record limit of {limit} bytes")]
+    RecordTooLarge {
+        /// The record's size: data plus partition key.
+        size: usize,
+        /// The stream's limit.
+        limit: usize,
+    },
+    /// A partition key (stream id) is empty or too long; nothing was written.
+    #[error("stream id must be 1 to {MAX_PARTITION_KEY_CHARS} characters, got {chars}")]
+    BadPartitionKey {
+        /// Its length in characters.
+        chars: usize,
+    },
+    /// The sink has no stream for the topic.
+    #[error("unknown topic {0:?}")]
+    UnknownTopic(String),
+    /// The stream could not durably take some records; retrying may.
+    #[error("stream unavailable: {reason}")]
+    Unavailable {
+        /// What went wrong.
+        reason: String,
+        /// Indexes (in the submitted batch) of the records that were not
+        /// stored; the others were.
+        failed: Vec<usize>,
+    },
+}
+
+impl SinkError {
+    /// Whether putting the same records again may succeed.
+    pub fn is_retriable(&self) -> bool {
+        matches!(self, SinkError::Unavailable { .. })
+    }
+}
+
 /// A destination stream store.
 #[async_trait]
 pub trait Sink: Send + Sync {
     /// Durably appends `records` to `topic`'s stream and returns one ack per
     /// record, in order. On error nothing may be assumed stored except what
     /// the error does not list as failed.
-    async fn put(&self, topic: &Topic, records: Vec<Record>) -> Result<Vec<Ack>>;
-}
-
-/// Refuses records no stream can take, before anything is written.
-pub fn check_records(records: &[Record]) -> Result<()> {
-    for record in records {
-        if record.size() > MAX_RECORD_BYTES {
-            return Err(Error::RecordTooLarge {
-                size: record.size(),
-                limit: MAX_RECORD_BYTES,
-            });
-        }
-        let chars = record.partition_key.chars().count();
-        if chars == 0 || chars > MAX_PARTITION_KEY_CHARS {
-            return Err(Error::BadRequest(format!(
-                "stream id must be 1 to {MAX_PARTITION_KEY_CHARS} characters, got {chars}"
-            )));
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use bytes::Bytes;
-
-    fn record(key: &str, size: usize) -> Record {
-        Record {
-            partition_key: key.to_owned(),
-            data: Bytes::from(vec![b'x'; size]),
-        }
-    }
-
-    #[test]
-    fn refuses_records_over_one_mib_counting_the_partition_key() {
-        assert!(check_records(&[record("k", MAX_RECORD_BYTES - 1)]).is_ok());
-        match check_records(&[record("k", 10), record("kk", MAX_RECORD_BYTES - 1)]) {
-            Err(Error::RecordTooLarge { size, limit }) => {
-                assert_eq!(size, MAX_RECORD_BYTES + 1);
-                assert_eq!(limit, MAX_RECORD_BYTES);
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn refuses_empty_or_overlong_partition_keys() {
-        assert!(matches!(
-            check_records(&[record("", 1)]),
-            Err(Error::BadRequest(_))
-        ));
-        let long = "é".repeat(MAX_PARTITION_KEY_CHARS + 1);
-        assert!(matches!(
-            check_records(&[record(&long, 1)]),
-            Err(Error::BadRequest(_))
-        ));
-        assert!(check_records(&[record(&"é".repeat(MAX_PARTITION_KEY_CHARS), 1)]).is_ok());
-    }
+    async fn put(&self, topic: &Topic, records: Vec<Record>) -> Result<Vec<Ack>, SinkError>;
 }

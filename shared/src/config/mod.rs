@@ -1,0 +1,189 @@
+//! The one configuration file of every function and the local runner: TOML,
+//! parsed and validated once at start-up into typed structs, one file per
+//! section.
+//!
+//! Secrets are never written in the file: a secret value is `env:NAME` and is
+//! read from the environment variable `NAME` (in AWS filled by the template).
+
+mod field;
+mod pollers;
+mod sources;
+mod stores;
+mod tokens;
+mod topics;
+mod validate;
+mod writer;
+
+pub use field::{Field, JsonPointer};
+pub use pollers::{Pagination, PollAuth, PollMethod, Poller};
+pub use sources::{DEFAULT_DEDUPE_WINDOW, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, Source};
+pub use tokens::{Token, TopicAccess};
+pub use topics::Topic;
+pub use validate::Env;
+pub use writer::{CorsOrigins, DEFAULT_WRITER_MAX_BODY_BYTES, WriterSettings};
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::signature::Scheme;
+
+/// The environment variable holding the configuration inline (Lambda).
+pub const CONFIG_ENV: &str = "INLET_CONFIG";
+/// The environment variable holding the path of the configuration file.
+pub const CONFIG_FILE_ENV: &str = "INLET_CONFIG_FILE";
+
+/// A configuration that cannot be used, and the key at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// Where: a key such as `sources.github.secrets[0]`, a file, a flag;
+    /// empty when the whole file is at fault.
+    pub key: String,
+    /// What is wrong there.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error at `key`.
+    pub fn new(key: impl fmt::Display, message: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// The same error, placed inside `place` (a file, a variable).
+    fn within(self, place: impl fmt::Display) -> Self {
+        let key = if self.key.is_empty() {
+            place.to_string()
+        } else {
+            format!("{place}: {}", self.key)
+        };
+        ConfigError { key, ..self }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.key, self.message)
+        }
+    }
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Topics by name.
+    pub topics: BTreeMap<String, Topic>,
+    /// Webhook sources by name (`POST /webhooks/{name}`).
+    pub sources: BTreeMap<String, Source>,
+    /// Writer API bearer tokens by name.
+    pub tokens: BTreeMap<String, Token>,
+    /// REST poll targets by name.
+    pub pollers: BTreeMap<String, Poller>,
+    /// Settings of the Writer API.
+    pub writer: WriterSettings,
+    /// The DynamoDB table remembering webhook delivery ids (`[dedupe] table`;
+    /// in AWS only: locally they are kept under the data directory).
+    pub dedupe_table: Option<String>,
+    /// The DynamoDB table of poller checkpoints (`[checkpoints] table`; in
+    /// AWS only: locally they are kept under the data directory).
+    pub checkpoint_table: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    topics: BTreeMap<String, topics::RawTopic>,
+    #[serde(default)]
+    sources: BTreeMap<String, sources::RawSource>,
+    #[serde(default)]
+    tokens: BTreeMap<String, tokens::RawToken>,
+    #[serde(default)]
+    pollers: BTreeMap<String, pollers::RawPoller>,
+    writer: Option<writer::RawWriter>,
+    dedupe: Option<stores::RawTable>,
+    checkpoints: Option<stores::RawTable>,
+}
+
+impl Config {
+    /// Parses and validates TOML text; `env` looks up `env:NAME` references.
+    pub fn parse(text: &str, env: Env<'_>) -> Result<Config, ConfigError> {
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| ConfigError::new("", e.to_string()))?;
+        let topics = topics::parse(raw.topics)?;
+        Ok(Config {
+            sources: sources::parse(raw.sources, &topics, env)?,
+            tokens: tokens::parse(raw.tokens, &topics, env)?,
+            pollers: pollers::parse(raw.pollers, &topics, env)?,
+            writer: raw
+                .writer
+                .map(writer::parse)
+                .transpose()?
+                .unwrap_or_default(),
+            dedupe_table: stores::table("dedupe", raw.dedupe)?,
+            checkpoint_table: stores::table("checkpoints", raw.checkpoints)?,
+            topics,
+        })
+    }
+
+    /// Reads and parses a configuration file.
+    pub fn load(path: &Path, env: Env<'_>) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::new(
+                "",
+                format!("cannot read config file {}: {e}", path.display()),
+            )
+        })?;
+        Config::parse(&text, env).map_err(|e| e.within(path.display()))
+    }
+
+    /// The Lambda way: the TOML inline in `INLET_CONFIG`, or a file named by
+    /// `INLET_CONFIG_FILE` (relative to the function's package).
+    pub fn from_env(env: Env<'_>) -> Result<Config, ConfigError> {
+        if let Some(text) = env(CONFIG_ENV) {
+            return Config::parse(&text, env).map_err(|e| e.within(CONFIG_ENV));
+        }
+        if let Some(path) = env(CONFIG_FILE_ENV) {
+            return Config::load(Path::new(&path), env);
+        }
+        Err(ConfigError::new(
+            "",
+            format!("set {CONFIG_ENV} (the TOML inline) or {CONFIG_FILE_ENV} (its path)"),
+        ))
+    }
+
+    /// The topic, or a 404 naming it.
+    pub fn topic(&self, name: &str) -> Result<&Topic> {
+        self.topics
+            .get(name)
+            .ok_or_else(|| Error::NotFound(format!("unknown topic {name:?}")))
+    }
+
+    /// Sources that accept unsigned requests, for a start-up warning.
+    pub fn unsigned_sources(&self) -> impl Iterator<Item = &Source> {
+        self.sources.values().filter(|s| s.scheme == Scheme::None)
+    }
+}
+
+/// Refuses a reference (at `at`) to a topic that is not defined.
+fn check_topic(topics: &BTreeMap<String, Topic>, at: &str, topic: &str) -> Result<(), ConfigError> {
+    if topics.contains_key(topic) {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            format!("{at}.topic"),
+            format!("no topic {topic:?} is defined under [topics]"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests;

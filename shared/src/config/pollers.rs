@@ -1,0 +1,272 @@
+//! `[pollers.<name>]`: REST endpoints polled on a schedule.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::validate::{Env, check_name, duration, http_url, non_empty, resolve_secret};
+use super::{ConfigError, Field, JsonPointer, Topic, check_topic};
+use crate::signature::Secret;
+
+/// A REST poll target.
+#[derive(Debug, Clone)]
+pub struct Poller {
+    /// The target's name.
+    pub name: String,
+    /// The URL to fetch.
+    pub url: String,
+    /// How often to fetch it.
+    pub every: Duration,
+    /// The array of items in a response; `None`: the body is one item.
+    pub items: Option<JsonPointer>,
+    /// Dedupe key of an item; `None`: a hash of the item.
+    pub key: Option<JsonPointer>,
+    /// Where the event id comes from.
+    pub event_id: Field,
+    /// The published value; `None`: the whole item.
+    pub value: Option<JsonPointer>,
+    /// The topic its events go to.
+    pub topic: String,
+    /// The stream id of its events.
+    pub stream_id: String,
+    /// The HTTP method.
+    pub method: PollMethod,
+    /// Request headers; values may be secrets (`env:NAME`).
+    pub headers: Vec<(String, Secret)>,
+    /// Authentication.
+    pub auth: PollAuth,
+    /// Timeout of one request.
+    pub timeout: Duration,
+    /// Time budget of one run, retries included.
+    pub budget: Duration,
+    /// How to find the next page.
+    pub pagination: Pagination,
+    /// Most pages fetched in one run.
+    pub max_pages: u32,
+    /// How many recent item keys the checkpoint keeps.
+    pub keep_keys: usize,
+}
+
+/// The HTTP method a poller fetches with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollMethod {
+    /// `GET` (the default).
+    Get,
+    /// `POST`, with an empty body.
+    Post,
+}
+
+impl PollMethod {
+    /// The method's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PollMethod::Get => "GET",
+            PollMethod::Post => "POST",
+        }
+    }
+}
+
+/// How a poller authenticates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollAuth {
+    /// No authentication.
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer(Secret),
+    /// HTTP basic authentication.
+    Basic {
+        /// The user name.
+        user: String,
+        /// The password.
+        password: Secret,
+    },
+}
+
+/// How a poller finds the next page of a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pagination {
+    /// One page only.
+    None,
+    /// Follow the `Link: <url>; rel="next"` header.
+    LinkHeader,
+    /// A JSON pointer to the next page's URL, or to a cursor put into the
+    /// query parameter `cursor_param`.
+    Pointer {
+        /// Where the next URL or cursor is.
+        pointer: JsonPointer,
+        /// The query parameter a cursor goes into (`None`: the value is a URL).
+        cursor_param: Option<String>,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPoller {
+    url: String,
+    every: String,
+    #[serde(default)]
+    items: String,
+    key: Option<String>,
+    event_id: Option<String>,
+    value: Option<String>,
+    topic: String,
+    stream_id: Option<String>,
+    method: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    bearer: Option<String>,
+    basic_user: Option<String>,
+    basic_password: Option<String>,
+    timeout: Option<String>,
+    budget: Option<String>,
+    next: Option<String>,
+    cursor_param: Option<String>,
+    max_pages: Option<u32>,
+    keep_keys: Option<usize>,
+}
+
+pub(super) fn parse(
+    raw: BTreeMap<String, RawPoller>,
+    topics: &BTreeMap<String, Topic>,
+    env: Env<'_>,
+) -> Result<BTreeMap<String, Poller>, ConfigError> {
+    let mut pollers = BTreeMap::new();
+    for (name, raw) in raw {
+        check_name("poller", &name)?;
+        let poller = parse_one(&name, raw, topics, env)?;
+        pollers.insert(name, poller);
+    }
+    Ok(pollers)
+}
+
+/// An optional JSON pointer: absent or `""` is `None` (the whole document).
+fn pointer(at: &str, key: &str, value: Option<&str>) -> Result<Option<JsonPointer>, ConfigError> {
+    match value {
+        None | Some("") => Ok(None),
+        Some(text) => JsonPointer::parse(text).map(Some).ok_or_else(|| {
+            ConfigError::new(
+                format!("{at}.{key}"),
+                "must be a JSON pointer such as \"/id\"",
+            )
+        }),
+    }
+}
+
+fn parse_one(
+    name: &str,
+    raw: RawPoller,
+    topics: &BTreeMap<String, Topic>,
+    env: Env<'_>,
+) -> Result<Poller, ConfigError> {
+    let at = format!("pollers.{name}");
+    let key = |k: &str| format!("{at}.{k}");
+    check_topic(topics, &at, &raw.topic)?;
+    http_url(&key("url"), &raw.url)?;
+    let every = humantime::parse_duration(&raw.every)
+        .map_err(|e| ConfigError::new(key("every"), format!("{:?}: {e}", raw.every)))?;
+    if every < Duration::from_secs(1) {
+        return Err(ConfigError::new(key("every"), "must be at least 1s"));
+    }
+    let items = pointer(&at, "items", Some(&raw.items))?;
+    let item_key = pointer(&at, "key", raw.key.as_deref())?;
+    let value = pointer(&at, "value", raw.value.as_deref())?;
+    let method = match raw
+        .method
+        .as_deref()
+        .unwrap_or("GET")
+        .to_ascii_uppercase()
+        .as_str()
+    {
+        "GET" => PollMethod::Get,
+        "POST" => PollMethod::Post,
+        _ => return Err(ConfigError::new(key("method"), "use GET or POST")),
+    };
+    let headers = raw
+        .headers
+        .iter()
+        .map(|(header, value)| {
+            let value = if value.starts_with("env:") {
+                resolve_secret(&key(&format!("headers.{header}")), value, env)?
+            } else {
+                Secret::new(value.clone())
+            };
+            Ok((header.to_ascii_lowercase(), value))
+        })
+        .collect::<Result<Vec<_>, ConfigError>>()?;
+    let auth = match (raw.bearer, raw.basic_user, raw.basic_password) {
+        (None, None, None) => PollAuth::None,
+        (Some(token), None, None) => PollAuth::Bearer(resolve_secret(&key("bearer"), &token, env)?),
+        (None, Some(user), Some(password)) => PollAuth::Basic {
+            user,
+            password: resolve_secret(&key("basic_password"), &password, env)?,
+        },
+        _ => {
+            return Err(ConfigError::new(
+                &at,
+                "set either bearer, or basic_user with basic_password",
+            ));
+        }
+    };
+    let pagination = match raw.next.as_deref() {
+        None if raw.cursor_param.is_some() => {
+            return Err(ConfigError::new(
+                key("cursor_param"),
+                "needs next = \"/pointer/to/the/cursor\"",
+            ));
+        }
+        None => Pagination::None,
+        Some("link") => Pagination::LinkHeader,
+        Some(other) => match JsonPointer::parse(other) {
+            Some(pointer) => Pagination::Pointer {
+                pointer,
+                cursor_param: raw.cursor_param,
+            },
+            None => {
+                return Err(ConfigError::new(
+                    key("next"),
+                    format!(
+                        "{other:?}: use \"link\" (the Link header) or a JSON pointer to the next URL or cursor"
+                    ),
+                ));
+            }
+        },
+    };
+    let timeout = duration(
+        &at,
+        "timeout",
+        raw.timeout.as_deref(),
+        Duration::from_secs(10),
+    )?;
+    let budget = duration(
+        &at,
+        "budget",
+        raw.budget.as_deref(),
+        Duration::from_secs(25),
+    )?;
+    if timeout.is_zero() || budget < timeout {
+        return Err(ConfigError::new(
+            &at,
+            "timeout must be above 0 and budget at least the timeout",
+        ));
+    }
+    Ok(Poller {
+        url: raw.url,
+        every,
+        items,
+        key: item_key,
+        event_id: Field::parse(raw.event_id.as_deref().unwrap_or(name)),
+        value,
+        topic: raw.topic,
+        stream_id: non_empty(&at, "stream_id", raw.stream_id)?.unwrap_or_else(|| name.to_owned()),
+        method,
+        headers,
+        auth,
+        timeout,
+        budget,
+        pagination,
+        max_pages: raw.max_pages.unwrap_or(10).max(1),
+        keep_keys: raw.keep_keys.unwrap_or(1000).max(1),
+        name: name.to_owned(),
+    })
+}

@@ -1,0 +1,174 @@
+//! `[sources.<name>]`: webhook sources, each `POST /webhooks/<name>`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::validate::{Env, check_name, duration, non_empty, resolve_secret};
+use super::{ConfigError, Field, Topic, check_topic};
+use crate::signature::{Scheme, SchemeSettings, Secret};
+
+/// The default body limit of a webhook source: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The default tolerance for signed timestamps: 5 minutes either way.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
+/// The default window in which a redelivered webhook is not published again.
+pub const DEFAULT_DEDUPE_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A webhook source.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The source's name, the last segment of its URL.
+    pub name: String,
+    /// How its requests are signed.
+    pub scheme: Scheme,
+    /// Accepted secrets; several while one is rotated out.
+    pub secrets: Vec<Secret>,
+    /// The topic its events go to.
+    pub topic: String,
+    /// The stream id (partition key) of its events.
+    pub stream_id: String,
+    /// Where the Quix event id comes from.
+    pub event_id: Field,
+    /// Where the provider's delivery id comes from (the CloudEvent id, and
+    /// the key that keeps a redelivery from being published twice).
+    pub delivery_id: Option<Field>,
+    /// Larger bodies are refused with 413.
+    pub max_body_bytes: usize,
+    /// How far a signed timestamp may be from now, either way.
+    pub tolerance: Duration,
+    /// How long a delivery id is remembered; zero turns deduplication off.
+    pub dedupe_window: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSource {
+    scheme: String,
+    #[serde(default)]
+    secrets: Vec<String>,
+    topic: String,
+    stream_id: Option<String>,
+    event_id: Option<String>,
+    delivery_id: Option<String>,
+    max_body_bytes: Option<usize>,
+    tolerance: Option<String>,
+    dedupe_window: Option<String>,
+    // twilio
+    public_url: Option<String>,
+    // hmac
+    algorithm: Option<String>,
+    header: Option<String>,
+    encoding: Option<String>,
+    prefix: Option<String>,
+    timestamp_header: Option<String>,
+    signed_content: Option<String>,
+}
+
+impl RawSource {
+    fn scheme_settings(&self) -> SchemeSettings<'_> {
+        SchemeSettings {
+            name: &self.scheme,
+            public_url: self.public_url.as_deref(),
+            algorithm: self.algorithm.as_deref(),
+            header: self.header.as_deref(),
+            encoding: self.encoding.as_deref(),
+            prefix: self.prefix.as_deref(),
+            timestamp_header: self.timestamp_header.as_deref(),
+            signed_content: self.signed_content.as_deref(),
+        }
+    }
+}
+
+pub(super) fn parse(
+    raw: BTreeMap<String, RawSource>,
+    topics: &BTreeMap<String, Topic>,
+    env: Env<'_>,
+) -> Result<BTreeMap<String, Source>, ConfigError> {
+    let mut sources = BTreeMap::new();
+    for (name, raw) in raw {
+        check_name("source", &name)?;
+        let source = parse_one(&name, raw, topics, env)?;
+        sources.insert(name, source);
+    }
+    Ok(sources)
+}
+
+fn parse_one(
+    name: &str,
+    raw: RawSource,
+    topics: &BTreeMap<String, Topic>,
+    env: Env<'_>,
+) -> Result<Source, ConfigError> {
+    let at = format!("sources.{name}");
+    let scheme = Scheme::configure(&at, &raw.scheme_settings())?;
+    check_topic(topics, &at, &raw.topic)?;
+    let secrets = raw
+        .secrets
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let at = format!("{at}.secrets[{i}]");
+            let secret = resolve_secret(&at, value, env)?;
+            scheme
+                .check_secret(&secret)
+                .map_err(|why| ConfigError::new(&at, why))?;
+            Ok(secret)
+        })
+        .collect::<Result<Vec<_>, ConfigError>>()?;
+    if scheme.needs_secret() && secrets.is_empty() {
+        return Err(ConfigError::new(
+            format!("{at}.secrets"),
+            format!("scheme {:?} needs at least one secret", scheme.name()),
+        ));
+    }
+    if !scheme.needs_secret() && !secrets.is_empty() {
+        return Err(ConfigError::new(
+            format!("{at}.secrets"),
+            "scheme \"none\" checks no signature; remove the secrets",
+        ));
+    }
+    let max_body_bytes = raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
+    if max_body_bytes == 0 {
+        return Err(ConfigError::new(
+            format!("{at}.max_body_bytes"),
+            "must be above 0",
+        ));
+    }
+    let (default_event, default_delivery) = scheme.default_fields(name);
+    let event_id = raw.event_id.as_deref().map_or(default_event, Field::parse);
+    let delivery_id = match raw.delivery_id.as_deref() {
+        Some("none") => None,
+        Some(value) => Some(Field::parse(value)),
+        None => default_delivery,
+    };
+    if let Some(Field::Constant(_)) = delivery_id {
+        return Err(ConfigError::new(
+            format!("{at}.delivery_id"),
+            "must be a JSON pointer (/id), a header (header:Name) or \"none\"",
+        ));
+    }
+    Ok(Source {
+        stream_id: non_empty(&at, "stream_id", raw.stream_id)?.unwrap_or_else(|| name.to_owned()),
+        name: name.to_owned(),
+        scheme,
+        secrets,
+        topic: raw.topic,
+        event_id,
+        delivery_id,
+        max_body_bytes,
+        tolerance: duration(
+            &at,
+            "tolerance",
+            raw.tolerance.as_deref(),
+            DEFAULT_TOLERANCE,
+        )?,
+        dedupe_window: duration(
+            &at,
+            "dedupe_window",
+            raw.dedupe_window.as_deref(),
+            DEFAULT_DEDUPE_WINDOW,
+        )?,
+    })
+}

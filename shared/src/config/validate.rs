@@ -1,0 +1,78 @@
+//! The checks every section shares: names, durations, non-empty values,
+//! URLs and secrets, each failing with the key it is about.
+
+use std::time::Duration;
+
+use super::ConfigError;
+use crate::signature::Secret;
+
+/// Looks up an environment variable; injected so tests never touch the process's.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+pub(super) fn check_name(kind: &str, name: &str) -> Result<(), ConfigError> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            "",
+            format!("{kind} name {name:?}: use letters, digits, '-', '_' or '.'"),
+        ))
+    }
+}
+
+pub(super) fn duration(
+    at: &str,
+    key: &str,
+    value: Option<&str>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some("0") => Ok(Duration::ZERO),
+        Some(text) => humantime::parse_duration(text)
+            .map_err(|e| ConfigError::new(format!("{at}.{key}"), format!("{text:?}: {e}"))),
+    }
+}
+
+pub(super) fn non_empty(
+    at: &str,
+    key: &str,
+    value: Option<String>,
+) -> Result<Option<String>, ConfigError> {
+    match value {
+        Some(v) if v.is_empty() => Err(ConfigError::new(format!("{at}.{key}"), "is empty")),
+        other => Ok(other),
+    }
+}
+
+pub(super) fn http_url(key: &str, url: &str) -> Result<(), ConfigError> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(ConfigError::new(key, "must start with http:// or https://"))
+    }
+}
+
+pub(super) fn resolve_secret(at: &str, value: &str, env: Env<'_>) -> Result<Secret, ConfigError> {
+    let Some(name) = value.strip_prefix("env:") else {
+        return Err(ConfigError::new(
+            at,
+            "secrets are not written in the config file; use \"env:NAME\" to read one from the environment",
+        ));
+    };
+    match env(name) {
+        Some(secret) if !secret.is_empty() => Ok(Secret::new(secret)),
+        Some(_) => Err(ConfigError::new(
+            at,
+            format!("environment variable {name} is empty"),
+        )),
+        None => Err(ConfigError::new(
+            at,
+            format!("environment variable {name} is not set"),
+        )),
+    }
+}

@@ -1,0 +1,138 @@
+//! Reading a topic back, from its oldest segment on, following the writer
+//! across segments.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::StoredRecord;
+use super::frame::decode;
+use super::segments::{segment_bases, segment_path, topic_dir};
+
+/// Reads a topic's records from its oldest segment on; can be called again
+/// to pick up records appended since (by this or another process).
+pub struct LogReader {
+    dir: PathBuf,
+    base: u64,
+    cursor: FileCursor,
+}
+
+impl LogReader {
+    /// Opens the log of `topic` under the data directory `dir`.
+    pub fn open(dir: &Path, topic: &str) -> io::Result<Self> {
+        let topic_dir = topic_dir(dir, topic);
+        let cannot = |e: io::Error| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot open the log of topic {topic:?} at {}: {e}",
+                    topic_dir.display()
+                ),
+            )
+        };
+        let base = segment_bases(&topic_dir)
+            .map_err(cannot)?
+            .first()
+            .copied()
+            .ok_or_else(|| cannot(io::ErrorKind::NotFound.into()))?;
+        let file = File::open(segment_path(&topic_dir, base)).map_err(cannot)?;
+        Ok(LogReader {
+            dir: topic_dir,
+            base,
+            cursor: FileCursor::new(file),
+        })
+    }
+
+    /// Every whole record appended since the last call; empty at the end.
+    /// A reader that falls behind the retention skips what was deleted.
+    pub fn read_available(&mut self) -> io::Result<Vec<StoredRecord>> {
+        let mut records = Vec::new();
+        loop {
+            let batch = self.read_batch()?;
+            if batch.is_empty() {
+                return Ok(records);
+            }
+            records.extend(batch);
+        }
+    }
+
+    /// The next whole records, from at most [`READ_BATCH_BYTES`] of the log,
+    /// so a long backlog is read a piece at a time; empty at the end.
+    pub fn read_batch(&mut self) -> io::Result<Vec<StoredRecord>> {
+        loop {
+            let records = self.cursor.read_batch()?;
+            if !records.is_empty() {
+                return Ok(records);
+            }
+            let Some(next) = segment_bases(&self.dir)?
+                .into_iter()
+                .find(|&base| base > self.base)
+            else {
+                return Ok(records);
+            };
+            // A newer segment exists, so this one is complete: finish it.
+            let rest = self.cursor.read_batch()?;
+            if !rest.is_empty() {
+                return Ok(rest);
+            }
+            match File::open(segment_path(&self.dir, next)) {
+                Ok(file) => {
+                    self.base = next;
+                    self.cursor = FileCursor::new(file);
+                }
+                // Expired between the listing and the open: list again.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Waits for more records, polling every `interval`.
+    pub async fn follow(&mut self, interval: Duration) -> io::Result<Vec<StoredRecord>> {
+        loop {
+            let records = self.read_batch()?;
+            if !records.is_empty() {
+                return Ok(records);
+            }
+            tokio::time::sleep(interval).await;
+        }
+    }
+}
+
+/// The most of the log one [`LogReader::read_batch`] reads: more than the
+/// largest frame, so every call that can make progress does.
+pub const READ_BATCH_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Whole frames read from one segment file, as it grows.
+pub(super) struct FileCursor {
+    file: File,
+    pub(super) offset: u64,
+    pending: Vec<u8>,
+}
+
+impl FileCursor {
+    pub(super) fn new(file: File) -> Self {
+        FileCursor {
+            file,
+            offset: 0,
+            pending: Vec::new(),
+        }
+    }
+
+    pub(super) fn read_batch(&mut self) -> io::Result<Vec<StoredRecord>> {
+        self.file
+            .seek(SeekFrom::Start(self.offset + self.pending.len() as u64))?;
+        let room = READ_BATCH_BYTES.saturating_sub(self.pending.len() as u64);
+        (&mut self.file).take(room).read_to_end(&mut self.pending)?;
+        let mut records = Vec::new();
+        let mut at = 0;
+        while let Some((record, size)) = decode(&self.pending[at..])? {
+            records.push(record);
+            at += size;
+        }
+        self.pending.drain(..at);
+        self.offset += at as u64;
+        Ok(records)
+    }
+}

@@ -1,0 +1,346 @@
+//! Webhook signature verification over the raw body bytes, one [`Scheme`] per
+//! provider, each as the provider documents it, one file per provider.
+//!
+//! A scheme turns an unverified request into a [`Verified`] one; only a
+//! `Verified` body can be published, so nothing unverified reaches a stream.
+//! Every comparison is constant-time, every scheme accepts any of several
+//! secrets (rotation), and schemes with a signed timestamp reject requests
+//! outside a tolerance in both directions.
+
+mod configure;
+mod github;
+mod hmac;
+mod parts;
+mod segment;
+mod shopify;
+mod slack;
+mod standard;
+mod stripe;
+mod twilio;
+
+use std::fmt;
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
+
+use axum::http::HeaderMap;
+use bytes::Bytes;
+
+pub use self::configure::SchemeSettings;
+pub use self::hmac::{Algorithm, Encoding, HmacSpec};
+
+/// A secret value; its `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret {
+    value: String,
+    /// The Standard Webhooks key, decoded from `value` on first use.
+    standard_key: OnceLock<Option<Vec<u8>>>,
+}
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret {
+            value: value.into(),
+            standard_key: OnceLock::new(),
+        }
+    }
+
+    /// The secret itself: use it for crypto only, never for logs.
+    pub fn expose(&self) -> &str {
+        &self.value
+    }
+
+    /// The HMAC key of the provider schemes: the secret's bytes.
+    fn key(&self) -> &[u8] {
+        self.value.as_bytes()
+    }
+
+    /// The HMAC key of a Standard Webhooks secret (`whsec_<base64>`),
+    /// decoded once.
+    fn standard_key(&self) -> Option<&[u8]> {
+        self.standard_key
+            .get_or_init(|| standard::decode_key(&self.value))
+            .as_deref()
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl Eq for Secret {}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Why a request's signature was not accepted; every case is a 401.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// A header the scheme needs is absent.
+    #[error("missing {0} header")]
+    MissingHeader(String),
+    /// A header is present but cannot be read.
+    #[error("malformed {header} header: {why}")]
+    Malformed {
+        /// The header's name.
+        header: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The signed timestamp is further in the past than the tolerance.
+    #[error("signed timestamp is {off_by} s from now, outside the tolerance of {tolerance} s")]
+    TooOld {
+        /// Seconds between the timestamp and now.
+        off_by: u64,
+        /// The tolerance in seconds.
+        tolerance: u64,
+    },
+    /// The signed timestamp is further in the future than the tolerance.
+    #[error("signed timestamp is {off_by} s from now, outside the tolerance of {tolerance} s")]
+    TooNew {
+        /// Seconds between the timestamp and now.
+        off_by: u64,
+        /// The tolerance in seconds.
+        tolerance: u64,
+    },
+    /// Twilio: the body is not the one whose hash the URL carries.
+    #[error("twilio body does not match the signed bodySHA256")]
+    BodyHashMismatch,
+    /// No configured secret produces the given signature.
+    #[error("{scheme} signature does not match the body")]
+    NoMatch {
+        /// The scheme's name.
+        scheme: &'static str,
+    },
+}
+
+/// How a source's webhooks are signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scheme {
+    /// Segment: hex HMAC-SHA1 of the body in `X-Signature`.
+    Segment,
+    /// GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`.
+    Github,
+    /// Stripe: `Stripe-Signature: t=<unix>,v1=<hex>` over `{t}.{body}`.
+    Stripe,
+    /// Slack: `X-Slack-Signature: v0=<hex>` over `v0:{timestamp}:{body}`.
+    Slack,
+    /// Shopify: `X-Shopify-Hmac-Sha256`, base64 HMAC-SHA256 of the body.
+    Shopify,
+    /// Standard Webhooks (Svix and others): `webhook-id`, `webhook-timestamp`,
+    /// `webhook-signature: v1,<base64>` over `{id}.{timestamp}.{body}`,
+    /// secret `whsec_<base64>`.
+    StandardWebhooks,
+    /// Twilio: `X-Twilio-Signature`, base64 HMAC-SHA1 over the public URL and
+    /// the sorted form parameters.
+    Twilio {
+        /// The public base URL Twilio calls, e.g. `https://hooks.example.com`.
+        public_url: String,
+    },
+    /// Any other HMAC signature.
+    Hmac(HmacSpec),
+    /// Unsigned: accepted only when configured explicitly.
+    None,
+}
+
+/// The names `scheme` takes in the configuration.
+pub const SCHEME_NAMES: &str =
+    "segment, github, stripe, slack, shopify, standard-webhooks, twilio, hmac, none";
+
+/// Header names of the provider schemes.
+pub mod headers {
+    /// Segment's signature.
+    pub const SEGMENT: &str = "x-signature";
+    /// GitHub's signature.
+    pub const GITHUB: &str = "x-hub-signature-256";
+    /// GitHub's delivery id.
+    pub const GITHUB_DELIVERY: &str = "x-github-delivery";
+    /// GitHub's event type.
+    pub const GITHUB_EVENT: &str = "x-github-event";
+    /// Stripe's signature.
+    pub const STRIPE: &str = "stripe-signature";
+    /// Slack's signature.
+    pub const SLACK: &str = "x-slack-signature";
+    /// Slack's timestamp.
+    pub const SLACK_TIMESTAMP: &str = "x-slack-request-timestamp";
+    /// Shopify's signature.
+    pub const SHOPIFY: &str = "x-shopify-hmac-sha256";
+    /// Shopify's topic.
+    pub const SHOPIFY_TOPIC: &str = "x-shopify-topic";
+    /// Shopify's delivery id.
+    pub const SHOPIFY_WEBHOOK_ID: &str = "x-shopify-webhook-id";
+    /// Standard Webhooks' message id.
+    pub const WEBHOOK_ID: &str = "webhook-id";
+    /// Standard Webhooks' timestamp.
+    pub const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
+    /// Standard Webhooks' signatures.
+    pub const WEBHOOK_SIGNATURE: &str = "webhook-signature";
+    /// Twilio's signature.
+    pub const TWILIO: &str = "x-twilio-signature";
+    /// Twilio's idempotency token (its delivery id).
+    pub const TWILIO_IDEMPOTENCY: &str = "i-twilio-idempotency-token";
+}
+
+/// What a scheme looks at in a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Unverified<'a> {
+    /// The request headers.
+    pub headers: &'a HeaderMap,
+    /// The raw body.
+    pub body: &'a [u8],
+    /// The request's path and query, as the sender addressed it (Twilio signs it).
+    pub path_and_query: &'a str,
+    /// The time now.
+    pub now: SystemTime,
+}
+
+/// A request whose signature was checked (or whose source is explicitly unsigned).
+#[derive(Debug, Clone)]
+pub struct Verified {
+    body: Bytes,
+}
+
+impl Verified {
+    /// The verified raw body.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+}
+
+/// What a sender adds to a request to sign it.
+#[derive(Debug, Clone, Copy)]
+pub struct SignWith<'a> {
+    /// The secret.
+    pub secret: &'a Secret,
+    /// The body.
+    pub body: &'a [u8],
+    /// The time of signing.
+    pub now: SystemTime,
+    /// The path and query the request goes to (Twilio).
+    pub path_and_query: &'a str,
+    /// The delivery id (Standard Webhooks).
+    pub id: &'a str,
+}
+
+impl<'a> SignWith<'a> {
+    /// Signing `body` now, for path `/` and a fixed message id.
+    pub fn new(secret: &'a Secret, body: &'a [u8]) -> Self {
+        SignWith {
+            secret,
+            body,
+            now: SystemTime::now(),
+            path_and_query: "/",
+            id: "msg_inlet",
+        }
+    }
+}
+
+impl Scheme {
+    /// The scheme's name as written in the configuration.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Scheme::Segment => "segment",
+            Scheme::Github => "github",
+            Scheme::Stripe => "stripe",
+            Scheme::Slack => "slack",
+            Scheme::Shopify => "shopify",
+            Scheme::StandardWebhooks => "standard-webhooks",
+            Scheme::Twilio { .. } => "twilio",
+            Scheme::Hmac(_) => "hmac",
+            Scheme::None => "none",
+        }
+    }
+
+    /// The schemes that need no settings beyond their name.
+    pub fn from_name(name: &str) -> Option<Scheme> {
+        Some(match name {
+            "segment" => Scheme::Segment,
+            "github" => Scheme::Github,
+            "stripe" => Scheme::Stripe,
+            "slack" => Scheme::Slack,
+            "shopify" => Scheme::Shopify,
+            "standard-webhooks" => Scheme::StandardWebhooks,
+            "none" => Scheme::None,
+            _ => return None,
+        })
+    }
+
+    /// Whether the scheme needs at least one secret.
+    pub fn needs_secret(&self) -> bool {
+        !matches!(self, Scheme::None)
+    }
+
+    /// Whether the scheme signs a timestamp (and so rejects replays).
+    pub fn has_timestamp(&self) -> bool {
+        match self {
+            Scheme::Stripe | Scheme::Slack | Scheme::StandardWebhooks => true,
+            Scheme::Hmac(spec) => spec.timestamp_header.is_some(),
+            _ => false,
+        }
+    }
+
+    /// Checks a secret at start-up (Standard Webhooks secrets are base64,
+    /// decoded here once and kept for every request).
+    pub fn check_secret(&self, secret: &Secret) -> std::result::Result<(), String> {
+        match self {
+            Scheme::StandardWebhooks => secret
+                .standard_key()
+                .map(|_| ())
+                .ok_or_else(|| "not a whsec_<base64> secret".to_owned()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks the request against every secret, and its timestamp (if the
+    /// scheme signs one) against `tolerance` in both directions.
+    pub fn verify(
+        &self,
+        secrets: &[Secret],
+        request: &Unverified<'_>,
+        tolerance: Duration,
+    ) -> Result<Verified, SignatureError> {
+        let matched = match self {
+            Scheme::None => true,
+            Scheme::Segment => segment::verify(secrets, request)?,
+            Scheme::Github => github::verify(secrets, request)?,
+            Scheme::Stripe => stripe::verify(secrets, request, tolerance)?,
+            Scheme::Slack => slack::verify(secrets, request, tolerance)?,
+            Scheme::Shopify => shopify::verify(secrets, request)?,
+            Scheme::StandardWebhooks => standard::verify(secrets, request, tolerance)?,
+            Scheme::Twilio { public_url } => twilio::verify(public_url, secrets, request)?,
+            Scheme::Hmac(spec) => spec.verify(secrets, request, tolerance)?,
+        };
+        if matched {
+            Ok(Verified {
+                body: Bytes::copy_from_slice(request.body),
+            })
+        } else {
+            Err(SignatureError::NoMatch {
+                scheme: self.name(),
+            })
+        }
+    }
+
+    /// The headers a provider sends to sign a request (for `inlet sign` and tests).
+    pub fn sign(&self, with: &SignWith<'_>) -> Vec<(String, String)> {
+        match self {
+            Scheme::None => Vec::new(),
+            Scheme::Segment => segment::sign(with),
+            Scheme::Github => github::sign(with),
+            Scheme::Stripe => stripe::sign(with),
+            Scheme::Slack => slack::sign(with),
+            Scheme::Shopify => shopify::sign(with),
+            Scheme::StandardWebhooks => standard::sign(with),
+            Scheme::Twilio { public_url } => twilio::sign(public_url, with),
+            Scheme::Hmac(spec) => spec.sign(with),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
