@@ -13,11 +13,12 @@ use inlet_e2e::{
 };
 use inlet_shared::Config;
 use inlet_shared::dedupe::{Claim, Deduper, DynamoDedupe, LEASE};
+use inlet_shared::publish::Publisher;
 use inlet_shared::signature::{Scheme, Secret, SignWith};
 use inlet_shared::sink::{KinesisSink, RetryPolicy};
 use serde_json::Value;
 use tower::ServiceExt;
-use webhook_receiver::{Receiver, router};
+use webhook_receiver::{WebhookReceiver, router};
 
 fn at(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(secs)
@@ -107,11 +108,12 @@ topic = "webhooks"
         &env,
     )
     .unwrap();
-    let receiver = Receiver::new(
-        Arc::new(config),
-        Arc::new(KinesisSink::new(kinesis.clone(), RetryPolicy::default())),
-    )
+    let publisher = Publisher::new(Arc::new(KinesisSink::new(
+        kinesis.clone(),
+        RetryPolicy::default(),
+    )))
     .with_deduper(Arc::new(DynamoDedupe::new(dynamo, "inlet-dedupe")));
+    let receiver = WebhookReceiver::new(Arc::new(config), publisher);
     let app = router(receiver);
 
     const BODY: &str = r#"{"id":"evt_concurrent","type":"charge.succeeded"}"#;

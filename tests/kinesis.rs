@@ -13,12 +13,13 @@ use inlet_e2e::{
 };
 use inlet_shared::Config;
 use inlet_shared::config::Topic;
+use inlet_shared::publish::Publisher;
 use inlet_shared::record::Record;
 use inlet_shared::signature::{Scheme, Secret, SignWith};
 use inlet_shared::sink::{KinesisSink, RetryPolicy, Sink, SinkError};
 use serde_json::Value;
 use tower::ServiceExt;
-use webhook_receiver::{Receiver, router};
+use webhook_receiver::{WebhookReceiver, router};
 
 const FAST_RETRY: RetryPolicy = RetryPolicy {
     max_attempts: 6,
@@ -89,7 +90,10 @@ event_id = "/type"
     )
     .unwrap();
     let sink = KinesisSink::new(client.clone(), FAST_RETRY);
-    let app = router(Receiver::new(Arc::new(config), Arc::new(sink)));
+    let app = router(WebhookReceiver::new(
+        Arc::new(config),
+        Publisher::new(Arc::new(sink)),
+    ));
 
     let body = r#"{"type":"identify","userId":"u1","traits":{"plan":"pro"}}"#;
     let signature = &Scheme::Segment.sign(&SignWith::new(
@@ -142,14 +146,17 @@ async fn webhook_to_a_missing_stream_is_503_with_retry_after() {
     )
     .unwrap();
     let sink = KinesisSink::new(client, FAST_RETRY);
-    let response = router(Receiver::new(Arc::new(config), Arc::new(sink)))
-        .oneshot(
-            Request::post("/webhooks/open")
-                .body(Body::from(r#"{"type":"x"}"#))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let response = router(WebhookReceiver::new(
+        Arc::new(config),
+        Publisher::new(Arc::new(sink)),
+    ))
+    .oneshot(
+        Request::post("/webhooks/open")
+            .body(Body::from(r#"{"type":"x"}"#))
+            .unwrap(),
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(response.headers()["retry-after"], "1");
 }

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use inlet_e2e::{create_dedupe_table, dynamodb_client, start_emulators};
+use inlet_shared::Config;
 use inlet_shared::checkpoint::{Checkpoint, CheckpointStore, DynamoCheckpoints};
 use inlet_shared::log::LogReader;
+use inlet_shared::publish::Publisher;
 use inlet_shared::sink::EmbeddedLog;
-use inlet_shared::{Config, system_clock};
-use rest_poller::{PollDeps, poll_once};
+use rest_poller::{RestPoller, poll_once};
 use serde_json::json;
 
 fn at(secs: u64) -> SystemTime {
@@ -92,13 +93,11 @@ topic = "polled"
         .unwrap(),
     );
     let dir = tempfile::tempdir().unwrap();
-    let deps = PollDeps {
-        http: PollDeps::http_client(),
-        sink: Arc::new(EmbeddedLog::open(dir.path(), ["polled"]).unwrap()),
-        checkpoints: Arc::new(DynamoCheckpoints::new(client, "inlet-checkpoints")),
-        config: config.clone(),
-        clock: system_clock(),
-    };
+    let deps = RestPoller::new(
+        config.clone(),
+        Publisher::new(Arc::new(EmbeddedLog::open(dir.path(), ["polled"]).unwrap())),
+        Arc::new(DynamoCheckpoints::new(client, "inlet-checkpoints")),
+    );
     let target = &config.pollers["items"];
     let (a, b) = tokio::join!(poll_once(target, &deps), poll_once(target, &deps));
     assert_eq!(a.error, None);

@@ -8,11 +8,12 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use inlet_e2e::{ReadRecord, create_stream, kinesis_client, read_stream, start_emulators};
 use inlet_shared::Config;
+use inlet_shared::publish::Publisher;
 use inlet_shared::record::MAX_RECORD_BYTES;
 use inlet_shared::sink::{KinesisSink, RetryPolicy};
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use write_proxy::{Writer, router};
+use write_proxy::{WriteProxy, router};
 
 const TOKEN: &str = "e2e-writer-token";
 
@@ -30,7 +31,10 @@ topics = ["telemetry"]
     )
     .unwrap();
     let sink = KinesisSink::new(client, RetryPolicy::default());
-    router(Writer::new(Arc::new(config), Arc::new(sink)))
+    router(WriteProxy::new(
+        Arc::new(config),
+        Publisher::new(Arc::new(sink)),
+    ))
 }
 
 async fn post(app: &axum::Router, path: &str, body: String) -> StatusCode {

@@ -1,8 +1,6 @@
 //! The demo set-up `inlet serve` runs without `--config`, and the sample
 //! requests it prints.
 
-use inlet_shared::config::{Field, Source};
-use inlet_shared::signature::SignWith;
 use inlet_shared::{Config, Result};
 use rand::Rng;
 
@@ -33,6 +31,10 @@ topics = ["*"]
 /// The demo configuration and where its secrets came from.
 pub(crate) struct Demo {
     pub config: Config,
+    /// The Segment source's secret.
+    pub secret: String,
+    /// The writer token.
+    pub token: String,
     /// The Segment secret was generated for this run (not taken from the environment).
     pub generated_secret: bool,
     /// The writer token was generated for this run.
@@ -54,6 +56,8 @@ pub(crate) fn demo(env: &dyn Fn(&str) -> Option<String>) -> Result<Demo> {
     };
     Ok(Demo {
         config: Config::parse(DEMO_CONFIG, &env)?,
+        secret,
+        token,
         generated_secret,
         generated_token,
     })
@@ -71,71 +75,9 @@ pub(crate) fn writer_curl(base_url: &str, topic: &str, token: &str) -> String {
     )
 }
 
-/// A small JSON body that carries an event id where `source` looks for it.
-pub(crate) fn sample_body(source: &Source) -> String {
-    let mut body = serde_json::json!({
-        "type": "track",
-        "event": "Inlet Tried",
-        "userId": "newcomer",
-        "properties": { "hello": "world" }
-    });
-    if let Field::Pointer(pointer) = &source.event_id {
-        set_pointer(&mut body, pointer, "track");
-    }
-    body.to_string()
-}
-
-fn set_pointer(root: &mut serde_json::Value, pointer: &str, value: &str) {
-    let mut at = root;
-    let tokens: Vec<String> = pointer
-        .split('/')
-        .skip(1)
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect();
-    for (i, token) in tokens.iter().enumerate() {
-        if !at.is_object() {
-            *at = serde_json::json!({});
-        }
-        let map = at.as_object_mut().expect("an object");
-        at = if i + 1 == tokens.len() {
-            map.insert(token.clone(), value.into());
-            return;
-        } else {
-            map.entry(token.clone())
-                .or_insert_with(|| serde_json::json!({}))
-        };
-    }
-}
-
-/// A ready-to-paste `curl` that sends a correctly signed sample webhook.
-pub(crate) fn curl(base_url: &str, source: &Source) -> String {
-    let body = sample_body(source);
-    let mut command = format!(
-        "curl -sS -X POST {base_url}/webhooks/{} -H 'content-type: application/json'",
-        source.name
-    );
-    if let Some(secret) = source.secrets.first() {
-        let path = format!("/webhooks/{}", source.name);
-        let id = format!("msg_{}", hex::encode(rand::rng().random::<[u8; 12]>()));
-        let signed = source.scheme.sign(&SignWith {
-            secret,
-            body: body.as_bytes(),
-            now: std::time::SystemTime::now(),
-            path_and_query: &path,
-            id: &id,
-        });
-        for (name, value) in signed {
-            command.push_str(&format!(" -H '{name}: {value}'"));
-        }
-    }
-    command.push_str(&format!(" -d '{body}'"));
-    command
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use inlet_shared::signature::Scheme;
 
     #[test]
     fn demo_uses_the_given_secret_and_token_or_generates_them() {
@@ -157,34 +99,5 @@ mod tests {
         assert_eq!(fresh.config.tokens["demo"].token.expose().len(), 32);
         assert!(fresh.config.topics.contains_key("telemetry"));
         assert!(fresh.config.tokens["demo"].topics.allows("telemetry"));
-    }
-
-    #[test]
-    fn curl_carries_a_valid_signature_of_its_body() {
-        let demo = demo(&|n| (n == DEMO_SECRET_ENV).then(|| "abc".to_owned())).unwrap();
-        let source = &demo.config.sources["segment"];
-        let command = curl("http://127.0.0.1:8787", source);
-        let body = sample_body(source);
-        let (_, sig) = &Scheme::Segment.sign(&SignWith {
-            secret: &source.secrets[0],
-            body: body.as_bytes(),
-            now: std::time::SystemTime::now(),
-            path_and_query: "/",
-            id: "",
-        })[0];
-        assert!(
-            command.contains(&format!("-H 'x-signature: {sig}'")),
-            "{command}"
-        );
-        assert!(command.contains(&format!("-d '{body}'")));
-        assert!(command.contains("http://127.0.0.1:8787/webhooks/segment"));
-    }
-
-    #[test]
-    fn sample_body_puts_the_event_id_where_the_source_reads_it() {
-        let mut source = demo(&|_| None).unwrap().config.sources["segment"].clone();
-        source.event_id = Field::Pointer("/meta/kind".into());
-        let body: serde_json::Value = serde_json::from_str(&sample_body(&source)).unwrap();
-        assert_eq!(body.pointer("/meta/kind").unwrap(), "track");
     }
 }

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use clap::{Args, ValueEnum};
@@ -16,14 +17,15 @@ use inlet_shared::config::ConfigError;
 use inlet_shared::dedupe::EmbeddedDedupe;
 use inlet_shared::http::route_not_found;
 use inlet_shared::log::LogOptions;
+use inlet_shared::publish::Publisher;
+use inlet_shared::service::{BannerSection, LocalContext};
 use inlet_shared::sink::{EmbeddedLog, KinesisSink, Sink};
-use inlet_shared::{Config, Error, Result, load_aws_config, lock_data_dir, system_clock};
-use rest_poller::{PollDeps, poll_once};
+use inlet_shared::{Config, Error, Result, load_aws_config, lock_data_dir};
 use serde_json::json;
-use webhook_receiver::Receiver;
-use write_proxy::Writer;
+use tokio_util::sync::CancellationToken;
+use tower_http::timeout::TimeoutLayer;
 
-use crate::demo;
+use crate::demo::{self, Demo};
 
 /// Arguments of `inlet serve`.
 #[derive(Debug, Args)]
@@ -93,14 +95,18 @@ impl SinkKind {
     }
 }
 
+/// How long one request may take, body upload included, before it is
+/// answered 408; connection-level limits against slow clients are separate.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
     let env = |name: &str| std::env::var(name).ok();
     let (config, demo) = match &args.config {
         Some(path) => (Config::load(path, &env)?, None),
         None => {
             let demo = demo::demo(&env)?;
-            let generated = (demo.generated_secret, demo.generated_token);
-            (demo.config, Some(generated))
+            let config = demo.config.clone();
+            (config, Some(demo))
         }
     };
     let config = Arc::new(config);
@@ -125,28 +131,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
             (Arc::new(sink), Some(lock))
         }
     };
-
     let deduper = Arc::new(EmbeddedDedupe::open(&args.data_dir, SystemTime::now())?);
-    let receiver = Receiver::new(config.clone(), sink.clone()).with_deduper(deduper);
-    let poll_deps = PollDeps {
-        http: PollDeps::http_client(),
-        sink: sink.clone(),
-        checkpoints: Arc::new(EmbeddedCheckpoints::open(&args.data_dir)?),
-        config: config.clone(),
-        clock: system_clock(),
-    };
-    receiver.warn_unsigned();
-    let writer = Writer::new(config.clone(), sink);
-    writer.warn_if_unusable();
-    let sink_name = args.sink.name();
-    let app = Router::new()
-        .route(
-            "/health",
-            get(move || async move { Json(json!({ "status": "ok", "sink": sink_name })) }),
-        )
-        .merge(webhook_receiver::routes(receiver))
-        .merge(write_proxy::routes(writer))
-        .fallback(route_not_found);
 
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -157,136 +142,157 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
             ))
         })?;
     let local = listener.local_addr()?;
-    print_banner(&args, &config, local, demo);
-    let pollers = start_pollers(&config, &poll_deps);
+    let ctx = LocalContext {
+        config: config.clone(),
+        publisher: Publisher::new(sink).with_deduper(deduper),
+        checkpoints: Arc::new(EmbeddedCheckpoints::open(&args.data_dir)?),
+        base_url: base_url(local),
+        shutdown: CancellationToken::new(),
+    };
+    let services = [
+        webhook_receiver::local(&ctx),
+        write_proxy::local(&ctx),
+        rest_poller::local(&ctx),
+    ];
 
+    let sink_name = args.sink.name();
+    let mut app = Router::new().route(
+        "/health",
+        get(move || async move { Json(json!({ "status": "ok", "sink": sink_name })) }),
+    );
+    let mut banner = Banner::new(&args, &ctx.base_url, demo.as_ref());
+    let mut tasks = Vec::new();
+    for service in services {
+        for warning in &service.warnings {
+            tracing::warn!("{warning}");
+        }
+        app = app.merge(service.routes);
+        banner.sections.extend(service.banner);
+        tasks.extend(service.tasks.into_iter().map(tokio::spawn));
+    }
+    banner.finish(&args, &ctx.base_url, &config, demo.as_ref());
+    let app = app
+        .fallback(route_not_found)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ));
+
+    print!("{banner}");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    for poller in pollers {
-        poller.abort();
+    ctx.shutdown.cancel();
+    for task in tasks {
+        let _ = task.await;
     }
-    tracing::info!("stopped; every acknowledged record is on disk");
+    match args.sink {
+        SinkKind::Embedded => tracing::info!("stopped; every acknowledged record is on disk"),
+        SinkKind::Kinesis => tracing::info!("stopped"),
+    }
     Ok(())
 }
 
-/// One task per poll target, polling at once and then every `every`.
-fn start_pollers(config: &Config, deps: &PollDeps) -> Vec<tokio::task::JoinHandle<()>> {
-    config
-        .pollers
-        .values()
-        .map(|target| {
-            let target = target.clone();
-            let deps = deps.clone();
-            tokio::spawn(async move {
-                let mut ticks = tokio::time::interval(target.every);
-                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-                loop {
-                    ticks.tick().await;
-                    poll_once(&target, &deps).await;
-                }
-            })
-        })
-        .collect()
-}
-
-fn print_banner(args: &ServeArgs, config: &Config, local: SocketAddr, demo: Option<(bool, bool)>) {
+fn base_url(local: SocketAddr) -> String {
     let host = if local.ip().is_unspecified() {
         "127.0.0.1".to_owned()
     } else {
         local.ip().to_string()
     };
-    let base = format!("http://{host}:{}", local.port());
-    let store = match args.sink {
-        SinkKind::Embedded => format!(
-            "embedded log in {}, records kept {}",
-            args.data_dir.display(),
-            args.retention
-        ),
-        SinkKind::Kinesis => "Kinesis".to_owned(),
-    };
-    println!("Inlet is serving on {base} ({store})");
-    if let Some((generated_secret, generated_token)) = demo {
-        println!();
-        println!("No --config given: running the demo set-up.");
-        let secret = config.sources["segment"].secrets[0].expose();
-        if generated_secret {
-            println!(
-                "  Segment secret (generated; set {} to keep one): {secret}",
-                demo::DEMO_SECRET_ENV
-            );
-        } else {
-            println!("  Segment secret: taken from {}", demo::DEMO_SECRET_ENV);
-        }
-        let token = config.tokens["demo"].token.expose();
-        if generated_token {
-            println!(
-                "  Writer token (generated; set {} to keep one): {token}",
-                demo::DEMO_TOKEN_ENV
-            );
-        } else {
-            println!("  Writer token: taken from {}", demo::DEMO_TOKEN_ENV);
-        }
-    }
-    println!();
-    println!("Webhook endpoints:");
-    for source in config.sources.values() {
-        let stream = config
-            .topics
-            .get(&source.topic)
-            .map_or("", |t| t.stream.as_str());
-        println!(
-            "  POST {base}/webhooks/{:<12} scheme {}, topic {} (stream {stream})",
-            source.name,
-            source.scheme.name(),
-            source.topic
-        );
-    }
-    for source in config.sources.values() {
-        println!();
-        println!("Send a signed test webhook to {}:", source.name);
-        println!("  {}", demo::curl(&base, source));
-    }
-    println!();
-    println!("Writer API (Quix Streaming Writer API compatible):");
-    println!("  base URL  {base}");
-    println!("  OpenAPI   {base}/openapi.json");
-    println!("  samples   {base}/samples/{{curl,javascript,python}}?topic=T&stream=S");
-    if !config.pollers.is_empty() {
-        println!();
-        println!("Polling:");
-        for target in config.pollers.values() {
-            println!(
-                "  {:<12} {} every {} -> topic {}",
-                target.name,
-                target.url,
-                humantime::format_duration(target.every),
-                target.topic
-            );
-        }
-    }
-    if demo.is_some() {
-        println!();
-        println!("Write an event to the telemetry topic:");
-        println!(
-            "  {}",
-            demo::writer_curl(&base, "telemetry", config.tokens["demo"].token.expose())
-        );
-    }
-    if args.sink == SinkKind::Embedded {
-        let data_dir = if args.data_dir.as_path() == Path::new(".inlet") {
-            String::new()
-        } else {
-            format!(" --data-dir {}", args.data_dir.display())
+    format!("http://{host}:{}", local.port())
+}
+
+/// What `inlet serve` prints at start-up: where it serves, each function's
+/// sections, and how to try it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Banner {
+    /// The first line.
+    pub title: String,
+    /// The sections, in order.
+    pub sections: Vec<BannerSection>,
+}
+
+impl Banner {
+    fn new(args: &ServeArgs, base: &str, demo: Option<&Demo>) -> Self {
+        let store = match args.sink {
+            SinkKind::Embedded => format!(
+                "embedded log in {}, records kept {}",
+                args.data_dir.display(),
+                args.retention
+            ),
+            SinkKind::Kinesis => "Kinesis".to_owned(),
         };
-        println!();
-        println!("Watch the records arrive:");
-        for topic in config.topics.keys() {
-            println!("  cargo run -p inlet -- tail {topic}{data_dir}");
+        let mut sections = Vec::new();
+        if let Some(demo) = demo {
+            let secret = if demo.generated_secret {
+                format!(
+                    "Segment secret (generated; set {} to keep one): {}",
+                    demo::DEMO_SECRET_ENV,
+                    demo.secret
+                )
+            } else {
+                format!("Segment secret: taken from {}", demo::DEMO_SECRET_ENV)
+            };
+            let token = if demo.generated_token {
+                format!(
+                    "Writer token (generated; set {} to keep one): {}",
+                    demo::DEMO_TOKEN_ENV,
+                    demo.token
+                )
+            } else {
+                format!("Writer token: taken from {}", demo::DEMO_TOKEN_ENV)
+            };
+            sections.push(BannerSection::new(
+                "No --config given: running the demo set-up.",
+                vec![secret, token],
+            ));
+        }
+        Banner {
+            title: format!("Inlet is serving on {base} ({store})"),
+            sections,
         }
     }
-    println!();
-    println!("Ready. Ctrl-C stops the server.");
+
+    /// The closing sections: the demo's Writer API `curl`, and `inlet tail`.
+    fn finish(&mut self, args: &ServeArgs, base: &str, config: &Config, demo: Option<&Demo>) {
+        let demo_topic = config
+            .topics
+            .keys()
+            .find(|t| *t == "telemetry")
+            .or_else(|| config.topics.keys().next());
+        if let (Some(demo), Some(topic)) = (demo, demo_topic) {
+            self.sections.push(BannerSection::new(
+                format!("Write an event to the {topic} topic:"),
+                vec![demo::writer_curl(base, topic, &demo.token)],
+            ));
+        }
+        if args.sink == SinkKind::Embedded {
+            let data_dir = if args.data_dir.as_path() == Path::new(".inlet") {
+                String::new()
+            } else {
+                format!(" --data-dir {}", args.data_dir.display())
+            };
+            let lines = config
+                .topics
+                .keys()
+                .map(|topic| format!("cargo run -p inlet -- tail {topic}{data_dir}"))
+                .collect();
+            self.sections
+                .push(BannerSection::new("Watch the records arrive:", lines));
+        }
+    }
+}
+
+impl fmt::Display for Banner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.title)?;
+        for section in &self.sections {
+            writeln!(f)?;
+            write!(f, "{section}")?;
+        }
+        writeln!(f)?;
+        writeln!(f, "Ready. Ctrl-C stops the server.")
+    }
 }
 
 async fn shutdown_signal() {
@@ -313,7 +319,64 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
+
+    fn args(extra: &[&str]) -> ServeArgs {
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        Cli::parse_from([&["inlet"], extra].concat()).serve
+    }
+
+    #[test]
+    fn the_demo_banner_shows_where_to_send_and_how_to_watch() {
+        let demo = demo::demo(&|name| match name {
+            demo::DEMO_SECRET_ENV => Some("s3cret".to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        let args = args(&[]);
+        let base = "http://127.0.0.1:8787";
+        let mut banner = Banner::new(&args, base, Some(&demo));
+        banner.sections.push(BannerSection::new(
+            "Webhook endpoints:",
+            vec!["POST x".to_owned()],
+        ));
+        banner.finish(&args, base, &demo.config, Some(&demo));
+        let text = banner.to_string();
+        assert!(text.starts_with(
+            "Inlet is serving on http://127.0.0.1:8787 (embedded log in .inlet, records kept 7days)\n\n"
+        ));
+        assert!(text.contains("\nNo --config given: running the demo set-up.\n  Segment secret: taken from INLET_DEMO_SECRET\n"));
+        assert!(
+            !text.contains("s3cret"),
+            "a secret from the environment is not printed"
+        );
+        assert!(text.contains(&format!(
+            "Writer token (generated; set INLET_DEMO_TOKEN to keep one): {}",
+            demo.token
+        )));
+        assert!(text.contains("\nWebhook endpoints:\n  POST x\n"));
+        assert!(text.contains("\nWrite an event to the telemetry topic:\n  curl "));
+        assert!(text.contains("\nWatch the records arrive:\n  cargo run -p inlet -- tail telemetry\n  cargo run -p inlet -- tail webhooks\n"));
+        assert!(text.ends_with("\n\nReady. Ctrl-C stops the server.\n"));
+    }
+
+    #[test]
+    fn a_configured_banner_with_kinesis_has_no_demo_and_no_tail() {
+        let config = Config::parse("[topics.a]\nstream = \"s\"", &|_| None).unwrap();
+        let args = args(&["--sink", "kinesis"]);
+        let mut banner = Banner::new(&args, "http://h:1", None);
+        banner.finish(&args, "http://h:1", &config, None);
+        assert_eq!(
+            banner.to_string(),
+            "Inlet is serving on http://h:1 (Kinesis)\n\nReady. Ctrl-C stops the server.\n"
+        );
+    }
 
     #[test]
     fn retention_is_a_duration_or_forever() {

@@ -7,12 +7,16 @@ pub mod config;
 pub mod dedupe;
 pub mod error;
 pub mod http;
+pub mod lambda;
 pub mod log;
 pub mod model;
+pub mod publish;
 pub mod record;
+pub mod service;
 pub mod signature;
 pub mod sink;
 pub mod time;
+pub mod writer;
 
 pub use config::Config;
 pub use error::{Error, Result};

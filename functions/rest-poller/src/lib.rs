@@ -10,40 +10,124 @@ use std::time::{Duration, Instant, SystemTime};
 
 use inlet_shared::checkpoint::{Checkpoint, CheckpointStore};
 use inlet_shared::config::{Field, Pagination, Poller};
-use inlet_shared::model::{CloudEvent, EventData, event_type};
-use inlet_shared::record::Record;
-use inlet_shared::sink::Sink;
+use inlet_shared::model::{EventData, event_type};
+use inlet_shared::publish::{Publisher, Route};
+use inlet_shared::service::{BannerSection, LocalContext, LocalService, Task};
 use inlet_shared::time::{unix_nanos, unix_secs};
-use inlet_shared::{Clock, Config, Error, Result};
+use inlet_shared::{Config, Error, Result};
 use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::fetch::Fetcher;
 
-/// What a poll needs, built once.
+/// The poller's state: the configuration, the HTTP client, the publisher and
+/// the checkpoint store, built once.
 #[derive(Clone)]
-pub struct PollDeps {
-    /// The HTTP client (connection pool shared by every run).
-    pub http: reqwest::Client,
-    /// Where items go.
-    pub sink: Arc<dyn Sink>,
-    /// Where checkpoints are kept.
-    pub checkpoints: Arc<dyn CheckpointStore>,
-    /// The configuration (for the target's topic).
-    pub config: Arc<Config>,
-    /// The clock.
-    pub clock: Clock,
+pub struct RestPoller {
+    config: Arc<Config>,
+    http: reqwest::Client,
+    publisher: Publisher,
+    checkpoints: Arc<dyn CheckpointStore>,
 }
 
-impl PollDeps {
-    /// The HTTP client every poll uses: rustls, no cookies, a user agent.
-    pub fn http_client() -> reqwest::Client {
-        reqwest::Client::builder()
-            .user_agent(concat!("inlet-rest-poller/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("the HTTP client builds")
+impl RestPoller {
+    /// A poller of `config`'s targets.
+    pub fn new(
+        config: Arc<Config>,
+        publisher: Publisher,
+        checkpoints: Arc<dyn CheckpointStore>,
+    ) -> Self {
+        RestPoller {
+            config,
+            http: http_client(),
+            publisher,
+            checkpoints,
+        }
     }
+
+    /// Handles one scheduled invocation: polls the target the event names.
+    /// A failed run is an error, so the invocation reaches the function's
+    /// on-failure destination; the checkpoint did not move.
+    pub async fn handle(
+        &self,
+        payload: &serde_json::Value,
+    ) -> std::result::Result<PollReport, String> {
+        let name = target_of(payload)?;
+        let target = self
+            .config
+            .pollers
+            .get(&name)
+            .ok_or_else(|| format!("no poll target {name:?} is configured"))?;
+        let report = poll_once(target, self).await;
+        match &report.error {
+            Some(error) => Err(format!("poll of {name} failed: {error}")),
+            None => Ok(report),
+        }
+    }
+}
+
+/// The poller as the local runner (`inlet serve`) mounts it: one task per
+/// target, polling at once and then every `every`, until shutdown (a poll
+/// in progress finishes first).
+pub fn local(ctx: &LocalContext) -> LocalService {
+    let poller = RestPoller::new(
+        ctx.config.clone(),
+        ctx.publisher.clone(),
+        ctx.checkpoints.clone(),
+    );
+    let tasks = ctx
+        .config
+        .pollers
+        .values()
+        .map(|target| {
+            let (poller, target, shutdown) = (poller.clone(), target.clone(), ctx.shutdown.clone());
+            Box::pin(async move {
+                let mut ticks = tokio::time::interval(target.every);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                loop {
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        _ = ticks.tick() => {}
+                    }
+                    poll_once(&target, &poller).await;
+                }
+            }) as Task
+        })
+        .collect();
+    let lines: Vec<String> = ctx
+        .config
+        .pollers
+        .values()
+        .map(|target| {
+            format!(
+                "{:<12} {} every {} -> topic {}",
+                target.name,
+                target.url,
+                humantime::format_duration(target.every),
+                target.topic
+            )
+        })
+        .collect();
+    let banner = if lines.is_empty() {
+        Vec::new()
+    } else {
+        vec![BannerSection::new("Polling:", lines)]
+    };
+    LocalService {
+        routes: axum::Router::new(),
+        tasks,
+        banner,
+        warnings: Vec::new(),
+    }
+}
+
+/// The HTTP client every poll uses: rustls, no cookies, a user agent.
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("inlet-rest-poller/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("the HTTP client builds")
 }
 
 /// The outcome of one run, also logged as one line.
@@ -85,9 +169,9 @@ pub fn target_of(payload: &serde_json::Value) -> std::result::Result<String, Str
 }
 
 /// Runs one poll of `target`.
-pub async fn poll_once(target: &Poller, deps: &PollDeps) -> PollReport {
+pub async fn poll_once(target: &Poller, deps: &RestPoller) -> PollReport {
     let started = Instant::now();
-    let now = (deps.clock)();
+    let now = deps.publisher.now();
     let mut report = PollReport {
         target: target.name.clone(),
         ..Default::default()
@@ -141,7 +225,7 @@ fn log(report: &PollReport) {
 /// Fetches every page, publishes the new items, and returns the checkpoint to save.
 async fn run(
     target: &Poller,
-    deps: &PollDeps,
+    deps: &RestPoller,
     checkpoint: &Checkpoint,
     now: SystemTime,
     started: Instant,
@@ -212,6 +296,12 @@ async fn run(
     next.last_hash = Some(hash);
 
     let topic = deps.config.topic(&target.topic)?;
+    let source = format!("/pollers/{}", target.name);
+    let route = Route {
+        source: &source,
+        topic,
+        stream_id: &target.stream_id,
+    };
     let mut records = Vec::new();
     for item in items {
         let key = item_key(target, &item);
@@ -220,12 +310,18 @@ async fn run(
             continue;
         }
         report.new += 1;
-        records.push(to_record(target, &item, now));
+        records.push(deps.publisher.record(
+            &route,
+            event_type::EVENTS,
+            &to_event(target, &item, now),
+        ));
         next.remember(key, target.keep_keys);
     }
     if !records.is_empty() {
         let count = records.len();
-        deps.sink.put(topic, records).await?;
+        deps.publisher
+            .publish(&route, "poll items", records)
+            .await?;
         report.published = count;
     }
     Ok(next)
@@ -259,7 +355,9 @@ fn item_key(target: &Poller, item: &serde_json::Value) -> String {
     })
 }
 
-fn to_record(target: &Poller, item: &serde_json::Value, now: SystemTime) -> Record {
+/// The event an item becomes: `EventData` whose id is the configured field
+/// and whose value is the item (or the part of it `value` points at).
+fn to_event(target: &Poller, item: &serde_json::Value, now: SystemTime) -> EventData {
     let id = target
         .event_id
         .resolve_in(item)
@@ -272,21 +370,12 @@ fn to_record(target: &Poller, item: &serde_json::Value, now: SystemTime) -> Reco
             None => "null".to_owned(),
         },
     };
-    let data = EventData {
+    EventData {
         id,
         timestamp: unix_nanos(now),
         value,
         tags: Default::default(),
-    };
-    CloudEvent::new(
-        format!("/pollers/{}", target.name),
-        event_type::EVENTS,
-        target.topic.clone(),
-        target.stream_id.clone(),
-        now,
-        data,
-    )
-    .to_record()
+    }
 }
 
 /// The URL with `{last_poll}`, `{last_poll_unix}` and `{cursor}` filled in

@@ -7,18 +7,15 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use inlet_shared::Config;
 use inlet_shared::checkpoint::{CheckpointStore, EmbeddedCheckpoints};
-use inlet_shared::config::Topic;
-use inlet_shared::log::LogReader;
-use inlet_shared::record::Record;
-use inlet_shared::sink::{Ack, EmbeddedLog, Sink, SinkError};
-use inlet_shared::{Config, Result, system_clock};
-use rest_poller::{PollDeps, PollReport, poll_once};
+use inlet_shared::publish::Publisher;
+use inlet_test_kit::{self as kit, Script, ScriptedSink};
+use rest_poller::{PollReport, RestPoller, poll_once};
 use serde_json::{Value, json};
 
 /// The fake API's state.
@@ -223,53 +220,23 @@ timeout = "1s"
     Arc::new(Config::parse(&text, &|_| None).unwrap())
 }
 
-/// Stores records in the embedded log unless told to fail.
-struct Switch {
-    log: EmbeddedLog,
-    fail: std::sync::atomic::AtomicBool,
-}
-
-#[async_trait]
-impl Sink for Switch {
-    async fn put(&self, topic: &Topic, records: Vec<Record>) -> Result<Vec<Ack>, SinkError> {
-        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(SinkError::Unavailable {
-                reason: "injected stream failure".to_owned(),
-                failed: (0..records.len()).collect(),
-            });
-        }
-        self.log.put(topic, records).await
-    }
-}
-
 struct Local {
-    deps: PollDeps,
-    sink: Arc<Switch>,
+    deps: RestPoller,
+    sink: Arc<ScriptedSink>,
 }
 
 fn open(dir: &Path, config: &Arc<Config>) -> Local {
-    let sink = Arc::new(Switch {
-        log: EmbeddedLog::open(dir, ["polled"]).unwrap(),
-        fail: Default::default(),
-    });
-    let deps = PollDeps {
-        http: PollDeps::http_client(),
-        sink: sink.clone(),
-        checkpoints: Arc::new(EmbeddedCheckpoints::open(dir).unwrap()),
-        config: config.clone(),
-        clock: system_clock(),
-    };
+    let sink = ScriptedSink::in_dir(dir, &["polled"]);
+    let deps = RestPoller::new(
+        config.clone(),
+        Publisher::new(sink.clone()),
+        Arc::new(EmbeddedCheckpoints::open(dir).unwrap()),
+    );
     Local { deps, sink }
 }
 
 fn stored(dir: &Path) -> Vec<Value> {
-    LogReader::open(dir, "polled")
-        .unwrap()
-        .read_available()
-        .unwrap()
-        .into_iter()
-        .map(|r| serde_json::from_slice(&r.data).unwrap())
-        .collect()
+    kit::read_topic(dir, "polled")
 }
 
 fn values(dir: &Path) -> Vec<String> {
@@ -374,10 +341,7 @@ async fn a_stream_failure_keeps_the_checkpoint_and_the_next_run_publishes() {
     let config = config(&base);
     let dir = tempfile::tempdir().unwrap();
     let local = open(dir.path(), &config);
-    local
-        .sink
-        .fail
-        .store(true, std::sync::atomic::Ordering::SeqCst);
+    local.sink.script(Script::FailAll);
     let report = poll(&local, &config, "items").await;
     assert!(
         report
@@ -389,10 +353,7 @@ async fn a_stream_failure_keeps_the_checkpoint_and_the_next_run_publishes() {
     );
     assert_eq!(report.published, 0);
 
-    local
-        .sink
-        .fail
-        .store(false, std::sync::atomic::Ordering::SeqCst);
+    local.sink.script(Script::Pass);
     // The ETag was not saved, so this is a full fetch, not a 304.
     let report = poll(&local, &config, "items").await;
     assert_eq!((report.status, report.published), (Some(200), 3));
@@ -531,4 +492,31 @@ async fn a_checkpoint_is_saved_per_target() {
     assert!(checkpoint.seen("it-0"));
     assert!(checkpoint.last_success.is_some());
     store.abort(&lease).await.unwrap();
+}
+
+/// The Lambda path: an EventBridge scheduled event names the target; the
+/// poll runs and its report is the invocation's result.
+#[tokio::test]
+async fn a_scheduled_event_polls_the_target_it_names() {
+    let (base, _api) = start_api().await;
+    let config = config(&base);
+    let dir = tempfile::tempdir().unwrap();
+    let local = open(dir.path(), &config);
+    let event: Value = serde_json::from_str(include_str!("fixtures/scheduled-event.json")).unwrap();
+    let report = local.deps.handle(&event).await.unwrap();
+    assert_eq!((report.target.as_str(), report.published), ("beer", 1));
+    assert_eq!(values(dir.path()), ["Stout"]);
+
+    let unknown = json!({"target": "nope"});
+    assert!(
+        local
+            .deps
+            .handle(&unknown)
+            .await
+            .unwrap_err()
+            .contains("no poll target")
+    );
+    local.sink.script(Script::FailAll);
+    let failed = local.deps.handle(&event).await.unwrap_err();
+    assert!(failed.contains("poll of beer failed"), "{failed}");
 }

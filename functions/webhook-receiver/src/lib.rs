@@ -2,6 +2,10 @@
 //! signature over the raw body and publishes it as a Quix `EventData` in a
 //! CloudEvent; it answers 200 only once the record is durably in the stream.
 
+mod local;
+
+pub use local::{curl, local, sample_body};
+
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -13,57 +17,41 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use inlet_shared::config::Source;
-use inlet_shared::dedupe::{Claim, Deduper, NoDedupe};
 use inlet_shared::http::{method_not_allowed, read_body, route_not_found};
 use inlet_shared::model::{CloudEvent, EventData, event_type};
+use inlet_shared::publish::{Delivery, Outcome, Publisher, Route};
 use inlet_shared::signature::{Scheme, Unverified, Verified};
-use inlet_shared::sink::Sink;
 use inlet_shared::time::unix_nanos;
-use inlet_shared::{Clock, Config, Error, Result, system_clock};
+use inlet_shared::{Config, Error, Result};
 use serde::Serialize;
 use serde_json::json;
 
-/// The receiver's state: configuration, sink and clock, built once.
+/// The receiver's state: the configuration and the publisher, built once.
 #[derive(Clone)]
-pub struct Receiver {
+pub struct WebhookReceiver {
     config: Arc<Config>,
-    sink: Arc<dyn Sink>,
-    deduper: Arc<dyn Deduper>,
-    clock: Clock,
+    publisher: Publisher,
 }
 
-impl Receiver {
-    /// A receiver on the system clock.
-    pub fn new(config: Arc<Config>, sink: Arc<dyn Sink>) -> Self {
-        Receiver {
-            config,
-            sink,
-            deduper: Arc::new(NoDedupe),
-            clock: system_clock(),
-        }
+impl WebhookReceiver {
+    /// A receiver of `config`'s sources, publishing through `publisher`.
+    pub fn new(config: Arc<Config>, publisher: Publisher) -> Self {
+        WebhookReceiver { config, publisher }
     }
+}
 
-    /// Remembers delivery ids in `deduper`, so redeliveries are published once.
-    pub fn with_deduper(mut self, deduper: Arc<dyn Deduper>) -> Self {
-        self.deduper = deduper;
-        self
-    }
-
-    /// Replaces the clock (tests).
-    pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// Logs a warning for every source that accepts unsigned requests.
-    pub fn warn_unsigned(&self) {
-        for source in self.config.unsigned_sources() {
-            tracing::warn!(
-                source = %source.name,
-                "webhook source accepts UNSIGNED requests (scheme = \"none\"): anyone who knows the URL can publish"
-            );
-        }
-    }
+/// What the receiver warns about at start-up: every source that accepts
+/// unsigned requests.
+pub fn warnings(config: &Config) -> Vec<String> {
+    config
+        .unsigned_sources()
+        .map(|source| {
+            format!(
+                "webhook source {:?} accepts UNSIGNED requests (scheme = \"none\"): anyone who knows the URL can publish",
+                source.name
+            )
+        })
+        .collect()
 }
 
 /// The answer to a published webhook.
@@ -86,7 +74,7 @@ pub struct Published {
 }
 
 /// The receiver's routes without a fallback, for mounting beside others.
-pub fn routes(receiver: Receiver) -> Router {
+pub fn routes(receiver: WebhookReceiver) -> Router {
     Router::new()
         .route(
             "/webhooks/{source}",
@@ -96,12 +84,12 @@ pub fn routes(receiver: Receiver) -> Router {
 }
 
 /// The receiver's whole router, as served in Lambda: unknown paths get a JSON 404.
-pub fn router(receiver: Receiver) -> Router {
+pub fn router(receiver: WebhookReceiver) -> Router {
     routes(receiver).fallback(route_not_found)
 }
 
 async fn receive(
-    State(receiver): State<Receiver>,
+    State(receiver): State<WebhookReceiver>,
     path: Result<Path<String>, PathRejection>,
     uri: Uri,
     headers: HeaderMap,
@@ -114,7 +102,7 @@ async fn receive(
         .get(&name)
         .ok_or_else(|| Error::NotFound(format!("unknown webhook source {name:?}")))?;
     let body = read_body(&headers, body, source.max_body_bytes).await?;
-    let now = (receiver.clock)();
+    let now = receiver.publisher.now();
     let request = Unverified {
         headers: &headers,
         body: &body,
@@ -129,68 +117,34 @@ async fn receive(
         return Ok(Json(json!({ "challenge": challenge })).into_response());
     }
     let topic = receiver.config.topic(&source.topic)?;
-
-    let dedupe_key = match &webhook.delivery_id {
-        Some(id) if !source.dedupe_window.is_zero() => Some(format!("{}/{id}", source.name)),
+    let delivery = match &webhook.delivery_id {
+        Some(id) if !source.dedupe_window.is_zero() => Some(Delivery {
+            key: format!("{}/{id}", source.name),
+            window: source.dedupe_window,
+        }),
         _ => None,
     };
-    if let Some(key) = &dedupe_key {
-        match receiver.deduper.claim(key, now).await? {
-            Claim::New => {}
-            Claim::Duplicate => {
-                tracing::info!(source = %source.name, id = %key, "redelivered webhook acknowledged, not published again");
-                return Ok(Json(Published {
-                    id: webhook.delivery_id.clone().unwrap_or_default(),
-                    topic: topic.name.clone(),
-                    shard_id: None,
-                    sequence_number: None,
-                    duplicate: true,
-                })
-                .into_response());
-            }
-            Claim::InFlight => {
-                return Err(Error::unavailable(format!(
-                    "delivery {key} is being published by another request"
-                )));
-            }
-        }
-    }
-
-    let event = webhook.into_cloud_event(source, now);
-    let published = receiver.sink.put(topic, vec![event.to_record()]).await;
-    let ack = match published {
-        Ok(mut acks) => acks.pop().expect("one ack per record"),
-        Err(err) => {
-            if let Some(key) = &dedupe_key
-                && let Err(e) = receiver.deduper.release(key).await
-            {
-                tracing::warn!(error = %e, "cannot release a dedupe claim; it expires with its lease");
-            }
-            return Err(err.into());
-        }
+    let origin = format!("/webhooks/{}", source.name);
+    let route = Route {
+        source: &origin,
+        topic,
+        stream_id: &source.stream_id,
     };
-    if let Some(key) = &dedupe_key
-        && let Err(e) = receiver
-            .deduper
-            .complete(key, now, source.dedupe_window)
-            .await
-    {
-        // The record is in the stream; a redelivery may publish it again.
-        tracing::warn!(error = %e, "cannot remember a published delivery id");
-    }
-    tracing::info!(
-        source = %source.name,
-        topic = %topic.name,
-        id = %event.id,
-        sequence_number = %ack.sequence_number,
-        "webhook published"
-    );
+    let event = webhook.into_cloud_event(&route, now);
+    let outcome = receiver
+        .publisher
+        .publish_once(&route, "webhook", &event, delivery.as_ref())
+        .await?;
+    let (shard_id, sequence_number) = match outcome {
+        Outcome::Stored(ack) => (Some(ack.shard_id), Some(ack.sequence_number)),
+        Outcome::Duplicate => (None, None),
+    };
     Ok(Json(Published {
+        duplicate: shard_id.is_none(),
         id: event.id,
         topic: topic.name.clone(),
-        shard_id: Some(ack.shard_id),
-        sequence_number: Some(ack.sequence_number),
-        duplicate: false,
+        shard_id,
+        sequence_number,
     })
     .into_response())
 }
@@ -254,7 +208,7 @@ impl Webhook {
     /// The event a webhook becomes: `EventData` whose id is the configured
     /// field and whose value is the body; the CloudEvent id is the provider's
     /// delivery id where there is one.
-    fn into_cloud_event(self, source: &Source, now: SystemTime) -> CloudEvent<EventData> {
+    fn into_cloud_event(self, route: &Route<'_>, now: SystemTime) -> CloudEvent<EventData> {
         let data = EventData {
             id: self.event_id,
             timestamp: unix_nanos(now),
@@ -262,10 +216,10 @@ impl Webhook {
             tags: Default::default(),
         };
         let mut event = CloudEvent::new(
-            format!("/webhooks/{}", source.name),
+            route.source,
             event_type::EVENTS,
-            source.topic.clone(),
-            source.stream_id.clone(),
+            route.topic.name.clone(),
+            route.stream_id,
             now,
             data,
         );

@@ -1,25 +1,14 @@
 //! Router tests per provider: each scheme end to end through the receiver,
 //! replay windows, redelivered ids, Slack's handshake and form bodies.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, UNIX_EPOCH};
-
-use async_trait::async_trait;
 use axum::http::{Request, StatusCode};
-use inlet_shared::config::Topic;
 use inlet_shared::dedupe::EmbeddedDedupe;
-use inlet_shared::log::LogReader;
-use inlet_shared::record::Record;
 use inlet_shared::signature::SignWith;
-use inlet_shared::sink::{Ack, EmbeddedLog, SinkError};
+use inlet_test_kit::{self as kit, NOW, Script, ScriptedSink, TestClock};
 use serde_json::Value;
-use tokio::sync::Notify;
 use tower::ServiceExt;
 
 use super::*;
-
-const NOW: u64 = 1_700_000_000;
 
 const CONFIG: &str = r#"
 [topics.hooks]
@@ -77,62 +66,25 @@ tolerance = "1m"
 
 const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-/// Stores records in the embedded log, unless told to fail or to hold.
-struct TestSink {
-    log: EmbeddedLog,
-    fail: AtomicBool,
-    hold: Mutex<Option<Arc<Notify>>>,
-}
-
-#[async_trait]
-impl Sink for TestSink {
-    async fn put(&self, topic: &Topic, records: Vec<Record>) -> Result<Vec<Ack>, SinkError> {
-        let hold = self.hold.lock().unwrap().clone();
-        if let Some(gate) = hold {
-            gate.notified().await;
-        }
-        if self.fail.load(Ordering::SeqCst) {
-            return Err(SinkError::Unavailable {
-                reason: "injected".to_owned(),
-                failed: (0..records.len()).collect(),
-            });
-        }
-        self.log.put(topic, records).await
-    }
-}
+const ENV: [(&str, &str); 2] = [("S", "provider-secret"), ("WHSEC", WHSEC)];
 
 struct Harness {
-    dir: tempfile::TempDir,
     router: Router,
-    now: Arc<AtomicU64>,
-    sink: Arc<TestSink>,
+    clock: TestClock,
+    sink: Arc<ScriptedSink>,
 }
 
 fn harness() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let env = |name: &str| match name {
-        "S" => Some("provider-secret".to_owned()),
-        "WHSEC" => Some(WHSEC.to_owned()),
-        _ => None,
-    };
-    let config = Arc::new(Config::parse(CONFIG, &env).unwrap());
-    let sink = Arc::new(TestSink {
-        log: EmbeddedLog::open(dir.path(), ["hooks"]).unwrap(),
-        fail: AtomicBool::new(false),
-        hold: Mutex::new(None),
-    });
-    let now = Arc::new(AtomicU64::new(NOW));
-    let clock_now = now.clone();
-    let clock: Clock =
-        Arc::new(move || UNIX_EPOCH + Duration::from_secs(clock_now.load(Ordering::SeqCst)));
-    let dedupe = EmbeddedDedupe::open(dir.path(), UNIX_EPOCH + Duration::from_secs(NOW)).unwrap();
-    let receiver = Receiver::new(config, sink.clone())
-        .with_clock(clock)
+    let sink = ScriptedSink::new(&["hooks"]);
+    let clock = TestClock::default();
+    let dedupe = EmbeddedDedupe::open(sink.dir(), kit::at(NOW)).unwrap();
+    let publisher = sink
+        .publisher()
+        .with_clock(clock.clock())
         .with_deduper(Arc::new(dedupe));
     Harness {
-        dir,
-        router: router(receiver),
-        now,
+        router: router(WebhookReceiver::new(kit::config(CONFIG, &ENV), publisher)),
+        clock,
         sink,
     }
 }
@@ -159,17 +111,12 @@ impl Harness {
         signed_at: u64,
         extra: &[(&str, &str)],
     ) -> Request<Body> {
-        let env = |name: &str| match name {
-            "S" => Some("provider-secret".to_owned()),
-            "WHSEC" => Some(WHSEC.to_owned()),
-            _ => None,
-        };
-        let config = Config::parse(CONFIG, &env).unwrap();
+        let config = kit::config(CONFIG, &ENV);
         let src = &config.sources[source];
         let headers = src.scheme.sign(&SignWith {
             secret: &src.secrets[0],
             body: body.as_bytes(),
-            now: UNIX_EPOCH + Duration::from_secs(signed_at),
+            now: kit::at(signed_at),
             path_and_query: path,
             id: "msg_fixed_1",
         });
@@ -189,25 +136,12 @@ impl Harness {
     }
 
     async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let answer = kit::send(&self.router, request).await;
+        (answer.status, answer.json())
     }
 
     fn stored(&self) -> Vec<Value> {
-        LogReader::open(self.dir.path(), "hooks")
-            .unwrap()
-            .read_available()
-            .unwrap()
-            .into_iter()
-            .map(|r| serde_json::from_slice(&r.data).unwrap())
-            .collect()
+        self.sink.stored("hooks")
     }
 }
 
@@ -353,7 +287,7 @@ async fn a_redelivered_id_is_acknowledged_but_published_once() {
     let (first, a) = h
         .send(h.signed("github", r#"{"ref":"main"}"#, NOW, &extra))
         .await;
-    h.now.fetch_add(3600, Ordering::SeqCst);
+    h.clock.set(NOW + 3600);
     let (second, b) = h
         .send(h.signed("github", r#"{"ref":"main"}"#, NOW + 3600, &extra))
         .await;
@@ -365,7 +299,7 @@ async fn a_redelivered_id_is_acknowledged_but_published_once() {
     assert_eq!(h.stored().len(), 1);
 
     // After the 24 h window the id is new again.
-    h.now.fetch_add(24 * 3600, Ordering::SeqCst);
+    h.clock.set(NOW + 25 * 3600);
     let (third, c) = h
         .send(h.signed("github", r#"{"ref":"main"}"#, NOW + 25 * 3600, &extra))
         .await;
@@ -384,10 +318,10 @@ async fn a_redelivered_id_is_acknowledged_but_published_once() {
 async fn a_failed_publish_does_not_block_the_providers_retry() {
     let h = harness();
     let body = r#"{"id":"evt_retry","type":"invoice.paid"}"#;
-    h.sink.fail.store(true, Ordering::SeqCst);
+    h.sink.script(Script::FailAll);
     let (status, _) = h.send(h.signed("stripe", body, NOW, &[])).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    h.sink.fail.store(false, Ordering::SeqCst);
+    h.sink.script(Script::Pass);
     let (status, answer) = h.send(h.signed("stripe", body, NOW, &[])).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert!(answer.get("duplicate").is_none());
@@ -397,20 +331,18 @@ async fn a_failed_publish_does_not_block_the_providers_retry() {
 #[tokio::test]
 async fn concurrent_deliveries_of_one_id_publish_once() {
     let h = harness();
-    let gate = Arc::new(Notify::new());
-    *h.sink.hold.lock().unwrap() = Some(gate.clone());
+    h.sink.hold();
     let body = r#"{"id":"evt_race","type":"invoice.paid"}"#;
     let first = tokio::spawn(h.router.clone().oneshot(h.signed("stripe", body, NOW, &[])));
     // Let the first request claim the id and block in the sink.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    h.sink.until_held(1).await;
     let (status, _) = h.send(h.signed("stripe", body, NOW, &[])).await;
     assert_eq!(
         status,
         StatusCode::SERVICE_UNAVAILABLE,
         "the second waits for the first"
     );
-    *h.sink.hold.lock().unwrap() = None;
-    gate.notify_one();
+    h.sink.release();
     assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::OK);
     let (status, answer) = h.send(h.signed("stripe", body, NOW, &[])).await;
     assert_eq!(status, StatusCode::OK);

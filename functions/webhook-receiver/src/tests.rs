@@ -1,17 +1,8 @@
 //! Router tests: every answer of the receiver, against the real embedded log.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, UNIX_EPOCH};
-
-use async_trait::async_trait;
 use axum::http::{Request, StatusCode, header};
-use bytes::Bytes;
-use inlet_shared::config::Topic;
-use inlet_shared::log::LogReader;
-use inlet_shared::record::Record;
 use inlet_shared::signature::{Scheme, Secret, SignWith};
-use inlet_shared::sink::{Ack, EmbeddedLog, SinkError};
+use inlet_test_kit::{self as kit, ScriptedSink};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -41,50 +32,38 @@ event_id = "custom"
 "#;
 
 fn config() -> Arc<Config> {
-    let env = |name: &str| match name {
-        "SEGMENT_SECRET" => Some(SECRET.to_owned()),
-        "OLD_SECRET" => Some("previous-secret".to_owned()),
-        _ => None,
-    };
-    Arc::new(Config::parse(CONFIG, &env).unwrap())
+    kit::config(
+        CONFIG,
+        &[
+            ("SEGMENT_SECRET", SECRET),
+            ("OLD_SECRET", "previous-secret"),
+        ],
+    )
 }
 
 struct Harness {
-    dir: tempfile::TempDir,
+    sink: Arc<ScriptedSink>,
     router: Router,
 }
 
 fn harness() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let log = EmbeddedLog::open(dir.path(), ["webhooks"]).unwrap();
-    let clock: Clock = Arc::new(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let receiver = Receiver::new(config(), Arc::new(log)).with_clock(clock);
+    let sink = ScriptedSink::new(&["webhooks"]);
+    let receiver = WebhookReceiver::new(config(), sink.publisher());
     Harness {
-        dir,
         router: router(receiver),
+        sink,
     }
 }
 
 impl Harness {
     async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (status, headers, json)
+        let answer = kit::send(&self.router, request).await;
+        let json = answer.json();
+        (answer.status, answer.headers, json)
     }
 
     fn stored(&self) -> Vec<Value> {
-        LogReader::open(self.dir.path(), "webhooks")
-            .unwrap()
-            .read_available()
-            .unwrap()
-            .into_iter()
-            .map(|r| serde_json::from_slice(&r.data).unwrap())
-            .collect()
+        self.sink.stored("webhooks")
     }
 }
 
@@ -242,7 +221,7 @@ async fn bodies_over_the_limit_are_413_with_or_without_content_length() {
     let chunks = big
         .into_bytes()
         .chunks(64)
-        .map(|c| Ok::<_, std::io::Error>(Bytes::copy_from_slice(c)))
+        .map(|c| Ok::<_, std::io::Error>(axum::body::Bytes::copy_from_slice(c)))
         .collect::<Vec<_>>();
     let stream = Body::from_stream(futures_util::stream::iter(chunks));
     let (status, _, _) = h.send(post("/webhooks/segment", Some(&sig), stream)).await;
@@ -258,21 +237,10 @@ async fn unsigned_source_is_accepted_only_as_configured() {
     assert_eq!(h.stored()[0]["data"]["id"], "custom");
 }
 
-struct FailingSink;
-
-#[async_trait]
-impl Sink for FailingSink {
-    async fn put(&self, _: &Topic, records: Vec<Record>) -> Result<Vec<Ack>, SinkError> {
-        Err(SinkError::Unavailable {
-            reason: "ProvisionedThroughputExceededException".to_owned(),
-            failed: (0..records.len()).collect(),
-        })
-    }
-}
-
 #[tokio::test]
 async fn a_stream_that_cannot_take_the_record_is_503_with_retry_after() {
-    let router = router(Receiver::new(config(), Arc::new(FailingSink)));
+    let sink = ScriptedSink::failing(&["webhooks"]);
+    let router = router(WebhookReceiver::new(config(), sink.publisher()));
     let response = router
         .oneshot(post("/webhooks/segment", Some(BODY_SIG), BODY))
         .await
@@ -290,35 +258,10 @@ async fn a_stream_that_cannot_take_the_record_is_503_with_retry_after() {
     );
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn logs_never_contain_secrets_or_bodies() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    // Global, so the interest of call sites hit by tests on other threads is
-    // rebuilt for it; those tests use the same secrets and bodies.
-    tracing::subscriber::set_global_default(subscriber).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    // Other tests of this binary use the same secrets and bodies.
+    let logs = kit::capture_logs(async {
         let h = harness();
         h.send(post("/webhooks/segment", Some(BODY_SIG), BODY))
             .await;
@@ -326,7 +269,6 @@ fn logs_never_contain_secrets_or_bodies() {
         h.send(post("/webhooks/segment", Some(&signed("{bad")), "{bad"))
             .await;
     });
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("webhook published"), "{logs}");
     assert!(logs.contains("request rejected"), "{logs}");
     for secret in [SECRET, "previous-secret", "Signed Up", "userId", BODY_SIG] {

@@ -2,16 +2,12 @@
 //! delivers it, through `lambda_http`'s adapter and the router to the
 //! response document API Gateway receives.
 
-use std::sync::Arc;
-
-use inlet_shared::Config;
-use inlet_shared::log::LogReader;
-use inlet_shared::sink::EmbeddedLog;
+use inlet_test_kit::{self as kit, ScriptedSink};
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::ServiceExt;
 use lambda_http::{Adapter, Context, LambdaEvent};
 use serde_json::Value;
-use webhook_receiver::{Receiver, router};
+use webhook_receiver::{WebhookReceiver, router};
 
 const CONFIG: &str = r#"
 [topics.webhooks]
@@ -24,25 +20,19 @@ topic = "webhooks"
 "#;
 
 async fn invoke(fixture: &str) -> (Value, Vec<Value>) {
-    let dir = tempfile::tempdir().unwrap();
-    let env = |name: &str| (name == "SEGMENT_SECRET").then(|| "segment-secret".to_owned());
-    let config = Config::parse(CONFIG, &env).unwrap();
-    let log = EmbeddedLog::open(dir.path(), ["webhooks"]).unwrap();
-    let adapter = Adapter::from(router(Receiver::new(Arc::new(config), Arc::new(log))));
+    let config = kit::config(CONFIG, &[("SEGMENT_SECRET", "segment-secret")]);
+    let sink = ScriptedSink::new(&["webhooks"]);
+    let adapter = Adapter::from(router(WebhookReceiver::new(config, sink.publisher())));
 
     let event: LambdaRequest = serde_json::from_str(fixture).unwrap();
     let response = adapter
         .oneshot(LambdaEvent::new(event, Context::default()))
         .await
         .unwrap();
-    let stored = LogReader::open(dir.path(), "webhooks")
-        .unwrap()
-        .read_available()
-        .unwrap()
-        .into_iter()
-        .map(|r| serde_json::from_slice(&r.data).unwrap())
-        .collect();
-    (serde_json::to_value(response).unwrap(), stored)
+    (
+        serde_json::to_value(response).unwrap(),
+        sink.stored("webhooks"),
+    )
 }
 
 fn body(response: &Value) -> Value {

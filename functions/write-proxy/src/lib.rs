@@ -2,93 +2,74 @@
 //! HTTP. Every write becomes CloudEvents records with the stream id as the
 //! partition key, and is answered 200 only once every record is in the stream.
 
-mod auth;
 mod openapi;
-pub mod payload;
 mod samples;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
-use inlet_shared::config::{CorsOrigins, Topic};
+use inlet_shared::config::CorsOrigins;
 use inlet_shared::http::{method_not_allowed, read_body, route_not_found};
-use inlet_shared::model::{CloudEvent, event_type};
-use inlet_shared::record::Record;
-use inlet_shared::sink::Sink;
-use inlet_shared::{Clock, Config, Error, Result, system_clock};
+use inlet_shared::publish::Publisher;
+use inlet_shared::service::{BannerSection, LocalContext, LocalService};
+use inlet_shared::writer::{Message, MessageKind, QuixWriter, bearer_token};
+use inlet_shared::{Config, Error, Result};
 use serde::Serialize;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::auth::Tokens;
-
-/// The CloudEvents `source` of everything the Writer API publishes.
-pub const SOURCE: &str = "/writer";
-
-/// The write proxy's state, built once.
+/// The write proxy's state: the Quix writer core, built once.
 #[derive(Clone)]
-pub struct Writer {
-    config: Arc<Config>,
-    sink: Arc<dyn Sink>,
-    tokens: Tokens,
-    clock: Clock,
+pub struct WriteProxy {
+    writer: QuixWriter,
 }
 
-impl Writer {
-    /// A writer on the system clock.
-    pub fn new(config: Arc<Config>, sink: Arc<dyn Sink>) -> Self {
-        Writer {
-            tokens: Tokens::new(&config),
-            config,
-            sink,
-            clock: system_clock(),
+impl WriteProxy {
+    /// A write proxy over `config`'s topics and tokens, publishing through
+    /// `publisher`.
+    pub fn new(config: Arc<Config>, publisher: Publisher) -> Self {
+        WriteProxy {
+            writer: QuixWriter::new(config, publisher),
         }
     }
 
-    /// Replaces the clock (tests).
-    pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
+    fn config(&self) -> &Config {
+        self.writer.config()
     }
+}
 
-    /// Logs a warning when no token is configured (nothing can write).
-    pub fn warn_if_unusable(&self) {
-        if self.config.tokens.is_empty() {
-            tracing::warn!("the Writer API has no [tokens.*] configured: every write gets 401");
-        }
+/// What the Writer API warns about at start-up.
+pub fn warnings(config: &Config) -> Vec<String> {
+    if config.tokens.is_empty() {
+        vec!["the Writer API has no [tokens.*] configured: every write gets 401".to_owned()]
+    } else {
+        Vec::new()
     }
+}
 
-    fn record(&self, ty: &str, topic: &Topic, stream_id: &str, data: &impl Serialize) -> Record {
-        CloudEvent::new(
-            SOURCE,
-            ty,
-            topic.name.clone(),
-            stream_id,
-            (self.clock)(),
-            data,
-        )
-        .to_record()
-    }
-
-    async fn publish(
-        &self,
-        topic: &Topic,
-        stream_id: &str,
-        what: &str,
-        records: Vec<Record>,
-    ) -> Result<()> {
-        let count = records.len();
-        self.sink.put(topic, records).await?;
-        tracing::info!(topic = %topic.name, stream_id, records = count, "{what} published");
-        Ok(())
+/// The write proxy as the local runner (`inlet serve`) mounts it.
+pub fn local(ctx: &LocalContext) -> LocalService {
+    let base = &ctx.base_url;
+    LocalService {
+        routes: routes(WriteProxy::new(ctx.config.clone(), ctx.publisher.clone())),
+        tasks: Vec::new(),
+        banner: vec![BannerSection::new(
+            "Writer API (Quix Streaming Writer API compatible):",
+            vec![
+                format!("base URL  {base}"),
+                format!("OpenAPI   {base}/openapi.json"),
+                format!("samples   {base}/samples/{{curl,javascript,python}}?topic=T&stream=S"),
+            ],
+        )],
+        warnings: warnings(&ctx.config),
     }
 }
 
@@ -98,13 +79,13 @@ pub struct Endpoint {
     pub method: Method,
     /// The path template, as in the OpenAPI document.
     pub path: &'static str,
-    route: MethodRouter<Writer>,
+    route: MethodRouter<WriteProxy>,
 }
 
 impl Endpoint {
     fn new<H, T>(method: Method, path: &'static str, handler: H) -> Self
     where
-        H: Handler<T, Writer>,
+        H: Handler<T, WriteProxy>,
         T: 'static,
     {
         let filter = MethodFilter::try_from(method.clone()).expect("a standard method");
@@ -114,39 +95,47 @@ impl Endpoint {
             route: on(filter, handler),
         }
     }
+
+    /// A write of one kind of message: authorise, read, parse, publish.
+    fn write(method: Method, path: &'static str, kind: MessageKind) -> Self {
+        Endpoint::new(method, path, move |state, path, headers, body| {
+            write(kind, state, path, headers, body)
+        })
+    }
 }
 
 /// Every operation the write proxy serves; the router and the OpenAPI test
 /// both come from this one list.
 pub fn endpoints() -> Vec<Endpoint> {
     const STREAM: &str = "/topics/{topic}/streams/{streamId}";
+    use MessageKind::*;
     vec![
-        Endpoint::new(Method::POST, "/topics/{topic}/streams", create_stream),
-        Endpoint::new(Method::PUT, STREAM, update_properties),
-        Endpoint::new(
+        Endpoint::write(Method::POST, "/topics/{topic}/streams", Properties),
+        Endpoint::write(Method::PUT, STREAM, Properties),
+        Endpoint::write(
             Method::POST,
             "/topics/{topic}/streams/{streamId}/parameters/data",
-            parameter_data,
+            ParameterData,
         ),
-        Endpoint::new(
+        Endpoint::write(
             Method::POST,
             "/topics/{topic}/streams/{streamId}/events/data",
-            event_data,
+            Events,
         ),
-        Endpoint::new(
+        Endpoint::write(
             Method::POST,
             "/topics/{topic}/streams/{streamId}/parameters/definitions",
-            parameter_definitions,
+            ParameterDefinitions,
         ),
-        Endpoint::new(
+        Endpoint::write(
             Method::POST,
             "/topics/{topic}/streams/{streamId}/events/definitions",
-            event_definitions,
+            EventDefinitions,
         ),
-        Endpoint::new(
+        Endpoint::write(
             Method::POST,
             "/topics/{topic}/streams/{streamId}/close",
-            close_stream,
+            End,
         ),
         Endpoint::new(Method::GET, "/openapi.json", openapi::serve),
         Endpoint::new(Method::GET, "/samples/{lang}", samples::serve),
@@ -154,9 +143,10 @@ pub fn endpoints() -> Vec<Endpoint> {
 }
 
 /// The write proxy's routes without a fallback, for mounting beside others.
-pub fn routes(writer: Writer) -> Router {
-    let cors = cors_layer(&writer.config.writer.cors);
-    let mut by_path: BTreeMap<&'static str, (Vec<Method>, MethodRouter<Writer>)> = BTreeMap::new();
+pub fn routes(proxy: WriteProxy) -> Router {
+    let cors = cors_layer(&proxy.config().writer.cors);
+    let mut by_path: BTreeMap<&'static str, (Vec<Method>, MethodRouter<WriteProxy>)> =
+        BTreeMap::new();
     for endpoint in endpoints() {
         match by_path.remove(endpoint.path) {
             Some((mut methods, route)) => {
@@ -180,7 +170,7 @@ pub fn routes(writer: Writer) -> Router {
             route.fallback(move || async move { method_not_allowed(&allow) }),
         );
     }
-    let router = router.with_state(writer);
+    let router = router.with_state(proxy);
     match cors {
         Some(layer) => router.layer(layer),
         None => router,
@@ -188,8 +178,8 @@ pub fn routes(writer: Writer) -> Router {
 }
 
 /// The write proxy's whole router, as served in Lambda.
-pub fn router(writer: Writer) -> Router {
-    routes(writer).fallback(route_not_found)
+pub fn router(proxy: WriteProxy) -> Router {
+    routes(proxy).fallback(route_not_found)
 }
 
 fn cors_layer(origins: &CorsOrigins) -> Option<CorsLayer> {
@@ -211,188 +201,38 @@ fn cors_layer(origins: &CorsOrigins) -> Option<CorsLayer> {
     )
 }
 
-/// Path parameters of a stream operation.
-type StreamPath = Result<Path<(String, String)>, PathRejection>;
-
-fn stream_path(path: StreamPath) -> Result<(String, String)> {
-    let Path((topic, stream_id)) = path.map_err(|e| Error::BadRequest(e.body_text()))?;
-    Ok((topic, stream_id))
-}
-
-/// The body of a request whose token was checked for the topic.
-async fn authorized<'a>(
-    writer: &'a Writer,
-    headers: &HeaderMap,
-    topic: &str,
-    body: Body,
-) -> Result<(&'a Topic, Bytes)> {
-    let topic = writer.tokens.authorize(&writer.config, headers, topic)?;
-    let body = read_body(headers, body, writer.config.writer.max_body_bytes).await?;
-    Ok((topic, body))
-}
-
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Created {
     stream_id: String,
 }
 
-async fn create_stream(
-    State(writer): State<Writer>,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Json<Created>> {
-    let Path(topic) = path.map_err(|e| Error::BadRequest(e.body_text()))?;
-    let (topic, body) = authorized(&writer, &headers, &topic, body).await?;
-    let properties = payload::stream_properties(&body)?;
-    let stream_id = uuid::Uuid::new_v4().to_string();
-    let record = writer.record(
-        event_type::STREAM_PROPERTIES,
-        topic,
-        &stream_id,
-        &properties,
-    );
-    writer
-        .publish(topic, &stream_id, "stream created", vec![record])
-        .await?;
-    Ok(Json(Created { stream_id }))
-}
-
-/// A write that becomes one record: parse the body, publish, answer 200.
-async fn write_one<T: Serialize>(
-    writer: &Writer,
-    path: StreamPath,
-    headers: &HeaderMap,
-    body: Body,
-    parse: fn(&[u8]) -> Result<T>,
-    ty: &str,
-    what: &str,
-) -> Result<Response> {
-    let (topic, stream_id) = stream_path(path)?;
-    let (topic, body) = authorized(writer, headers, &topic, body).await?;
-    let message = parse(&body)?;
-    let record = writer.record(ty, topic, &stream_id, &message);
-    writer
-        .publish(topic, &stream_id, what, vec![record])
-        .await?;
-    Ok(ok())
-}
-
-async fn update_properties(
-    State(writer): State<Writer>,
-    path: StreamPath,
+/// Every write: the path's topic (and stream id; a create makes one), the
+/// token checked for the topic, the body read and parsed, and the records
+/// published. Answered 200 (a create with its stream id) once durable.
+async fn write(
+    kind: MessageKind,
+    State(proxy): State<WriteProxy>,
+    path: Result<Path<HashMap<String, String>>, PathRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let ty = event_type::STREAM_PROPERTIES;
-    write_one(
-        &writer,
-        path,
-        &headers,
-        body,
-        payload::stream_properties,
-        ty,
-        "stream properties",
-    )
-    .await
-}
-
-async fn parameter_data(
-    State(writer): State<Writer>,
-    path: StreamPath,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response> {
-    let (topic, stream_id) = stream_path(path)?;
-    let (topic, body) = authorized(&writer, &headers, &topic, body).await?;
-    let data = payload::parameter_data(&body)?;
-    let encode = |piece: &inlet_shared::model::ParameterData| {
-        writer.record(event_type::PARAMETERS, topic, &stream_id, piece)
-    };
-    let records = payload::split_parameter_data(data, &encode)?;
-    writer
-        .publish(topic, &stream_id, "parameter data", records)
-        .await?;
-    Ok(ok())
-}
-
-async fn event_data(
-    State(writer): State<Writer>,
-    path: StreamPath,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response> {
-    let (topic, stream_id) = stream_path(path)?;
-    let (topic, body) = authorized(&writer, &headers, &topic, body).await?;
-    let records = payload::events(&body)?
-        .iter()
-        .map(|event| writer.record(event_type::EVENTS, topic, &stream_id, event))
-        .collect();
-    writer.publish(topic, &stream_id, "events", records).await?;
-    Ok(ok())
-}
-
-async fn parameter_definitions(
-    State(writer): State<Writer>,
-    path: StreamPath,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response> {
-    let ty = event_type::DEFINITIONS;
-    write_one(
-        &writer,
-        path,
-        &headers,
-        body,
-        payload::parameter_definitions,
-        ty,
-        "parameter definitions",
-    )
-    .await
-}
-
-async fn event_definitions(
-    State(writer): State<Writer>,
-    path: StreamPath,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response> {
-    let ty = event_type::DEFINITIONS;
-    write_one(
-        &writer,
-        path,
-        &headers,
-        body,
-        payload::event_definitions,
-        ty,
-        "event definitions",
-    )
-    .await
-}
-
-async fn close_stream(
-    State(writer): State<Writer>,
-    path: StreamPath,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response> {
-    let ty = event_type::STREAM_END;
-    write_one(
-        &writer,
-        path,
-        &headers,
-        body,
-        payload::stream_end,
-        ty,
-        "stream end",
-    )
-    .await
-}
-
-/// The Writer API answers a write with 200 and no body.
-fn ok() -> Response {
-    axum::http::StatusCode::OK.into_response()
+    let Path(params) = path.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let topic = params.get("topic").map_or("", String::as_str);
+    let topic = proxy.writer.authorize(bearer_token(&headers)?, topic)?;
+    let body = read_body(&headers, body, proxy.config().writer.max_body_bytes).await?;
+    let message = Message::parse(kind, &body)?;
+    match params.get("streamId") {
+        Some(stream_id) => {
+            proxy.writer.write(topic, stream_id, message).await?;
+            Ok(axum::http::StatusCode::OK.into_response())
+        }
+        None => {
+            let stream_id = QuixWriter::new_stream_id();
+            proxy.writer.write(topic, &stream_id, message).await?;
+            Ok(Json(Created { stream_id }).into_response())
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use inlet_shared::time::unix_nanos;
 use inlet_shared::{Error, Result};
 use serde::Deserialize;
 
-use crate::Writer;
+use crate::WriteProxy;
 
 /// The languages a sample exists for.
 pub(crate) const LANGUAGES: [&str; 3] = ["curl", "javascript", "python"];
@@ -21,15 +21,15 @@ pub(crate) struct SampleQuery {
 }
 
 pub(crate) async fn serve(
-    State(writer): State<Writer>,
+    State(proxy): State<WriteProxy>,
     Path(lang): Path<String>,
     Query(query): Query<SampleQuery>,
     headers: HeaderMap,
 ) -> Result<Response> {
     let topic = match query.topic {
-        Some(name) => writer.config.topic(&name)?.name.clone(),
-        None => writer
-            .config
+        Some(name) => proxy.config().topic(&name)?.name.clone(),
+        None => proxy
+            .config()
             .topics
             .keys()
             .next()
@@ -42,14 +42,14 @@ pub(crate) async fn serve(
             "stream must be non-empty and contain no / ' \" \\ ` or $".into(),
         ));
     }
-    let base = writer
-        .config
+    let base = proxy
+        .config()
         .writer
         .public_url
         .clone()
         .unwrap_or_else(|| base_url(&headers));
     let url = format!("{base}/topics/{topic}/streams/{stream}/events/data");
-    let now = unix_nanos((writer.clock)());
+    let now = unix_nanos(proxy.writer.publisher().now());
     let snippet = match lang.as_str() {
         "curl" => curl(&url, now),
         "javascript" => javascript(&url),

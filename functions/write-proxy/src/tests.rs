@@ -1,13 +1,7 @@
 //! Router tests: every rule of the Writer API, against the real embedded log.
 
-use std::io::Write as _;
-use std::sync::Mutex;
-use std::time::{Duration, UNIX_EPOCH};
-
-use async_trait::async_trait;
 use axum::http::{Request, StatusCode};
-use inlet_shared::log::LogReader;
-use inlet_shared::sink::{Ack, EmbeddedLog, SinkError};
+use inlet_test_kit::{self as kit, Answer, ScriptedSink};
 use serde_json::Value;
 
 use crate::samples::LANGUAGES;
@@ -35,27 +29,20 @@ topics = ["other"]
 {extra}
 "#
     );
-    let env = |name: &str| match name {
-        "ALL_TOKEN" => Some(TOKEN.to_owned()),
-        "LIMITED_TOKEN" => Some(LIMITED.to_owned()),
-        _ => None,
-    };
-    Arc::new(Config::parse(&text, &env).unwrap())
+    kit::config(&text, &[("ALL_TOKEN", TOKEN), ("LIMITED_TOKEN", LIMITED)])
 }
 
 struct Harness {
-    dir: tempfile::TempDir,
+    sink: Arc<ScriptedSink>,
     router: Router,
 }
 
 fn harness_with(extra: &str) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let log = EmbeddedLog::open(dir.path(), ["telemetry", "other"]).unwrap();
-    let clock: Clock = Arc::new(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let writer = Writer::new(config(extra), Arc::new(log)).with_clock(clock);
+    let sink = ScriptedSink::new(&["telemetry", "other"]);
+    let proxy = WriteProxy::new(config(extra), sink.publisher());
     Harness {
-        dir,
-        router: router(writer),
+        router: router(proxy),
+        sink,
     }
 }
 
@@ -63,37 +50,9 @@ fn harness() -> Harness {
     harness_with("")
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-    fn message(&self) -> String {
-        self.json()["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned()
-    }
-}
-
 impl Harness {
     async fn send(&self, request: Request<Body>) -> Answer {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        Answer {
-            status,
-            headers,
-            body: String::from_utf8(bytes.to_vec()).unwrap(),
-        }
+        kit::send(&self.router, request).await
     }
 
     async fn write(&self, method: Method, path: &str, body: &str) -> Answer {
@@ -107,13 +66,7 @@ impl Harness {
     }
 
     fn stored(&self, topic: &str) -> Vec<Value> {
-        LogReader::open(self.dir.path(), topic)
-            .unwrap()
-            .read_available()
-            .unwrap()
-            .into_iter()
-            .map(|r| serde_json::from_slice(&r.data).unwrap())
-            .collect()
+        self.sink.stored(topic)
     }
 }
 
@@ -419,22 +372,10 @@ async fn wrong_methods_are_405_and_unknown_paths_404() {
     assert_eq!(answer.json()["error"]["code"], "not_found");
 }
 
-struct FailingSink;
-
-#[async_trait]
-impl Sink for FailingSink {
-    async fn put(&self, _: &Topic, records: Vec<Record>) -> Result<Vec<Ack>, SinkError> {
-        Err(SinkError::Unavailable {
-            reason: "throttled".to_owned(),
-            failed: (0..records.len()).collect(),
-        })
-    }
-}
-
 #[tokio::test]
 async fn a_stream_that_cannot_take_the_write_is_503_with_retry_after() {
-    let writer = Writer::new(config(""), Arc::new(FailingSink));
-    let response = router(writer)
+    let sink = ScriptedSink::failing(&["telemetry"]);
+    let response = router(WriteProxy::new(config(""), sink.publisher()))
         .oneshot(request(
             Method::POST,
             "/topics/telemetry/streams/s/parameters/data",
@@ -595,33 +536,9 @@ async fn samples_are_ready_to_run_for_this_deployment() {
     );
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn logs_never_contain_tokens_or_bodies() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    let logs = kit::capture_logs(async {
         let h = harness();
         h.write(
             Method::POST,
@@ -644,8 +561,6 @@ fn logs_never_contain_tokens_or_bodies() {
         ))
         .await;
     });
-    let _ = std::io::stderr().flush();
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("parameter data published"), "{logs}");
     for secret in [TOKEN, LIMITED, "wrong-token", "SomeParameter1"] {
         assert!(

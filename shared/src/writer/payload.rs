@@ -3,14 +3,14 @@
 //! that no record passes the stream's record limit.
 
 use base64::Engine;
-use inlet_shared::model::{
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+use crate::model::{
     Definitions, EventData, EventDefinition, ParameterData, ParameterDefinition, StreamEnd,
     StreamProperties,
 };
-use inlet_shared::record::MAX_RECORD_BYTES;
-use inlet_shared::record::Record;
-use inlet_shared::{Error, Result};
-use serde::de::DeserializeOwned;
+use crate::record::{MAX_RECORD_BYTES, Record};
 
 /// Parses JSON, naming the path of the first bad value (`timestamps[2]: ...`).
 fn parse<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T> {
@@ -317,7 +317,7 @@ mod tests {
         let end = stream_end(br#"{"endStreamState": "Terminated"}"#).unwrap();
         assert_eq!(
             end.end_stream_state,
-            inlet_shared::model::EndStreamState::Terminated
+            crate::model::EndStreamState::Terminated
         );
         assert!(
             bad_request(stream_end(br#"{"endStreamState": "Exploded"}"#))

@@ -1,14 +1,14 @@
 //! Parsing and validating a 10,000-row `ParameterData`, and splitting it
 //! into records and `PutRecords` batches.
-//! Run: `cargo bench -p write-proxy --bench parameters`.
+//! Run: `cargo bench -p inlet-shared --bench parameters`.
 
 use std::time::SystemTime;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use inlet_shared::model::{CloudEvent, ParameterData, event_type};
 use inlet_shared::sink::batches;
+use inlet_shared::writer::payload::{parameter_data, split_parameter_data};
 use serde_json::json;
-use write_proxy::payload::{parameter_data, split_parameter_data};
 
 const ROWS: i64 = 10_000;
 

@@ -1,0 +1,64 @@
+//! The one Lambda start-up every function's `main.rs` calls: tracing (JSON
+//! when the function's log format says so), the configuration from the
+//! environment, the AWS configuration once, the Kinesis sink, the DynamoDB
+//! stores the configuration names, and the start-up warnings.
+
+use std::sync::Arc;
+
+use crate::checkpoint::{CheckpointStore, DynamoCheckpoints};
+use crate::config::{Config, ConfigError};
+use crate::dedupe::DynamoDedupe;
+use crate::publish::Publisher;
+use crate::sink::KinesisSink;
+
+/// What a function's handler needs, built once per cold start.
+pub struct Runtime {
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// The AWS configuration every client is built from.
+    pub aws: crate::SdkConfig,
+    /// Publishes into Kinesis, remembering delivery ids in the `[dedupe]`
+    /// table when one is configured.
+    pub publisher: Publisher,
+}
+
+impl Runtime {
+    /// The `[checkpoints]` table, for functions that keep checkpoints.
+    pub fn checkpoints(&self) -> Result<Arc<dyn CheckpointStore>, ConfigError> {
+        let table = self.config.checkpoint_table.clone().ok_or_else(|| {
+            ConfigError::new(
+                "checkpoints.table",
+                "this function needs a [checkpoints] table",
+            )
+        })?;
+        Ok(Arc::new(DynamoCheckpoints::from_config(&self.aws, table)))
+    }
+}
+
+/// Starts a function: logs each of `warnings(config)` once; a configuration
+/// that cannot be used is logged and returned, so the cold start fails.
+pub async fn start(warnings: fn(&Config) -> Vec<String>) -> Result<Runtime, ConfigError> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env(&|name| std::env::var(name).ok())
+        .inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
+    let aws = crate::load_aws_config().await;
+    let mut publisher = Publisher::new(Arc::new(KinesisSink::from_config(&aws)));
+    match &config.dedupe_table {
+        Some(table) => {
+            publisher =
+                publisher.with_deduper(Arc::new(DynamoDedupe::from_config(&aws, table.clone())));
+        }
+        None if !config.sources.is_empty() => {
+            tracing::warn!("no [dedupe] table configured: redelivered webhooks are published again")
+        }
+        None => {}
+    }
+    for warning in warnings(&config) {
+        tracing::warn!("{warning}");
+    }
+    Ok(Runtime {
+        config: Arc::new(config),
+        aws,
+        publisher,
+    })
+}

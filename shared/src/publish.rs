@@ -1,0 +1,179 @@
+//! The one publish path every function takes: build the CloudEvent, put it
+//! through the sink, wait until it is durable, log one line, and run the
+//! dedupe protocol when the sender gave a delivery id.
+//!
+//! A function only turns its input into messages (after vector's
+//! `HttpSource`: a source builds events; acknowledgement is waited for in
+//! one place).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::config::Topic;
+use crate::dedupe::{Claim, Deduper, NoDedupe};
+use crate::error::{Error, Result};
+use crate::model::CloudEvent;
+use crate::record::Record;
+use crate::sink::{Ack, Sink};
+use crate::{Clock, system_clock};
+
+/// Where a publish goes: the CloudEvents `source`, the topic and the stream
+/// id (the partition key).
+#[derive(Debug, Clone, Copy)]
+pub struct Route<'a> {
+    /// The CloudEvents `source`, e.g. `/webhooks/segment` or `/writer`.
+    pub source: &'a str,
+    /// The topic.
+    pub topic: &'a Topic,
+    /// The stream id.
+    pub stream_id: &'a str,
+}
+
+/// A delivery id to publish at most once within `window`.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The key remembered (unique across sources, e.g. `segment/<id>`).
+    pub key: String,
+    /// How long it is remembered after publishing.
+    pub window: Duration,
+}
+
+/// What became of a publish with a delivery id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The record is durably in the stream.
+    Stored(Ack),
+    /// The delivery was published before and was not published again.
+    Duplicate,
+}
+
+/// Builds records and publishes them durably; cheap to clone.
+#[derive(Clone)]
+pub struct Publisher {
+    sink: Arc<dyn Sink>,
+    deduper: Arc<dyn Deduper>,
+    clock: Clock,
+}
+
+impl Publisher {
+    /// A publisher into `sink` on the system clock, remembering no delivery ids.
+    pub fn new(sink: Arc<dyn Sink>) -> Self {
+        Publisher {
+            sink,
+            deduper: Arc::new(NoDedupe),
+            clock: system_clock(),
+        }
+    }
+
+    /// Remembers delivery ids in `deduper`, so redeliveries are published once.
+    pub fn with_deduper(mut self, deduper: Arc<dyn Deduper>) -> Self {
+        self.deduper = deduper;
+        self
+    }
+
+    /// Replaces the clock (tests).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The time now, by this publisher's clock.
+    pub fn now(&self) -> SystemTime {
+        (self.clock)()
+    }
+
+    /// A CloudEvent for `route`, stamped now, with a fresh id.
+    pub fn event<D: Serialize>(&self, route: &Route<'_>, ty: &str, data: D) -> CloudEvent<D> {
+        CloudEvent::new(
+            route.source,
+            ty,
+            route.topic.name.clone(),
+            route.stream_id,
+            self.now(),
+            data,
+        )
+    }
+
+    /// The record of one message for `route`.
+    pub fn record<D: Serialize>(&self, route: &Route<'_>, ty: &str, data: &D) -> Record {
+        self.event(route, ty, data).to_record()
+    }
+
+    /// Publishes `records` and returns once every one is durable, with one
+    /// ack per record; logs one line naming `what` was published.
+    pub async fn publish(
+        &self,
+        route: &Route<'_>,
+        what: &str,
+        records: Vec<Record>,
+    ) -> Result<Vec<Ack>> {
+        let count = records.len();
+        let acks = self.sink.put(route.topic, records).await?;
+        tracing::info!(
+            source = route.source,
+            topic = %route.topic.name,
+            stream_id = route.stream_id,
+            records = count,
+            sequence_number = acks.first().map_or("", |a| a.sequence_number.as_str()),
+            "{what} published"
+        );
+        Ok(acks)
+    }
+
+    /// Publishes one event, at most once per `delivery` within its window:
+    /// the id is claimed, the event published, and the id remembered (or
+    /// released if publishing failed, so the sender's retry is not blocked).
+    pub async fn publish_once<D: Serialize>(
+        &self,
+        route: &Route<'_>,
+        what: &str,
+        event: &CloudEvent<D>,
+        delivery: Option<&Delivery>,
+    ) -> Result<Outcome> {
+        let now = self.now();
+        if let Some(delivery) = delivery {
+            match self.deduper.claim(&delivery.key, now).await? {
+                Claim::New => {}
+                Claim::Duplicate => {
+                    tracing::info!(
+                        source = route.source,
+                        id = %delivery.key,
+                        "redelivered {what} acknowledged, not published again"
+                    );
+                    return Ok(Outcome::Duplicate);
+                }
+                Claim::InFlight => {
+                    return Err(Error::unavailable(format!(
+                        "delivery {} is being published by another request",
+                        delivery.key
+                    )));
+                }
+            }
+        }
+        let published = self.publish(route, what, vec![event.to_record()]).await;
+        let Some(delivery) = delivery else {
+            return published.map(|mut acks| Outcome::Stored(acks.remove(0)));
+        };
+        match published {
+            Ok(mut acks) => {
+                if let Err(e) = self
+                    .deduper
+                    .complete(&delivery.key, now, delivery.window)
+                    .await
+                {
+                    // The record is in the stream; a redelivery may publish it again.
+                    tracing::warn!(error = %e, "cannot remember a published delivery id");
+                }
+                Ok(Outcome::Stored(acks.remove(0)))
+            }
+            Err(err) => {
+                if let Err(e) = self.deduper.release(&delivery.key).await {
+                    tracing::warn!(error = %e, "cannot release a dedupe claim; it expires with its lease");
+                }
+                Err(err)
+            }
+        }
+    }
+}

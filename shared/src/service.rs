@@ -1,0 +1,89 @@
+//! What each function offers the local runner (`inlet serve`): its routes,
+//! its background tasks and its lines of the start-up banner. Adding a
+//! function to `inlet serve` is one line that calls its `local()`.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio_util::sync::CancellationToken;
+
+use crate::checkpoint::CheckpointStore;
+use crate::config::Config;
+use crate::publish::Publisher;
+
+/// What the local runner hands every function.
+#[derive(Clone)]
+pub struct LocalContext {
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// Publishes to the embedded log (or Kinesis), remembering delivery ids
+    /// under the data directory.
+    pub publisher: Publisher,
+    /// Checkpoints under the data directory.
+    pub checkpoints: Arc<dyn CheckpointStore>,
+    /// The address the runner serves on, e.g. `http://127.0.0.1:8787`.
+    pub base_url: String,
+    /// Cancelled when the runner shuts down; tasks finish their current
+    /// work and return.
+    pub shutdown: CancellationToken,
+}
+
+/// A background task; it returns once [`LocalContext::shutdown`] is
+/// cancelled, and the runner waits for it.
+pub type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// One function, as the local runner mounts it.
+pub struct LocalService {
+    /// Its routes, without a fallback.
+    pub routes: Router,
+    /// Its background tasks.
+    pub tasks: Vec<Task>,
+    /// Its part of the start-up banner.
+    pub banner: Vec<BannerSection>,
+    /// What it warns about at start-up.
+    pub warnings: Vec<String>,
+}
+
+impl LocalService {
+    /// A service of routes alone.
+    pub fn routes(routes: Router) -> Self {
+        LocalService {
+            routes,
+            tasks: Vec::new(),
+            banner: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// A heading and its indented lines in the start-up banner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BannerSection {
+    /// The heading, e.g. `Webhook endpoints:`.
+    pub heading: String,
+    /// The lines under it.
+    pub lines: Vec<String>,
+}
+
+impl BannerSection {
+    /// A section with `heading` and `lines`.
+    pub fn new(heading: impl Into<String>, lines: Vec<String>) -> Self {
+        BannerSection {
+            heading: heading.into(),
+            lines,
+        }
+    }
+}
+
+impl fmt::Display for BannerSection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.heading)?;
+        for line in &self.lines {
+            writeln!(f, "  {line}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,159 @@
+//! The Quix Streaming Writer core, transport-neutral: authorise a token for
+//! a topic, parse and validate a message, split it into records that fit the
+//! stream, and publish them, answering only once every one is durable. The
+//! HTTP Writer API is one transport over it; the SignalR hub is another.
+
+pub mod payload;
+mod tokens;
+
+pub use tokens::{Tokens, bearer_token};
+
+use std::sync::Arc;
+
+use crate::config::{Config, Topic};
+use crate::error::{Error, Result};
+use crate::model::{
+    Definitions, EventData, ParameterData, StreamEnd, StreamProperties, event_type,
+};
+use crate::publish::{Publisher, Route};
+
+/// The CloudEvents `source` of everything the Writer publishes.
+pub const SOURCE: &str = "/writer";
+
+/// The kinds of message a stream takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// Stream properties (creating or updating a stream).
+    Properties,
+    /// Time-series parameter data.
+    ParameterData,
+    /// Events.
+    Events,
+    /// Parameter definitions.
+    ParameterDefinitions,
+    /// Event definitions.
+    EventDefinitions,
+    /// The end of a stream.
+    End,
+}
+
+/// A parsed, validated message for one stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    /// Stream properties.
+    Properties(StreamProperties),
+    /// Parameter data (split into records of at most 1 MiB when published).
+    ParameterData(ParameterData),
+    /// One or more events, one record each.
+    Events(Vec<EventData>),
+    /// Parameter or event definitions.
+    Definitions(Definitions),
+    /// How the stream ended.
+    End(StreamEnd),
+}
+
+impl Message {
+    /// Parses and validates a body of `kind` (400 naming what is wrong).
+    pub fn parse(kind: MessageKind, body: &[u8]) -> Result<Message> {
+        Ok(match kind {
+            MessageKind::Properties => Message::Properties(payload::stream_properties(body)?),
+            MessageKind::ParameterData => Message::ParameterData(payload::parameter_data(body)?),
+            MessageKind::Events => Message::Events(payload::events(body)?),
+            MessageKind::ParameterDefinitions => {
+                Message::Definitions(payload::parameter_definitions(body)?)
+            }
+            MessageKind::EventDefinitions => {
+                Message::Definitions(payload::event_definitions(body)?)
+            }
+            MessageKind::End => Message::End(payload::stream_end(body)?),
+        })
+    }
+
+    /// What the message is, for logs.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Message::Properties(_) => "stream properties",
+            Message::ParameterData(_) => "parameter data",
+            Message::Events(_) => "events",
+            Message::Definitions(_) => "definitions",
+            Message::End(_) => "stream end",
+        }
+    }
+}
+
+/// The writer core: tokens hashed once, the configuration and the publisher.
+#[derive(Clone)]
+pub struct QuixWriter {
+    config: Arc<Config>,
+    tokens: Tokens,
+    publisher: Publisher,
+}
+
+impl QuixWriter {
+    /// A writer over `config`'s topics and tokens.
+    pub fn new(config: Arc<Config>, publisher: Publisher) -> Self {
+        QuixWriter {
+            tokens: Tokens::new(&config),
+            config,
+            publisher,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The publisher (and its clock).
+    pub fn publisher(&self) -> &Publisher {
+        &self.publisher
+    }
+
+    /// The topic, if `token` may write to it: 401 for an unknown token, 404
+    /// for an unknown topic, 403 if the token is not allowed on it.
+    pub fn authorize(&self, token: &str, topic: &str) -> Result<&Topic> {
+        let token = self.tokens.check(token)?;
+        let topic = self.config.topic(topic)?;
+        if token.topics.allows(&topic.name) {
+            Ok(topic)
+        } else {
+            Err(Error::Forbidden(format!(
+                "token {:?} may not write to topic {:?}",
+                token.name, topic.name
+            )))
+        }
+    }
+
+    /// Publishes `message` to `stream_id` of `topic`, returning once every
+    /// record is durable.
+    pub async fn write(&self, topic: &Topic, stream_id: &str, message: Message) -> Result<()> {
+        let route = Route {
+            source: SOURCE,
+            topic,
+            stream_id,
+        };
+        let what = message.describe();
+        let p = &self.publisher;
+        let records = match message {
+            Message::Properties(m) => vec![p.record(&route, event_type::STREAM_PROPERTIES, &m)],
+            Message::ParameterData(m) => {
+                let encode =
+                    |piece: &ParameterData| p.record(&route, event_type::PARAMETERS, piece);
+                payload::split_parameter_data(m, &encode)?
+            }
+            Message::Events(events) => events
+                .iter()
+                .map(|e| p.record(&route, event_type::EVENTS, e))
+                .collect(),
+            Message::Definitions(m) => vec![p.record(&route, event_type::DEFINITIONS, &m)],
+            Message::End(m) => vec![p.record(&route, event_type::STREAM_END, &m)],
+        };
+        p.publish(&route, what, records).await?;
+        Ok(())
+    }
+
+    /// A new stream id, as Quix's create-stream answers.
+    pub fn new_stream_id() -> String {
+        uuid::Uuid::new_v4().to_string()
+    }
+}
