@@ -12,7 +12,7 @@ use inlet_e2e::{
     start_emulators,
 };
 use inlet_shared::Config;
-use inlet_shared::dedupe::{Claim, Deduper, DynamoDedupe, LEASE};
+use inlet_shared::dedupe::{Claim, DedupeStore, DynamoDedupe, LEASE};
 use inlet_shared::publish::Publisher;
 use inlet_shared::signature::{Scheme, Secret, SignWith};
 use inlet_shared::sink::{KinesisSink, RetryPolicy};
@@ -112,7 +112,7 @@ topic = "webhooks"
         kinesis.clone(),
         RetryPolicy::default(),
     )))
-    .with_deduper(Arc::new(DynamoDedupe::new(dynamo, "inlet-dedupe")));
+    .with_dedupe(Arc::new(DynamoDedupe::new(dynamo, "inlet-dedupe")));
     let receiver = WebhookReceiver::new(Arc::new(config), publisher);
     let app = router(receiver);
 

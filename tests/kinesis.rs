@@ -14,7 +14,7 @@ use inlet_e2e::{
 use inlet_shared::Config;
 use inlet_shared::config::Topic;
 use inlet_shared::publish::Publisher;
-use inlet_shared::record::Record;
+use inlet_shared::record::{Record, RecordError};
 use inlet_shared::signature::{Scheme, Secret, SignWith};
 use inlet_shared::sink::{KinesisSink, RetryPolicy, Sink, SinkError};
 use serde_json::Value;
@@ -281,6 +281,9 @@ async fn a_record_over_one_mib_is_refused_before_any_call() {
     let mut records = numbered(3, 1);
     records[1].data = Bytes::from(vec![b'x'; 1024 * 1024]);
     let err = sink.put(&topic("limits"), records).await.unwrap_err();
-    assert!(matches!(err, SinkError::RecordTooLarge { .. }), "{err:?}");
+    assert!(
+        matches!(err, SinkError::Rejected(RecordError::TooLarge { .. })),
+        "{err:?}"
+    );
     assert!(log.lock().unwrap().put_records_calls.is_empty());
 }

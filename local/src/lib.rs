@@ -7,7 +7,7 @@ mod sign;
 mod tail;
 
 use clap::{Parser, Subcommand};
-use inlet_shared::Result;
+use inlet_shared::config::ConfigError;
 
 pub use serve::{ServeArgs, SinkKind};
 pub use sign::SignArgs;
@@ -31,10 +31,37 @@ enum Command {
     Sign(SignArgs),
 }
 
+/// Why an `inlet` command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The flags do not make sense together, or name nothing that exists.
+    #[error("{0}")]
+    Usage(String),
+    /// The configuration file cannot be used.
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// A file, the data directory or a terminal failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// `inlet serve` stopped on an error.
+    #[error(transparent)]
+    Serve(#[from] inlet_shared::Error),
+}
+
+impl CliError {
+    /// The process's exit code: 2 for a usage error (as for clap's), else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
 /// Runs the chosen subcommand.
-pub async fn run(cli: Cli) -> Result<()> {
+pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Serve(args) => serve::serve(args).await,
+        Command::Serve(args) => Ok(serve::serve(args).await?),
         Command::Tail(args) => tail::tail(args).await,
         Command::Sign(args) => sign::sign(args),
     }

@@ -131,7 +131,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
             (Arc::new(sink), Some(lock))
         }
     };
-    let deduper = Arc::new(EmbeddedDedupe::open(&args.data_dir, SystemTime::now())?);
+    let dedupe = Arc::new(EmbeddedDedupe::open(&args.data_dir, SystemTime::now())?);
 
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -144,7 +144,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
     let local = listener.local_addr()?;
     let ctx = LocalContext {
         config: config.clone(),
-        publisher: Publisher::new(sink).with_deduper(deduper),
+        publisher: Publisher::new(sink).with_dedupe(dedupe),
         checkpoints: Arc::new(EmbeddedCheckpoints::open(&args.data_dir)?),
         base_url: base_url(local),
         shutdown: CancellationToken::new(),

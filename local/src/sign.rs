@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Args;
+use inlet_shared::Config;
 use inlet_shared::signature::{SCHEME_NAMES, Scheme, Secret, SignWith};
-use inlet_shared::{Config, Error, Result};
+
+use crate::CliError;
 
 /// Arguments of `inlet sign`.
 #[derive(Debug, Args)]
@@ -39,7 +41,7 @@ pub struct SignArgs {
     pub timestamp: Option<u64>,
 }
 
-pub(crate) fn sign(args: SignArgs) -> Result<()> {
+pub(crate) fn sign(args: SignArgs) -> Result<(), CliError> {
     let (scheme, name) = scheme(&args)?;
     let mut body = Vec::new();
     std::io::stdin().read_to_end(&mut body)?;
@@ -68,23 +70,24 @@ pub(crate) fn sign(args: SignArgs) -> Result<()> {
     Ok(())
 }
 
-fn scheme(args: &SignArgs) -> Result<(Scheme, String)> {
+fn scheme(args: &SignArgs) -> Result<(Scheme, String), CliError> {
     if let (Some(source), Some(config)) = (&args.source, &args.config) {
         let config = Config::load(config, &|name| std::env::var(name).ok())?;
-        let found = config
-            .sources
-            .get(source)
-            .ok_or_else(|| Error::NotFound(format!("no source {source:?} in the configuration")))?;
+        let found = config.sources.get(source).ok_or_else(|| {
+            CliError::Usage(format!(
+                "--source: no source {source:?} in the configuration"
+            ))
+        })?;
         return Ok((found.scheme.clone(), source.clone()));
     }
     if args.scheme == "twilio" {
         let public_url = args.public_url.clone().ok_or_else(|| {
-            Error::BadRequest("--scheme twilio needs --public-url (the URL Twilio calls)".into())
+            CliError::Usage("--scheme twilio needs --public-url (the URL Twilio calls)".into())
         })?;
         return Ok((Scheme::Twilio { public_url }, "twilio".into()));
     }
     let scheme = Scheme::from_name(&args.scheme).ok_or_else(|| {
-        Error::BadRequest(format!(
+        CliError::Usage(format!(
             "--scheme {:?}: use one of {SCHEME_NAMES} (hmac: use --config and --source)",
             args.scheme
         ))

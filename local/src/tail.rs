@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use inlet_shared::Result;
 use inlet_shared::log::LogReader;
+
+use crate::CliError;
 
 /// Arguments of `inlet tail`.
 #[derive(Debug, Args)]
@@ -21,7 +22,7 @@ pub struct TailArgs {
     pub no_follow: bool,
 }
 
-pub(crate) async fn tail(args: TailArgs) -> Result<()> {
+pub(crate) async fn tail(args: TailArgs) -> Result<(), CliError> {
     let mut reader = LogReader::open(&args.data_dir, &args.topic)?;
     loop {
         let records = if args.no_follow {

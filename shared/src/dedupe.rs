@@ -35,7 +35,7 @@ pub enum Claim {
 
 /// A store of recently published delivery ids.
 #[async_trait]
-pub trait Deduper: Send + Sync {
+pub trait DedupeStore: Send + Sync {
     /// Claims `key` for publishing.
     async fn claim(&self, key: &str, now: SystemTime) -> Result<Claim>;
     /// Marks `key` published; it is remembered until `now + window`.
@@ -49,7 +49,7 @@ pub trait Deduper: Send + Sync {
 pub struct NoDedupe;
 
 #[async_trait]
-impl Deduper for NoDedupe {
+impl DedupeStore for NoDedupe {
     async fn claim(&self, _: &str, _: SystemTime) -> Result<Claim> {
         Ok(Claim::New)
     }

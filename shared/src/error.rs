@@ -8,7 +8,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, UnknownTopic};
+use crate::record::RecordError;
 use crate::signature::SignatureError;
 use crate::sink::SinkError;
 
@@ -77,11 +78,21 @@ pub enum Error {
 /// A result with Inlet's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl From<UnknownTopic> for Error {
+    fn from(err: UnknownTopic) -> Self {
+        Error::NotFound(err.to_string())
+    }
+}
+
 impl From<SinkError> for Error {
     fn from(err: SinkError) -> Self {
         match err {
-            SinkError::RecordTooLarge { size, limit } => Error::RecordTooLarge { size, limit },
-            SinkError::BadPartitionKey { .. } => Error::BadRequest(err.to_string()),
+            SinkError::Rejected(RecordError::TooLarge { size, limit }) => {
+                Error::RecordTooLarge { size, limit }
+            }
+            SinkError::Rejected(RecordError::BadPartitionKey { .. }) => {
+                Error::BadRequest(err.to_string())
+            }
             SinkError::UnknownTopic(_) => Error::NotFound(err.to_string()),
             SinkError::Unavailable { reason, .. } => Error::unavailable(reason),
         }

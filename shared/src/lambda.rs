@@ -46,7 +46,7 @@ pub async fn start(warnings: fn(&Config) -> Vec<String>) -> Result<Runtime, Conf
     match &config.dedupe_table {
         Some(table) => {
             publisher =
-                publisher.with_deduper(Arc::new(DynamoDedupe::from_config(&aws, table.clone())));
+                publisher.with_dedupe(Arc::new(DynamoDedupe::from_config(&aws, table.clone())));
         }
         None if !config.sources.is_empty() => {
             tracing::warn!("no [dedupe] table configured: redelivered webhooks are published again")

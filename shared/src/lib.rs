@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod dedupe;
 pub mod error;
+pub mod field;
 pub mod http;
 pub mod lambda;
 pub mod log;
@@ -37,7 +38,7 @@ pub fn system_clock() -> Clock {
 /// Takes a data directory (creating it) for this process alone, through its
 /// `LOCK` file: two `inlet serve` must not share the embedded log, the
 /// delivery ids or the checkpoints. The lock lasts as long as the file.
-pub fn lock_data_dir(dir: &Path) -> Result<File> {
+pub fn lock_data_dir(dir: &Path) -> std::io::Result<File> {
     std::fs::create_dir_all(dir)?;
     let lock = OpenOptions::new()
         .create(true)
@@ -45,10 +46,13 @@ pub fn lock_data_dir(dir: &Path) -> Result<File> {
         .write(true)
         .open(dir.join("LOCK"))?;
     lock.try_lock().map_err(|_| {
-        Error::Config(config::ConfigError::new(
-            "--data-dir",
-            format!("{} is in use by another inlet process", dir.display()),
-        ))
+        std::io::Error::new(
+            std::io::ErrorKind::ResourceBusy,
+            format!(
+                "data directory {} is in use by another inlet process",
+                dir.display()
+            ),
+        )
     })?;
     Ok(lock)
 }

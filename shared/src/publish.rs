@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::config::Topic;
-use crate::dedupe::{Claim, Deduper, NoDedupe};
+use crate::dedupe::{Claim, DedupeStore, NoDedupe};
 use crate::error::{Error, Result};
 use crate::model::CloudEvent;
 use crate::record::Record;
@@ -53,7 +53,7 @@ pub enum Outcome {
 #[derive(Clone)]
 pub struct Publisher {
     sink: Arc<dyn Sink>,
-    deduper: Arc<dyn Deduper>,
+    dedupe: Arc<dyn DedupeStore>,
     clock: Clock,
 }
 
@@ -62,14 +62,14 @@ impl Publisher {
     pub fn new(sink: Arc<dyn Sink>) -> Self {
         Publisher {
             sink,
-            deduper: Arc::new(NoDedupe),
+            dedupe: Arc::new(NoDedupe),
             clock: system_clock(),
         }
     }
 
-    /// Remembers delivery ids in `deduper`, so redeliveries are published once.
-    pub fn with_deduper(mut self, deduper: Arc<dyn Deduper>) -> Self {
-        self.deduper = deduper;
+    /// Remembers delivery ids in `dedupe`, so redeliveries are published once.
+    pub fn with_dedupe(mut self, dedupe: Arc<dyn DedupeStore>) -> Self {
+        self.dedupe = dedupe;
         self
     }
 
@@ -134,7 +134,7 @@ impl Publisher {
     ) -> Result<Outcome> {
         let now = self.now();
         if let Some(delivery) = delivery {
-            match self.deduper.claim(&delivery.key, now).await? {
+            match self.dedupe.claim(&delivery.key, now).await? {
                 Claim::New => {}
                 Claim::Duplicate => {
                     tracing::info!(
@@ -159,7 +159,7 @@ impl Publisher {
         match published {
             Ok(mut acks) => {
                 if let Err(e) = self
-                    .deduper
+                    .dedupe
                     .complete(&delivery.key, now, delivery.window)
                     .await
                 {
@@ -169,7 +169,7 @@ impl Publisher {
                 Ok(Outcome::Stored(acks.remove(0)))
             }
             Err(err) => {
-                if let Err(e) = self.deduper.release(&delivery.key).await {
+                if let Err(e) = self.dedupe.release(&delivery.key).await {
                     tracing::warn!(error = %e, "cannot release a dedupe claim; it expires with its lease");
                 }
                 Err(err)

@@ -3,7 +3,24 @@
 
 use bytes::Bytes;
 
-use crate::sink::SinkError;
+/// Why a record cannot go to any stream; nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// A record is larger than a stream takes.
+    #[error("record of {size} bytes exceeds the stream's record limit of {limit} bytes")]
+    TooLarge {
+        /// The record's size: data plus partition key.
+        size: usize,
+        /// The stream's limit.
+        limit: usize,
+    },
+    /// A partition key (stream id) is empty or too long.
+    #[error("stream id must be 1 to {MAX_PARTITION_KEY_CHARS} characters, got {chars}")]
+    BadPartitionKey {
+        /// Its length in characters.
+        chars: usize,
+    },
+}
 
 /// Largest record (data plus partition key) a Kinesis stream takes: 1 MiB.
 pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
@@ -31,17 +48,17 @@ impl Record {
 }
 
 /// Refuses records no stream can take, before anything is written.
-pub fn check_records(records: &[Record]) -> Result<(), SinkError> {
+pub fn check_records(records: &[Record]) -> Result<(), RecordError> {
     for record in records {
         if record.size() > MAX_RECORD_BYTES {
-            return Err(SinkError::RecordTooLarge {
+            return Err(RecordError::TooLarge {
                 size: record.size(),
                 limit: MAX_RECORD_BYTES,
             });
         }
         let chars = record.partition_key.chars().count();
         if chars == 0 || chars > MAX_PARTITION_KEY_CHARS {
-            return Err(SinkError::BadPartitionKey { chars });
+            return Err(RecordError::BadPartitionKey { chars });
         }
     }
     Ok(())
@@ -63,7 +80,7 @@ mod tests {
     fn refuses_records_over_one_mib_counting_the_partition_key() {
         assert!(check_records(&[record("k", MAX_RECORD_BYTES - 1)]).is_ok());
         match check_records(&[record("k", 10), record("kk", MAX_RECORD_BYTES - 1)]) {
-            Err(SinkError::RecordTooLarge { size, limit }) => {
+            Err(RecordError::TooLarge { size, limit }) => {
                 assert_eq!(size, MAX_RECORD_BYTES + 1);
                 assert_eq!(limit, MAX_RECORD_BYTES);
             }
@@ -75,12 +92,12 @@ mod tests {
     fn refuses_empty_or_overlong_partition_keys() {
         assert!(matches!(
             check_records(&[record("", 1)]),
-            Err(SinkError::BadPartitionKey { .. })
+            Err(RecordError::BadPartitionKey { .. })
         ));
         let long = "é".repeat(MAX_PARTITION_KEY_CHARS + 1);
         assert!(matches!(
             check_records(&[record(&long, 1)]),
-            Err(SinkError::BadPartitionKey { .. })
+            Err(RecordError::BadPartitionKey { .. })
         ));
         assert!(check_records(&[record(&"é".repeat(MAX_PARTITION_KEY_CHARS), 1)]).is_ok());
     }

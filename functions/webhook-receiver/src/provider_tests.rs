@@ -81,7 +81,7 @@ fn harness() -> Harness {
     let publisher = sink
         .publisher()
         .with_clock(clock.clock())
-        .with_deduper(Arc::new(dedupe));
+        .with_dedupe(Arc::new(dedupe));
     Harness {
         router: router(WebhookReceiver::new(kit::config(CONFIG, &ENV), publisher)),
         clock,

@@ -5,8 +5,8 @@
 //! Secrets are never written in the file: a secret value is `env:NAME` and is
 //! read from the environment variable `NAME` (in AWS filled by the template).
 
-mod field;
 mod pollers;
+mod schemes;
 mod sources;
 mod stores;
 mod tokens;
@@ -14,7 +14,7 @@ mod topics;
 mod validate;
 mod writer;
 
-pub use field::{Field, JsonPointer};
+pub use crate::field::{Field, JsonPointer};
 pub use pollers::{Pagination, PollAuth, PollMethod, Poller};
 pub use sources::{DEFAULT_DEDUPE_WINDOW, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, Source};
 pub use tokens::{Token, TopicAccess};
@@ -28,7 +28,6 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
 use crate::signature::Scheme;
 
 /// The environment variable holding the configuration inline (Lambda).
@@ -75,6 +74,11 @@ impl fmt::Display for ConfigError {
         }
     }
 }
+
+/// A topic that is not configured (a 404 where a request names it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown topic {0:?}")]
+pub struct UnknownTopic(pub String);
 
 /// A validated configuration.
 #[derive(Debug, Clone, Default)]
@@ -160,11 +164,11 @@ impl Config {
         ))
     }
 
-    /// The topic, or a 404 naming it.
-    pub fn topic(&self, name: &str) -> Result<&Topic> {
+    /// The topic of that name.
+    pub fn topic(&self, name: &str) -> Result<&Topic, UnknownTopic> {
         self.topics
             .get(name)
-            .ok_or_else(|| Error::NotFound(format!("unknown topic {name:?}")))
+            .ok_or_else(|| UnknownTopic(name.to_owned()))
     }
 
     /// Sources that accept unsigned requests, for a start-up warning.

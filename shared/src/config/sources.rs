@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::schemes::{SchemeSettings, scheme};
 use super::validate::{Env, check_name, duration, non_empty, resolve_secret};
 use super::{ConfigError, Field, Topic, check_topic};
-use crate::signature::{Scheme, SchemeSettings, Secret};
+use crate::signature::{Scheme, Secret};
 
 /// The default body limit of a webhook source: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -102,7 +103,7 @@ fn parse_one(
     env: Env<'_>,
 ) -> Result<Source, ConfigError> {
     let at = format!("sources.{name}");
-    let scheme = Scheme::configure(&at, &raw.scheme_settings())?;
+    let scheme = scheme(&at, &raw.scheme_settings())?;
     check_topic(topics, &at, &raw.topic)?;
     let secrets = raw
         .secrets

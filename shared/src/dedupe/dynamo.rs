@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{Claim, Deduper, LEASE};
+use super::{Claim, DedupeStore, LEASE};
 use crate::error::{Error, Result};
 use crate::time::unix_secs;
 
@@ -56,7 +56,7 @@ fn unavailable(what: &str, err: impl std::error::Error) -> Error {
 }
 
 #[async_trait]
-impl Deduper for DynamoDedupe {
+impl DedupeStore for DynamoDedupe {
     async fn claim(&self, key: &str, now: SystemTime) -> Result<Claim> {
         let now = unix_secs(now);
         let put = self

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Claim, Deduper, LEASE};
+use super::{Claim, DedupeStore, LEASE};
 use crate::error::Result;
 use crate::time::unix_secs;
 
@@ -111,7 +111,7 @@ fn compact(path: &Path, entries: &HashMap<String, Entry>) -> Result<File> {
 }
 
 #[async_trait]
-impl Deduper for EmbeddedDedupe {
+impl DedupeStore for EmbeddedDedupe {
     async fn claim(&self, key: &str, now: SystemTime) -> Result<Claim> {
         let now = unix_secs(now);
         let mut entries = self.entries.lock().expect("dedupe lock");

@@ -105,7 +105,7 @@ impl Log {
         dir: &Path,
         topics: impl IntoIterator<Item = &'a str>,
         options: LogOptions,
-    ) -> crate::Result<Self> {
+    ) -> std::io::Result<Self> {
         let lock = crate::lock_data_dir(dir)?;
         std::fs::create_dir_all(topics_dir(dir))?;
 

@@ -14,7 +14,7 @@ use super::reader::FileCursor;
 use super::segments::{segment_bases, segment_path, topic_dir};
 use super::*;
 use crate::config::Topic;
-use crate::record::Record;
+use crate::record::{Record, RecordError};
 use crate::sink::{EmbeddedLog, Sink, SinkError};
 
 fn topic(name: &str) -> Topic {
@@ -173,7 +173,10 @@ async fn unknown_topics_and_oversized_records_are_refused() {
     assert!(matches!(err, SinkError::UnknownTopic(_)));
     let big = record("k", "x".repeat(crate::record::MAX_RECORD_BYTES));
     let err = log.put(&topic("t"), vec![big]).await.unwrap_err();
-    assert!(matches!(err, SinkError::RecordTooLarge { .. }));
+    assert!(matches!(
+        err,
+        SinkError::Rejected(RecordError::TooLarge { .. })
+    ));
     assert!(read_all(dir.path(), "t").is_empty());
 }
 

@@ -7,7 +7,6 @@
 //! secrets (rotation), and schemes with a signed timestamp reject requests
 //! outside a tolerance in both directions.
 
-mod configure;
 mod github;
 mod hmac;
 mod parts;
@@ -25,7 +24,8 @@ use std::time::{Duration, SystemTime};
 use axum::http::HeaderMap;
 use bytes::Bytes;
 
-pub use self::configure::SchemeSettings;
+use crate::field::Field;
+
 pub use self::hmac::{Algorithm, Encoding, HmacSpec};
 
 /// A secret value; its `Debug` never shows it.
@@ -293,6 +293,32 @@ impl Scheme {
                 .map(|_| ())
                 .ok_or_else(|| "not a whsec_<base64> secret".to_owned()),
             _ => Ok(()),
+        }
+    }
+
+    /// Where the provider puts a webhook's event id and delivery id, unless
+    /// the source configures them.
+    pub fn default_fields(&self, source: &str) -> (Field, Option<Field>) {
+        let pointer = |p: &str| Field::Pointer(p.to_owned());
+        let header = |h: &str| Field::Header(h.to_owned());
+        match self {
+            Scheme::Segment => (pointer("/type"), Some(pointer("/messageId"))),
+            Scheme::Github => (
+                header(headers::GITHUB_EVENT),
+                Some(header(headers::GITHUB_DELIVERY)),
+            ),
+            Scheme::Stripe => (pointer("/type"), Some(pointer("/id"))),
+            Scheme::Slack => (pointer("/type"), Some(pointer("/event_id"))),
+            Scheme::Shopify => (
+                header(headers::SHOPIFY_TOPIC),
+                Some(header(headers::SHOPIFY_WEBHOOK_ID)),
+            ),
+            Scheme::StandardWebhooks => (pointer("/type"), Some(header(headers::WEBHOOK_ID))),
+            Scheme::Twilio { .. } => (
+                Field::Constant(source.to_owned()),
+                Some(header(headers::TWILIO_IDEMPOTENCY)),
+            ),
+            Scheme::Hmac(_) | Scheme::None => (pointer("/type"), None),
         }
     }
 

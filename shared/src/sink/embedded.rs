@@ -2,13 +2,13 @@
 //! limits, appended and acknowledged with Kinesis-like shard and sequence
 //! numbers.
 
+use std::io;
 use std::path::Path;
 
 use async_trait::async_trait;
 
 use super::{Ack, Sink, SinkError};
 use crate::config::Topic;
-use crate::error::Result;
 use crate::log::{AppendError, Log, LogOptions, sequence_number};
 use crate::record::{Record, check_records};
 
@@ -23,7 +23,7 @@ pub struct EmbeddedLog {
 
 impl EmbeddedLog {
     /// [`EmbeddedLog::open_with`] the default [`LogOptions`].
-    pub fn open<'a>(dir: &Path, topics: impl IntoIterator<Item = &'a str>) -> Result<Self> {
+    pub fn open<'a>(dir: &Path, topics: impl IntoIterator<Item = &'a str>) -> io::Result<Self> {
         Self::open_with(dir, topics, LogOptions::default())
     }
 
@@ -32,7 +32,7 @@ impl EmbeddedLog {
         dir: &Path,
         topics: impl IntoIterator<Item = &'a str>,
         options: LogOptions,
-    ) -> Result<Self> {
+    ) -> io::Result<Self> {
         Ok(EmbeddedLog {
             log: Log::open(dir, topics, options)?,
         })

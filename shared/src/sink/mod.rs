@@ -12,7 +12,7 @@ pub use kinesis::{KinesisSink, RetryPolicy, batches};
 use async_trait::async_trait;
 
 use crate::config::Topic;
-use crate::record::{MAX_PARTITION_KEY_CHARS, Record};
+use crate::record::{Record, RecordError};
 
 /// Where a record was stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,20 +26,9 @@ pub struct Ack {
 /// Why a sink did not store records.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SinkError {
-    /// A record is larger than a stream takes; nothing was written.
-    #[error("record of {size} bytes exceeds the stream's record limit of {limit} bytes")]
-    RecordTooLarge {
-        /// The record's size: data plus partition key.
-        size: usize,
-        /// The stream's limit.
-        limit: usize,
-    },
-    /// A partition key (stream id) is empty or too long; nothing was written.
-    #[error("stream id must be 1 to {MAX_PARTITION_KEY_CHARS} characters, got {chars}")]
-    BadPartitionKey {
-        /// Its length in characters.
-        chars: usize,
-    },
+    /// A record no stream can take; nothing was written.
+    #[error(transparent)]
+    Rejected(#[from] RecordError),
     /// The sink has no stream for the topic.
     #[error("unknown topic {0:?}")]
     UnknownTopic(String),

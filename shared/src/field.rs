@@ -1,4 +1,5 @@
-//! Where a value comes from: a JSON pointer, a request header or a constant.
+//! Where a configured value comes from: a JSON pointer, a request header
+//! or a constant.
 
 use std::fmt;
 
