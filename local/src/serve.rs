@@ -47,6 +47,10 @@ pub struct ServeArgs {
     /// keeps everything. Records expire a whole 64 MiB segment at a time.
     #[arg(long, default_value = "7d", env = "INLET_RETENTION")]
     pub retention: Retention,
+    /// How long one request may take, its body upload included, before it
+    /// is answered 408 (e.g. 30s).
+    #[arg(long, default_value = "30s", env = "INLET_REQUEST_TIMEOUT", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
 }
 
 /// How long the embedded log keeps records.
@@ -94,10 +98,6 @@ impl SinkKind {
         }
     }
 }
-
-/// How long one request may take, body upload included, before it is
-/// answered 408; connection-level limits against slow clients are separate.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
     let env = |name: &str| std::env::var(name).ok();
@@ -171,11 +171,13 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         tasks.extend(service.tasks.into_iter().map(tokio::spawn));
     }
     banner.finish(&args, &ctx.base_url, &config, demo.as_ref());
+    // Requests cannot hang forever; connection-level limits against slow
+    // clients are separate.
     let app = app
         .fallback(route_not_found)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+            args.request_timeout,
         ));
 
     print!("{banner}");

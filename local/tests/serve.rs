@@ -547,3 +547,41 @@ topic = "beers"
         .await
         .unwrap();
 }
+
+/// A request whose body never finishes is answered 408 after
+/// `--request-timeout`, and nothing is published.
+#[test]
+fn a_request_that_never_finishes_is_answered_408() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_with(
+        &[
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--request-timeout",
+            "1s",
+        ],
+        &[("INLET_DEMO_SECRET", "test-demo-secret")],
+    );
+    let addr = server.base_url.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let started = Instant::now();
+    stream
+        .write_all(
+            b"POST /webhooks/segment HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"type\":",
+        )
+        .unwrap();
+    let mut answer = [0u8; 12];
+    stream.read_exact(&mut answer).unwrap();
+    assert_eq!(
+        &answer,
+        b"HTTP/1.1 408",
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert!(tail(dir.path(), "webhooks").is_empty());
+}
