@@ -3,7 +3,8 @@
 # no-loss check: the records in each topic equal the 2xx answers.
 #   bash local/bench/load.sh             # embedded durable log (the default sink)
 #   bash local/bench/load.sh --kinesis   # kinesalite as the sink (measures the emulator too)
-# DURATION (default 10s) sets each run's length.
+# DURATION (default 10s) sets each run's length. INLET_BIN runs that binary
+# instead of building target/release/inlet (to compare two builds).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export BENCH_DIR="$PWD/local/bench"
@@ -15,8 +16,12 @@ if ! command -v wrk >/dev/null; then
   echo "==> installing wrk (Debian package)"
   apt-get install -y -qq wrk >/dev/null
 fi
-echo "==> building the release binaries"
-cargo build --release -q -p inlet
+INLET_BIN=${INLET_BIN:-}
+if [ -z "$INLET_BIN" ]; then
+  echo "==> building the release binaries"
+  cargo build --release -q -p inlet
+  INLET_BIN=target/release/inlet
+fi
 [ "$SINK" = kinesis ] && cargo build --release -q -p inlet-e2e --bin emulators && npm ci --prefix tests --no-audit --no-fund --loglevel=error
 
 work=$(mktemp -d)
@@ -47,7 +52,7 @@ if [ "$SINK" = kinesis ]; then
 fi
 
 INLET_DEMO_SECRET=bench-secret INLET_DEMO_TOKEN=bench-token RUST_LOG=warn \
-  target/release/inlet serve --addr "127.0.0.1:$port" --data-dir "$work/data" "${sink_args[@]}" > "$work/serve.log" 2>&1 &
+  "$INLET_BIN" serve --addr "127.0.0.1:$port" --data-dir "$work/data" "${sink_args[@]}" > "$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do curl -sf -o /dev/null "$url/openapi.json" && break; sleep 0.1; done
 

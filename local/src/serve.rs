@@ -168,7 +168,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         }
         app = app.merge(service.routes);
         banner.sections.extend(service.banner);
-        tasks.extend(service.tasks.into_iter().map(tokio::spawn));
+        tasks.extend(service.tasks);
     }
     banner.finish(&args, &ctx.base_url, &config, demo.as_ref());
     // Requests cannot hang forever; connection-level limits against slow
@@ -181,6 +181,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         ));
 
     print!("{banner}");
+    let tasks: Vec<_> = tasks.into_iter().map(tokio::spawn).collect();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -3,16 +3,23 @@
 
 use std::fmt;
 
-/// A JSON pointer (RFC 6901), checked to start with `/`.
+/// A JSON pointer (RFC 6901): `""` (the whole document) or one starting
+/// with `/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonPointer(String);
 
 impl JsonPointer {
-    /// `value` if it is a pointer such as `/items/0/id`.
+    /// `value` if it is a pointer such as `/items/0/id`, or `""`.
     pub fn parse(value: &str) -> Option<Self> {
-        value
-            .starts_with('/')
-            .then(|| JsonPointer(value.to_owned()))
+        (value.is_empty() || value.starts_with('/')).then(|| JsonPointer(value.to_owned()))
+    }
+
+    /// The string, number or boolean it points at, as text; `None` if
+    /// absent, empty or of another type.
+    pub fn text_in(&self, json: &serde_json::Value) -> Option<String> {
+        self.get(json)
+            .and_then(scalar_text)
+            .filter(|v| !v.is_empty())
     }
 
     /// The value it points at in `json`.

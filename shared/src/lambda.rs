@@ -17,12 +17,31 @@ pub struct Runtime {
     pub config: Arc<Config>,
     /// The AWS configuration every client is built from.
     pub aws: crate::SdkConfig,
-    /// Publishes into Kinesis, remembering delivery ids in the `[dedupe]`
-    /// table when one is configured.
+    /// Publishes into Kinesis.
     pub publisher: Publisher,
 }
 
 impl Runtime {
+    /// The publisher, remembering delivery ids in the `[dedupe]` table; with
+    /// no table it warns that redeliveries are published again.
+    pub fn publisher_with_dedupe(&self) -> Publisher {
+        match &self.config.dedupe_table {
+            Some(table) => self
+                .publisher
+                .clone()
+                .with_dedupe(Arc::new(DynamoDedupe::from_config(
+                    &self.aws,
+                    table.clone(),
+                ))),
+            None => {
+                tracing::warn!(
+                    "no [dedupe] table configured: redelivered webhooks are published again"
+                );
+                self.publisher.clone()
+            }
+        }
+    }
+
     /// The `[checkpoints]` table, for functions that keep checkpoints.
     pub fn checkpoints(&self) -> Result<Arc<dyn CheckpointStore>, ConfigError> {
         let table = self.config.checkpoint_table.clone().ok_or_else(|| {
@@ -42,17 +61,7 @@ pub async fn start(warnings: fn(&Config) -> Vec<String>) -> Result<Runtime, Conf
     let config = Config::from_env(&|name| std::env::var(name).ok())
         .inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
     let aws = crate::load_aws_config().await;
-    let mut publisher = Publisher::new(Arc::new(KinesisSink::from_config(&aws)));
-    match &config.dedupe_table {
-        Some(table) => {
-            publisher =
-                publisher.with_dedupe(Arc::new(DynamoDedupe::from_config(&aws, table.clone())));
-        }
-        None if !config.sources.is_empty() => {
-            tracing::warn!("no [dedupe] table configured: redelivered webhooks are published again")
-        }
-        None => {}
-    }
+    let publisher = Publisher::new(Arc::new(KinesisSink::from_config(&aws)));
     for warning in warnings(&config) {
         tracing::warn!("{warning}");
     }

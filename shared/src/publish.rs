@@ -84,21 +84,38 @@ impl Publisher {
         (self.clock)()
     }
 
-    /// A CloudEvent for `route`, stamped now, with a fresh id.
-    pub fn event<D: Serialize>(&self, route: &Route<'_>, ty: &str, data: D) -> CloudEvent<D> {
+    /// A CloudEvent for `route`, stamped `time`, with a fresh id.
+    pub fn event<D: Serialize>(
+        &self,
+        route: &Route<'_>,
+        ty: &str,
+        time: SystemTime,
+        data: D,
+    ) -> CloudEvent<D> {
         CloudEvent::new(
             route.source,
             ty,
             route.topic.name.clone(),
             route.stream_id,
-            self.now(),
+            time,
             data,
         )
     }
 
-    /// The record of one message for `route`.
+    /// The record of one message for `route`, stamped now.
     pub fn record<D: Serialize>(&self, route: &Route<'_>, ty: &str, data: &D) -> Record {
-        self.event(route, ty, data).to_record()
+        self.record_at(route, ty, self.now(), data)
+    }
+
+    /// The record of one message for `route`, stamped `time`.
+    pub fn record_at<D: Serialize>(
+        &self,
+        route: &Route<'_>,
+        ty: &str,
+        time: SystemTime,
+        data: &D,
+    ) -> Record {
+        self.event(route, ty, time, data).to_record()
     }
 
     /// Publishes `records` and returns once every one is durable, with one
@@ -109,12 +126,23 @@ impl Publisher {
         what: &str,
         records: Vec<Record>,
     ) -> Result<Vec<Ack>> {
+        self.put(route, what, records, None).await
+    }
+
+    async fn put(
+        &self,
+        route: &Route<'_>,
+        what: &str,
+        records: Vec<Record>,
+        id: Option<&str>,
+    ) -> Result<Vec<Ack>> {
         let count = records.len();
         let acks = self.sink.put(route.topic, records).await?;
         tracing::info!(
             source = route.source,
             topic = %route.topic.name,
             stream_id = route.stream_id,
+            id,
             records = count,
             sequence_number = acks.first().map_or("", |a| a.sequence_number.as_str()),
             "{what} published"
@@ -152,7 +180,9 @@ impl Publisher {
                 }
             }
         }
-        let published = self.publish(route, what, vec![event.to_record()]).await;
+        let published = self
+            .put(route, what, vec![event.to_record()], Some(&event.id))
+            .await;
         let Some(delivery) = delivery else {
             return published.map(|mut acks| Outcome::Stored(acks.remove(0)));
         };

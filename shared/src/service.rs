@@ -47,18 +47,6 @@ pub struct LocalService {
     pub warnings: Vec<String>,
 }
 
-impl LocalService {
-    /// A service of routes alone.
-    pub fn routes(routes: Router) -> Self {
-        LocalService {
-            routes,
-            tasks: Vec::new(),
-            banner: Vec::new(),
-            warnings: Vec::new(),
-        }
-    }
-}
-
 /// A heading and its indented lines in the start-up banner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BannerSection {

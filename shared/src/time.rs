@@ -24,14 +24,25 @@ fn since_epoch(time: SystemTime) -> Duration {
     time.duration_since(UNIX_EPOCH).unwrap_or_default()
 }
 
-/// Exponential back-off with "full jitter": before retry `n` (1-based) wait
-/// a random time up to `base * 2^n`, capped at `max`.
+/// Exponential back-off with jitter: before retry `n` (1-based) the ceiling
+/// is `base * 2^n`, capped at `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
     /// The ceiling before the first retry is twice this.
     pub base: Duration,
     /// The largest ceiling.
     pub max: Duration,
+    /// How the wait is drawn under the ceiling.
+    pub jitter: Jitter,
+}
+
+/// How a back-off wait is drawn under its ceiling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jitter {
+    /// Anywhere from zero to the ceiling (spreads retries of many clients).
+    Full,
+    /// From half the ceiling to the ceiling (never retries at once).
+    Equal,
 }
 
 impl Backoff {
@@ -39,7 +50,11 @@ impl Backoff {
     pub fn delay(&self, retry: u32) -> Duration {
         let ceiling = self.base.saturating_mul(1 << retry.min(16)).min(self.max);
         let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(rand::rng().random_range(0..=millis))
+        let floor = match self.jitter {
+            Jitter::Full => 0,
+            Jitter::Equal => millis / 2,
+        };
+        Duration::from_millis(rand::rng().random_range(floor..=millis))
     }
 }
 
@@ -59,15 +74,22 @@ mod tests {
 
     #[test]
     fn backoff_stays_under_its_doubling_ceiling_and_the_cap() {
-        let backoff = Backoff {
-            base: Duration::from_millis(50),
-            max: Duration::from_secs(2),
-        };
-        for retry in 1..40 {
-            let ceiling = Duration::from_millis(50)
-                .saturating_mul(1 << retry.min(16))
-                .min(Duration::from_secs(2));
-            assert!(backoff.delay(retry) <= ceiling);
+        for jitter in [Jitter::Full, Jitter::Equal] {
+            let backoff = Backoff {
+                base: Duration::from_millis(50),
+                max: Duration::from_secs(2),
+                jitter,
+            };
+            for retry in 1..40 {
+                let ceiling = Duration::from_millis(50)
+                    .saturating_mul(1 << retry.min(16))
+                    .min(Duration::from_secs(2));
+                let delay = backoff.delay(retry);
+                assert!(delay <= ceiling);
+                if jitter == Jitter::Equal {
+                    assert!(delay >= ceiling / 2, "{delay:?} under half of {ceiling:?}");
+                }
+            }
         }
     }
 }

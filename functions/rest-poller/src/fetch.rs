@@ -3,8 +3,9 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use inlet_shared::config::PollMethod;
 use inlet_shared::config::{PollAuth, Poller};
-use inlet_shared::time::Backoff;
+use inlet_shared::time::{Backoff, Jitter};
 use inlet_shared::{Error, Result};
 use reqwest::header::{HeaderMap, HeaderName, LINK, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
@@ -42,7 +43,7 @@ pub(crate) struct Fetcher<'a> {
     deadline: Instant,
 }
 
-fn upstream(reason: String) -> Error {
+pub(crate) fn upstream(reason: String) -> Error {
     Error::unavailable(reason)
 }
 
@@ -58,8 +59,10 @@ impl<'a> Fetcher<'a> {
     /// GETs (or POSTs) `url`, retrying what can be retried within the budget.
     pub async fn get(&self, url: &str, extra: &[(HeaderName, String)]) -> Result<Page> {
         let parsed = Url::parse(url).map_err(|e| upstream(format!("{url}: {e}")))?;
-        let method =
-            Method::from_bytes(self.target.method.as_str().as_bytes()).expect("GET or POST");
+        let method = match self.target.method {
+            PollMethod::Get => Method::GET,
+            PollMethod::Post => Method::POST,
+        };
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
@@ -135,11 +138,12 @@ impl<'a> Fetcher<'a> {
     }
 }
 
-/// Exponential back-off with full jitter: up to 400 ms, 800 ms, ... 10 s.
+/// Exponential back-off with equal jitter: 200-400 ms, 400-800 ms, ... 5-10 s.
 fn backoff(attempt: u32) -> Duration {
     Backoff {
         base: Duration::from_millis(200),
         max: Duration::from_secs(10),
+        jitter: Jitter::Equal,
     }
     .delay(attempt)
 }

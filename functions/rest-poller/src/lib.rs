@@ -9,17 +9,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use inlet_shared::checkpoint::{Checkpoint, CheckpointStore};
-use inlet_shared::config::{Field, Pagination, Poller};
+use inlet_shared::config::{Pagination, Poller};
 use inlet_shared::model::{EventData, event_type};
 use inlet_shared::publish::{Publisher, Route};
 use inlet_shared::service::{BannerSection, LocalContext, LocalService, Task};
 use inlet_shared::time::{unix_nanos, unix_secs};
-use inlet_shared::{Config, Error, Result};
+use inlet_shared::{Config, Result};
 use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::fetch::Fetcher;
+use crate::fetch::{Fetcher, upstream};
 
 /// The poller's state: the configuration, the HTTP client, the publisher and
 /// the checkpoint store, built once.
@@ -310,11 +310,11 @@ async fn run(
             continue;
         }
         report.new += 1;
-        records.push(deps.publisher.record(
-            &route,
-            event_type::EVENTS,
-            &to_event(target, &item, now),
-        ));
+        let event = to_event(target, &item, now);
+        records.push(
+            deps.publisher
+                .record_at(&route, event_type::EVENTS, now, &event),
+        );
         next.remember(key, target.keep_keys);
     }
     if !records.is_empty() {
@@ -325,10 +325,6 @@ async fn run(
         report.published = count;
     }
     Ok(next)
-}
-
-fn upstream(reason: String) -> Error {
-    Error::unavailable(reason)
 }
 
 /// The items of one page: the array at `items`, or the whole body.
@@ -348,7 +344,7 @@ fn item_key(target: &Poller, item: &serde_json::Value) -> String {
     let field = target
         .key
         .as_ref()
-        .and_then(|pointer| Field::Pointer(pointer.as_str().to_owned()).resolve_in(item));
+        .and_then(|pointer| pointer.text_in(item));
     field.unwrap_or_else(|| {
         let canonical = serde_json::to_vec(item).expect("JSON serialises");
         format!("sha256:{}", hex::encode(Sha256::digest(canonical)))

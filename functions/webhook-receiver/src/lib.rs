@@ -130,21 +130,21 @@ async fn receive(
         topic,
         stream_id: &source.stream_id,
     };
-    let event = webhook.into_cloud_event(&route, now);
+    let event = webhook.into_cloud_event(&receiver.publisher, &route, now);
     let outcome = receiver
         .publisher
         .publish_once(&route, "webhook", &event, delivery.as_ref())
         .await?;
-    let (shard_id, sequence_number) = match outcome {
-        Outcome::Stored(ack) => (Some(ack.shard_id), Some(ack.sequence_number)),
-        Outcome::Duplicate => (None, None),
+    let (shard_id, sequence_number, duplicate) = match outcome {
+        Outcome::Stored(ack) => (Some(ack.shard_id), Some(ack.sequence_number), false),
+        Outcome::Duplicate => (None, None, true),
     };
     Ok(Json(Published {
-        duplicate: shard_id.is_none(),
         id: event.id,
         topic: topic.name.clone(),
         shard_id,
         sequence_number,
+        duplicate,
     })
     .into_response())
 }
@@ -208,21 +208,19 @@ impl Webhook {
     /// The event a webhook becomes: `EventData` whose id is the configured
     /// field and whose value is the body; the CloudEvent id is the provider's
     /// delivery id where there is one.
-    fn into_cloud_event(self, route: &Route<'_>, now: SystemTime) -> CloudEvent<EventData> {
+    fn into_cloud_event(
+        self,
+        publisher: &Publisher,
+        route: &Route<'_>,
+        now: SystemTime,
+    ) -> CloudEvent<EventData> {
         let data = EventData {
             id: self.event_id,
             timestamp: unix_nanos(now),
             value: self.value,
             tags: Default::default(),
         };
-        let mut event = CloudEvent::new(
-            route.source,
-            event_type::EVENTS,
-            route.topic.name.clone(),
-            route.stream_id,
-            now,
-            data,
-        );
+        let mut event = publisher.event(route, event_type::EVENTS, now, data);
         if let Some(id) = self.delivery_id {
             event.id = id;
         }

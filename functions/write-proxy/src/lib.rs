@@ -5,7 +5,7 @@
 mod openapi;
 mod samples;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -96,11 +96,22 @@ impl Endpoint {
         }
     }
 
-    /// A write of one kind of message: authorise, read, parse, publish.
+    /// A write of one kind of message to `/topics/{topic}/streams/{streamId}/...`.
     fn write(method: Method, path: &'static str, kind: MessageKind) -> Self {
-        Endpoint::new(method, path, move |state, path, headers, body| {
-            write(kind, state, path, headers, body)
-        })
+        let handler = move |state, path: StreamPath, headers, body| async move {
+            let Path((topic, stream_id)) = path.map_err(|e| Error::BadRequest(e.body_text()))?;
+            write(kind, state, (topic, Some(stream_id)), headers, body).await
+        };
+        Endpoint::new(method, path, handler)
+    }
+
+    /// Stream creation at `/topics/{topic}/streams`, under a new stream id.
+    fn create(method: Method, path: &'static str) -> Self {
+        let handler = move |state, path: TopicPath, headers, body| async move {
+            let Path(topic) = path.map_err(|e| Error::BadRequest(e.body_text()))?;
+            write(MessageKind::Properties, state, (topic, None), headers, body).await
+        };
+        Endpoint::new(method, path, handler)
     }
 }
 
@@ -110,7 +121,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     const STREAM: &str = "/topics/{topic}/streams/{streamId}";
     use MessageKind::*;
     vec![
-        Endpoint::write(Method::POST, "/topics/{topic}/streams", Properties),
+        Endpoint::create(Method::POST, "/topics/{topic}/streams"),
         Endpoint::write(Method::PUT, STREAM, Properties),
         Endpoint::write(
             Method::POST,
@@ -207,29 +218,31 @@ struct Created {
     stream_id: String,
 }
 
-/// Every write: the path's topic (and stream id; a create makes one), the
-/// token checked for the topic, the body read and parsed, and the records
-/// published. Answered 200 (a create with its stream id) once durable.
+/// The path of a stream operation: topic and stream id.
+type StreamPath = Result<Path<(String, String)>, PathRejection>;
+/// The path of a topic operation.
+type TopicPath = Result<Path<String>, PathRejection>;
+
+/// Every write: the token checked for the topic, the body read and parsed,
+/// and the records published to the stream (a new one for a create).
+/// Answered 200 (a create with its stream id) once durable.
 async fn write(
     kind: MessageKind,
     State(proxy): State<WriteProxy>,
-    path: Result<Path<HashMap<String, String>>, PathRejection>,
+    (topic, stream_id): (String, Option<String>),
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let Path(params) = path.map_err(|e| Error::BadRequest(e.body_text()))?;
-    let topic = params.get("topic").map_or("", String::as_str);
-    let topic = proxy.writer.authorize(bearer_token(&headers)?, topic)?;
+    let topic = proxy.writer.authorize(bearer_token(&headers)?, &topic)?;
     let body = read_body(&headers, body, proxy.config().writer.max_body_bytes).await?;
     let message = Message::parse(kind, &body)?;
-    match params.get("streamId") {
+    match stream_id {
         Some(stream_id) => {
-            proxy.writer.write(topic, stream_id, message).await?;
+            proxy.writer.write(topic, &stream_id, message).await?;
             Ok(axum::http::StatusCode::OK.into_response())
         }
         None => {
-            let stream_id = QuixWriter::new_stream_id();
-            proxy.writer.write(topic, &stream_id, message).await?;
+            let stream_id = proxy.writer.create_stream(topic, message).await?;
             Ok(Json(Created { stream_id }).into_response())
         }
     }

@@ -20,7 +20,8 @@ pub struct Poller {
     pub every: Duration,
     /// The array of items in a response; `None`: the body is one item.
     pub items: Option<JsonPointer>,
-    /// Dedupe key of an item; `None`: a hash of the item.
+    /// Dedupe key of an item; `None` (or a value that is not a string or
+    /// number): a hash of the item.
     pub key: Option<JsonPointer>,
     /// Where the event id comes from.
     pub event_id: Field,
@@ -140,10 +141,10 @@ pub(super) fn parse(
     Ok(pollers)
 }
 
-/// An optional JSON pointer: absent or `""` is `None` (the whole document).
+/// An optional JSON pointer (`""` points at the whole document).
 fn pointer(at: &str, key: &str, value: Option<&str>) -> Result<Option<JsonPointer>, ConfigError> {
     match value {
-        None | Some("") => Ok(None),
+        None => Ok(None),
         Some(text) => JsonPointer::parse(text).map(Some).ok_or_else(|| {
             ConfigError::new(
                 format!("{at}.{key}"),
@@ -168,7 +169,12 @@ fn parse_one(
     if every < Duration::from_secs(1) {
         return Err(ConfigError::new(key("every"), "must be at least 1s"));
     }
-    let items = pointer(&at, "items", Some(&raw.items))?;
+    // `items = ""` (the default): the body is one item.
+    let items = pointer(
+        &at,
+        "items",
+        Some(raw.items.as_str()).filter(|i| !i.is_empty()),
+    )?;
     let item_key = pointer(&at, "key", raw.key.as_deref())?;
     let value = pointer(&at, "value", raw.value.as_deref())?;
     let method = match raw
@@ -217,7 +223,7 @@ fn parse_one(
         }
         None => Pagination::None,
         Some("link") => Pagination::LinkHeader,
-        Some(other) => match JsonPointer::parse(other) {
+        Some(other) => match JsonPointer::parse(other).filter(|_| other.starts_with('/')) {
             Some(pointer) => Pagination::Pointer {
                 pointer,
                 cursor_param: raw.cursor_param,

@@ -13,7 +13,7 @@ use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use super::{Ack, Sink, SinkError};
 use crate::config::Topic;
 use crate::record::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS, Record, check_records};
-use crate::time::Backoff;
+use crate::time::{Backoff, Jitter};
 
 /// How often and how patiently failed records are retried.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +42,7 @@ impl RetryPolicy {
         Backoff {
             base: self.base_delay,
             max: self.max_delay,
+            jitter: Jitter::Full,
         }
         .delay(retry)
     }

@@ -1,7 +1,7 @@
 //! The Quix Streaming Writer core, transport-neutral: authorise a token for
 //! a topic, parse and validate a message, split it into records that fit the
 //! stream, and publish them, answering only once every one is durable. The
-//! HTTP Writer API is one transport over it; the SignalR hub is another.
+//! HTTP Writer API is one transport over it; a websocket hub can be another.
 
 pub mod payload;
 mod tokens;
@@ -75,7 +75,8 @@ impl Message {
             Message::Properties(_) => "stream properties",
             Message::ParameterData(_) => "parameter data",
             Message::Events(_) => "events",
-            Message::Definitions(_) => "definitions",
+            Message::Definitions(d) if d.parameters.is_empty() => "event definitions",
+            Message::Definitions(_) => "parameter definitions",
             Message::End(_) => "stream end",
         }
     }
@@ -127,12 +128,31 @@ impl QuixWriter {
     /// Publishes `message` to `stream_id` of `topic`, returning once every
     /// record is durable.
     pub async fn write(&self, topic: &Topic, stream_id: &str, message: Message) -> Result<()> {
+        let what = message.describe();
+        self.publish(topic, stream_id, message, what).await
+    }
+
+    /// Creates a stream with `properties` under a new id, as Quix's
+    /// create-stream does, and returns the id once it is durable.
+    pub async fn create_stream(&self, topic: &Topic, properties: Message) -> Result<String> {
+        let stream_id = uuid::Uuid::new_v4().to_string();
+        self.publish(topic, &stream_id, properties, "stream created")
+            .await?;
+        Ok(stream_id)
+    }
+
+    async fn publish(
+        &self,
+        topic: &Topic,
+        stream_id: &str,
+        message: Message,
+        what: &str,
+    ) -> Result<()> {
         let route = Route {
             source: SOURCE,
             topic,
             stream_id,
         };
-        let what = message.describe();
         let p = &self.publisher;
         let records = match message {
             Message::Properties(m) => vec![p.record(&route, event_type::STREAM_PROPERTIES, &m)],
@@ -150,10 +170,5 @@ impl QuixWriter {
         };
         p.publish(&route, what, records).await?;
         Ok(())
-    }
-
-    /// A new stream id, as Quix's create-stream answers.
-    pub fn new_stream_id() -> String {
-        uuid::Uuid::new_v4().to_string()
     }
 }

@@ -260,7 +260,7 @@ pub async fn send(router: &Router, request: Request<Body>) -> Answer {
     Answer {
         status,
         headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        body: String::from_utf8(body.to_vec()).expect("a UTF-8 body"),
     }
 }
 
@@ -295,4 +295,39 @@ pub fn capture_logs(work: impl Future<Output = ()>) -> String {
         .block_on(work);
     let logs = captured.0.lock().expect("log lock").clone();
     String::from_utf8(logs).expect("UTF-8 logs")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(n: usize) -> Vec<Record> {
+        (0..n)
+            .map(|i| Record {
+                partition_key: "k".into(),
+                data: format!("{{\"n\":{i}}}").into_bytes().into(),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_scripted_partial_failure_stores_the_rest_and_names_the_failed() {
+        let sink = ScriptedSink::new(&["t"]);
+        let topic = Topic {
+            name: "t".into(),
+            stream: "t".into(),
+        };
+        sink.script(Script::FailSome(vec![1]));
+        match sink.put(&topic, records(3)).await {
+            Err(SinkError::Unavailable { failed, .. }) => assert_eq!(failed, [1]),
+            other => panic!("{other:?}"),
+        }
+        let stored: Vec<_> = sink.stored("t").iter().map(|r| r["n"].clone()).collect();
+        assert_eq!(stored, [0, 2]);
+        sink.script(Script::FailAll);
+        assert!(sink.put(&topic, records(1)).await.is_err());
+        sink.script(Script::Pass);
+        assert_eq!(sink.put(&topic, records(1)).await.unwrap().len(), 1);
+        assert_eq!(sink.stored("t").len(), 3);
+    }
 }
