@@ -101,7 +101,7 @@ count() {
   if [ "$SINK" = kinesis ]; then
     target/release/emulators count "$AWS_ENDPOINT_URL_KINESIS" "inlet-$1"
   else
-    target/release/inlet tail "$1" --no-follow --data-dir "$work/data" | wc -l
+    "$INLET_BIN" tail "$1" --no-follow --data-dir "$work/data" | wc -l
   fi
 }
 status=0
