@@ -32,11 +32,15 @@ fn event(publisher: &Publisher, route: &Route<'_>) -> inlet_shared::model::Cloud
     publisher.event(route, event_type::EVENTS, kit::at(NOW), data)
 }
 
-fn delivery(id: &str) -> Delivery {
-    Delivery {
+/// Publishes one event as delivery `id` of source `src`.
+async fn once(publisher: &Publisher, route: &Route<'_>, id: &str) -> Result<Outcome, Error> {
+    let delivery = Delivery {
         key: format!("src/{id}"),
         window: Duration::from_secs(3600),
-    }
+    };
+    publisher
+        .publish_once(route, "webhook", &event(publisher, route), Some(&delivery))
+        .await
 }
 
 #[tokio::test]
@@ -47,50 +51,18 @@ async fn a_delivery_is_published_once_and_a_failed_publish_releases_it() {
         topic: &config.topics["t"],
         stream_id: "s1",
     };
-    let first = publisher
-        .publish_once(
-            &route,
-            "webhook",
-            &event(&publisher, &route),
-            Some(&delivery("d1")),
-        )
-        .await
-        .unwrap();
+    let first = once(&publisher, &route, "d1").await.unwrap();
     assert!(
         matches!(first, Outcome::Stored(ref ack) if ack.sequence_number == "00000000000000000000")
     );
-    let again = publisher
-        .publish_once(
-            &route,
-            "webhook",
-            &event(&publisher, &route),
-            Some(&delivery("d1")),
-        )
-        .await
-        .unwrap();
+    let again = once(&publisher, &route, "d1").await.unwrap();
     assert_eq!(again, Outcome::Duplicate);
 
     sink.script(Script::FailAll);
-    let failed = publisher
-        .publish_once(
-            &route,
-            "webhook",
-            &event(&publisher, &route),
-            Some(&delivery("d2")),
-        )
-        .await
-        .unwrap_err();
+    let failed = once(&publisher, &route, "d2").await.unwrap_err();
     assert!(matches!(failed, Error::Unavailable { .. }), "{failed:?}");
     sink.script(Script::Pass);
-    let retried = publisher
-        .publish_once(
-            &route,
-            "webhook",
-            &event(&publisher, &route),
-            Some(&delivery("d2")),
-        )
-        .await
-        .unwrap();
+    let retried = once(&publisher, &route, "d2").await.unwrap();
     assert!(matches!(retried, Outcome::Stored(_)));
 
     let stored = sink.stored("t");
@@ -115,10 +87,7 @@ async fn a_delivery_being_published_is_503_until_it_is_stored() {
                 topic: &topic,
                 stream_id: "s1",
             };
-            let event = event(&publisher, &route);
-            publisher
-                .publish_once(&route, "webhook", &event, Some(&delivery("d3")))
-                .await
+            once(&publisher, &route, "d3").await
         })
     };
     sink.until_held(1).await;
@@ -127,15 +96,7 @@ async fn a_delivery_being_published_is_503_until_it_is_stored() {
         topic: &topic,
         stream_id: "s1",
     };
-    let second = publisher
-        .publish_once(
-            &route,
-            "webhook",
-            &event(&publisher, &route),
-            Some(&delivery("d3")),
-        )
-        .await
-        .unwrap_err();
+    let second = once(&publisher, &route, "d3").await.unwrap_err();
     assert_eq!(second.status(), 503);
     sink.release();
     assert!(matches!(first.await.unwrap().unwrap(), Outcome::Stored(_)));
