@@ -2,6 +2,7 @@
 //! topic's records, `sign` computes webhook signature headers for testing.
 
 mod demo;
+mod repair;
 mod serve;
 mod sign;
 mod tail;
@@ -9,6 +10,7 @@ mod tail;
 use clap::{Parser, Subcommand};
 use inlet_shared::config::ConfigError;
 
+pub use repair::RepairArgs;
 pub use serve::{ServeArgs, SinkKind};
 pub use sign::SignArgs;
 pub use tail::TailArgs;
@@ -29,6 +31,10 @@ enum Command {
     Tail(TailArgs),
     /// Read a body on stdin and print the signature header(s) to send with it.
     Sign(SignArgs),
+    /// Keep every readable record of a damaged log: each damaged segment is
+    /// moved aside intact and rewritten with the records on both sides of
+    /// the damage. Stop `inlet serve` first.
+    Repair(RepairArgs),
 }
 
 /// Why an `inlet` command failed.
@@ -64,6 +70,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(args) => Ok(serve::serve(args).await?),
         Command::Tail(args) => tail::tail(args).await,
         Command::Sign(args) => sign::sign(args),
+        Command::Repair(args) => repair::run(args),
     }
 }
 

@@ -585,3 +585,77 @@ fn a_request_that_never_finishes_is_answered_408() {
     assert!(started.elapsed() >= Duration::from_millis(900));
     assert!(tail(dir.path(), "webhooks").is_empty());
 }
+
+/// Damage inside the log: `inlet serve` refuses to start and says what to
+/// do, `inlet tail` prints what precedes the damage and where it is, and
+/// `inlet repair` keeps the records on both sides.
+#[tokio::test]
+async fn a_damaged_log_is_refused_shown_up_to_the_damage_and_repaired() {
+    use inlet_shared::config::Topic;
+    use inlet_shared::record::Record;
+    use inlet_shared::sink::{EmbeddedLog, Sink};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = EmbeddedLog::open(dir.path(), ["webhooks", "telemetry"]).unwrap();
+        let topic = Topic {
+            name: "webhooks".into(),
+            stream: "s".into(),
+        };
+        let records = (0..3)
+            .map(|i| Record {
+                partition_key: "k".into(),
+                data: format!("{{\"n\":{i:04}}}").into_bytes().into(),
+            })
+            .collect();
+        log.put(&topic, records).await.unwrap();
+    }
+    // Each frame: 8 bytes of length and checksum, 18 of sequence number,
+    // arrival time and key length, 1 of key, 10 of data.
+    let segment = dir.path().join("topics/webhooks/00000000000000000000.log");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    assert_eq!(bytes.len(), 3 * 37);
+    bytes[37 + 30] ^= 0xff;
+    std::fs::write(&segment, &bytes).unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+
+    let serve = Command::new(INLET)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir", data_dir])
+        .env("INLET_DEMO_SECRET", "s")
+        .output()
+        .unwrap();
+    assert!(!serve.status.success());
+    let stderr = String::from_utf8_lossy(&serve.stderr);
+    assert!(
+        stderr.contains("damaged at byte 37") && stderr.contains("inlet repair"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&segment).unwrap(), bytes, "nothing was cut");
+
+    let tail = Command::new(INLET)
+        .args(["tail", "webhooks", "--no-follow", "--data-dir", data_dir])
+        .output()
+        .unwrap();
+    assert!(!tail.status.success());
+    assert_eq!(String::from_utf8_lossy(&tail.stdout), "{\"n\":0000}\n");
+    assert!(String::from_utf8_lossy(&tail.stderr).contains("damaged at byte 37"));
+
+    let repair = Command::new(INLET)
+        .args(["repair", "--data-dir", data_dir])
+        .output()
+        .unwrap();
+    assert!(repair.status.success(), "{repair:?}");
+    let said = String::from_utf8_lossy(&repair.stdout);
+    assert!(
+        said.contains("kept 2 records; unreadable: bytes 37..74"),
+        "{said}"
+    );
+    let tail = Command::new(INLET)
+        .args(["tail", "webhooks", "--no-follow", "--data-dir", data_dir])
+        .output()
+        .unwrap();
+    assert!(tail.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&tail.stdout),
+        "{\"n\":0000}\n{\"n\":0002}\n"
+    );
+}

@@ -17,10 +17,12 @@
 
 mod frame;
 mod reader;
+mod recovery;
 mod segments;
 mod writer;
 
 pub use reader::{LogReader, READ_BATCH_BYTES};
+pub use recovery::{Damage, Repaired, Scan, repair, scan};
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -156,5 +158,7 @@ pub fn sequence_number(seq: u64) -> String {
     format!("{seq:020}")
 }
 
+#[cfg(test)]
+mod recovery_tests;
 #[cfg(test)]
 mod tests;

@@ -36,11 +36,11 @@ impl LogReader {
             .first()
             .copied()
             .ok_or_else(|| cannot(io::ErrorKind::NotFound.into()))?;
-        let file = File::open(segment_path(&topic_dir, base)).map_err(cannot)?;
+        let cursor = FileCursor::open(segment_path(&topic_dir, base)).map_err(cannot)?;
         Ok(LogReader {
             dir: topic_dir,
             base,
-            cursor: FileCursor::new(file),
+            cursor,
         })
     }
 
@@ -76,10 +76,10 @@ impl LogReader {
             if !rest.is_empty() {
                 return Ok(rest);
             }
-            match File::open(segment_path(&self.dir, next)) {
-                Ok(file) => {
+            match FileCursor::open(segment_path(&self.dir, next)) {
+                Ok(cursor) => {
                     self.base = next;
-                    self.cursor = FileCursor::new(file);
+                    self.cursor = cursor;
                 }
                 // Expired between the listing and the open: list again.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -106,20 +106,25 @@ pub const READ_BATCH_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Whole frames read from one segment file, as it grows.
 pub(super) struct FileCursor {
+    path: PathBuf,
     file: File,
-    pub(super) offset: u64,
+    offset: u64,
     pending: Vec<u8>,
 }
 
 impl FileCursor {
-    pub(super) fn new(file: File) -> Self {
-        FileCursor {
-            file,
+    pub(super) fn open(path: PathBuf) -> io::Result<Self> {
+        Ok(FileCursor {
+            file: File::open(&path)?,
+            path,
             offset: 0,
             pending: Vec::new(),
-        }
+        })
     }
 
+    /// The whole frames from the last one read on; at a damaged frame, the
+    /// frames before it, and then an `InvalidData` error naming the file and
+    /// offset (and the same error on every later call).
     pub(super) fn read_batch(&mut self) -> io::Result<Vec<StoredRecord>> {
         self.file
             .seek(SeekFrom::Start(self.offset + self.pending.len() as u64))?;
@@ -127,12 +132,28 @@ impl FileCursor {
         (&mut self.file).take(room).read_to_end(&mut self.pending)?;
         let mut records = Vec::new();
         let mut at = 0;
-        while let Some((record, size)) = decode(&self.pending[at..])? {
-            records.push(record);
-            at += size;
-        }
+        let damaged = loop {
+            match decode(&self.pending[at..]) {
+                Ok(Some((record, size))) => {
+                    records.push(record);
+                    at += size;
+                }
+                Ok(None) => break false,
+                Err(_) => break true,
+            }
+        };
         self.pending.drain(..at);
         self.offset += at as u64;
+        if damaged && records.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the log segment {} is damaged at byte {}; every record before it was read (`inlet repair` recovers what follows)",
+                    self.path.display(),
+                    self.offset
+                ),
+            ));
+        }
         Ok(records)
     }
 }

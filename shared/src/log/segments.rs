@@ -6,7 +6,7 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::LogOptions;
-use super::reader::FileCursor;
+use super::recovery::recover;
 
 pub(super) fn topics_dir(dir: &Path) -> PathBuf {
     dir.join("topics")
@@ -68,7 +68,7 @@ impl Segments {
             std::fs::rename(&unsegmented, segment_path(&topic_dir, 0))?;
         }
         let base = segment_bases(&topic_dir)?.last().copied().unwrap_or(0);
-        let (file, end, last_seq) = recover(&segment_path(&topic_dir, base))?;
+        let (file, end, last_seq) = recover(&segment_path(&topic_dir, base), base)?;
         sync_dir(&topic_dir)?;
         let mut segments = Segments {
             dir: topic_dir,
@@ -177,39 +177,4 @@ impl Segments {
             tracing::error!(error = %e, dir = %self.dir.display(), "cannot delete expired log segments");
         }
     }
-}
-
-/// Opens a segment for appending after its last whole frame: the file, its
-/// length and the last sequence number in it.
-fn recover(path: &Path) -> io::Result<(File, u64, Option<u64>)> {
-    let mut file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(path)?;
-    let mut cursor = FileCursor::new(file.try_clone()?);
-    let mut last_seq = None;
-    loop {
-        match cursor.read_batch() {
-            Ok(batch) if batch.is_empty() => break,
-            Ok(batch) => last_seq = batch.last().map(|r| r.seq).or(last_seq),
-            // A frame whose checksum fails at the end is a torn write.
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => break,
-            Err(e) => return Err(e),
-        }
-    }
-    let valid = cursor.offset;
-    let len = file.metadata()?.len();
-    if len > valid {
-        tracing::warn!(
-            path = %path.display(),
-            cut = len - valid,
-            "cutting off a torn write at the end of the log"
-        );
-        file.set_len(valid)?;
-        file.sync_all()?;
-    }
-    file.seek(SeekFrom::Start(valid))?;
-    Ok((file, valid, last_seq))
 }

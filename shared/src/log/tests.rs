@@ -228,10 +228,10 @@ async fn segments_roll_and_are_read_in_order_across_restarts() {
     assert!(all.iter().enumerate().all(|(i, r)| r.seq == i as u64));
     // Each segment is named by the first sequence number in it.
     for base in segment_bases(&topic_dir(dir.path(), "t")).unwrap() {
-        let first =
-            FileCursor::new(File::open(segment_path(&topic_dir(dir.path(), "t"), base)).unwrap())
-                .read_batch()
-                .unwrap();
+        let first = FileCursor::open(segment_path(&topic_dir(dir.path(), "t"), base))
+            .unwrap()
+            .read_batch()
+            .unwrap();
         if let Some(first) = first.first() {
             assert_eq!(first.seq, base);
         }

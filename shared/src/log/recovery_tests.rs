@@ -1,0 +1,198 @@
+//! Damage to a segment, class by class, at the tail and in the middle, in
+//! small and multi-batch segments: what survives, and that nothing
+//! acknowledged is cut without the operator's say.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::frame::encode;
+use super::segments::{segment_bases, segment_path, topic_dir};
+use super::*;
+use crate::config::Topic;
+use crate::record::Record;
+use crate::sink::{EmbeddedLog, Sink};
+
+fn record(i: u64, size: usize) -> Record {
+    let mut data = format!("record-{i:06}-").into_bytes();
+    data.resize(size.max(data.len()), b'x');
+    Record {
+        partition_key: "k".into(),
+        data: data.into(),
+    }
+}
+
+/// A topic `t` whose one segment holds `count` frames of about `size`
+/// bytes; returns the segment's path and each frame's end offset.
+fn segment(dir: &Path, count: u64, size: usize) -> (PathBuf, Vec<u64>) {
+    let topic = topic_dir(dir, "t");
+    fs::create_dir_all(&topic).unwrap();
+    let (mut bytes, mut ends) = (Vec::new(), Vec::new());
+    for i in 0..count {
+        encode(&mut bytes, i, 0, &record(i, size));
+        ends.push(bytes.len() as u64);
+    }
+    let path = segment_path(&topic, 0);
+    fs::write(&path, &bytes).unwrap();
+    (path, ends)
+}
+
+fn seqs(dir: &Path) -> Vec<u64> {
+    let mut reader = LogReader::open(dir, "t").unwrap();
+    reader
+        .read_available()
+        .unwrap()
+        .iter()
+        .map(|r| r.seq)
+        .collect()
+}
+
+fn flip(path: &Path, at: u64) {
+    let mut bytes = fs::read(path).unwrap();
+    bytes[at as usize] ^= 0x5a;
+    fs::write(path, bytes).unwrap();
+}
+
+fn topic() -> Topic {
+    Topic {
+        name: "t".into(),
+        stream: "t".into(),
+    }
+}
+
+/// Opens the log, appends one record and returns its sequence number.
+async fn next_seq(dir: &Path) -> u64 {
+    let log = EmbeddedLog::open(dir, ["t"]).unwrap();
+    let ack = log.put(&topic(), vec![record(999_999, 10)]).await.unwrap();
+    ack[0].sequence_number.parse().unwrap()
+}
+
+#[tokio::test]
+async fn zeros_after_the_last_frame_are_a_torn_tail_and_every_record_survives() {
+    for (count, size) in [(50, 100), (9_000, 600)] {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = segment(dir.path(), count, size);
+        OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(&[0; 4096])
+            .unwrap();
+        assert_eq!(next_seq(dir.path()).await, count);
+        assert_eq!(seqs(dir.path()), (0..=count).collect::<Vec<_>>());
+    }
+}
+
+#[tokio::test]
+async fn a_damaged_last_frame_is_cut_and_nothing_before_it() {
+    // 9,000 frames of 600 bytes span two read batches: the damage is in the
+    // second, and the first batch's frames all survive.
+    for (count, size) in [(50, 100), (9_000, 600)] {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, ends) = segment(dir.path(), count, size);
+        flip(&path, ends[ends.len() - 1] - 3);
+        assert_eq!(next_seq(dir.path()).await, count - 1);
+        let kept = seqs(dir.path());
+        assert_eq!(kept.len() as u64, count);
+        assert_eq!(
+            kept[..count as usize - 1],
+            (0..count - 1).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[tokio::test]
+async fn damage_inside_a_segment_stops_the_open_and_repair_keeps_both_sides() {
+    for (count, size, damaged) in [(50, 100, 20), (9_000, 600, 8_000), (9_000, 600, 3)] {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, ends) = segment(dir.path(), count, size);
+        let start = if damaged == 0 { 0 } else { ends[damaged - 1] };
+        flip(&path, start + 10);
+        let before = fs::read(&path).unwrap();
+
+        let err = EmbeddedLog::open(dir.path(), ["t"]).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains(&format!("byte {start}")), "{message}");
+        assert!(message.contains("inlet repair"), "{message}");
+        assert_eq!(fs::read(&path).unwrap(), before, "nothing was cut");
+
+        // A reader gets every record before the damage, then the error.
+        let mut reader = LogReader::open(dir.path(), "t").unwrap();
+        let mut read = 0;
+        let err = loop {
+            match reader.read_batch() {
+                Ok(batch) => read += batch.len(),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(read, damaged);
+        assert!(
+            err.to_string()
+                .contains(&format!("damaged at byte {start}")),
+            "{err}"
+        );
+
+        let repaired = repair(dir.path()).unwrap();
+        assert_eq!(repaired.len(), 1);
+        assert_eq!(repaired[0].records, count as usize - 1);
+        assert_eq!(repaired[0].lost, [(start, ends[damaged])]);
+        assert_eq!(
+            fs::read(&repaired[0].kept_as).unwrap(),
+            before,
+            "kept aside intact"
+        );
+        let expected: Vec<u64> = (0..count).filter(|&s| s != damaged as u64).collect();
+        assert_eq!(seqs(dir.path()), expected);
+        // Sequence numbers are never handed out again.
+        assert_eq!(next_seq(dir.path()).await, count);
+    }
+}
+
+#[test]
+fn random_truncations_and_flips_keep_every_frame_before_the_damage() {
+    let mut rng = StdRng::seed_from_u64(0x1e7);
+    for _ in 0..300 {
+        let dir = tempfile::tempdir().unwrap();
+        let count = rng.random_range(1..40);
+        let (path, ends) = segment(dir.path(), count, rng.random_range(1..300));
+        let len = *ends.last().unwrap();
+        let flipped = rng.random_bool(0.5);
+        let at = rng.random_range(0..len);
+        if flipped {
+            flip(&path, at);
+        } else {
+            OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(at)
+                .unwrap();
+        }
+        let damaged = ends.iter().position(|&end| end > at).unwrap() as u64;
+        let last = damaged + 1 == count;
+        match super::recovery::recover(&path, 0) {
+            Ok((_, end, last_seq)) => {
+                assert!(!flipped || last, "damage at {at} inside the log was cut");
+                let kept_end = if damaged == 0 {
+                    0
+                } else {
+                    ends[damaged as usize - 1]
+                };
+                assert_eq!(end, kept_end);
+                assert_eq!(last_seq, damaged.checked_sub(1));
+                assert_eq!(seqs(dir.path()), (0..damaged).collect::<Vec<_>>());
+            }
+            Err(e) => {
+                assert!(flipped && !last, "a torn tail was refused: {e}");
+                repair(dir.path()).unwrap();
+                let expected: Vec<u64> = (0..count).filter(|&s| s != damaged).collect();
+                assert_eq!(seqs(dir.path()), expected);
+            }
+        }
+        assert!(segment_bases(&topic_dir(dir.path(), "t")).unwrap() == [0]);
+    }
+}
