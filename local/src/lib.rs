@@ -4,6 +4,7 @@
 mod demo;
 mod repair;
 mod serve;
+mod server;
 mod sign;
 mod tail;
 

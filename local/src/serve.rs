@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::demo::{self, Demo};
+use crate::server::{self, Limits};
 
 /// Arguments of `inlet serve`.
 #[derive(Debug, Args)]
@@ -51,6 +52,20 @@ pub struct ServeArgs {
     /// is answered 408 (e.g. 30s).
     #[arg(long, default_value = "30s", env = "INLET_REQUEST_TIMEOUT", value_parser = humantime::parse_duration)]
     pub request_timeout: Duration,
+    /// How long a client may take to send a request's headers, and how long
+    /// an idle keep-alive connection stays open.
+    #[arg(long, default_value = "10s", env = "INLET_HEADER_TIMEOUT", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+    /// The most bytes of headers buffered per connection (at least 8192).
+    #[arg(long, default_value_t = 64 * 1024, env = "INLET_MAX_HEADER_BYTES", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(8192..))]
+    pub max_header_bytes: usize,
+    /// The most connections open at once; more wait until one closes.
+    #[arg(long, default_value_t = 512, env = "INLET_MAX_CONNECTIONS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_connections: usize,
+    /// On Ctrl-C or SIGTERM, how long requests in flight may take to finish
+    /// before their connections are dropped.
+    #[arg(long, default_value = "10s", env = "INLET_SHUTDOWN_GRACE", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
 }
 
 /// How long the embedded log keeps records.
@@ -182,9 +197,13 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
 
     print!("{banner}");
     let tasks: Vec<_> = tasks.into_iter().map(tokio::spawn).collect();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let limits = Limits {
+        header_timeout: args.header_timeout,
+        max_header_bytes: args.max_header_bytes,
+        max_connections: args.max_connections,
+        shutdown_grace: args.shutdown_grace,
+    };
+    server::serve(listener, app, limits, shutdown_signal()).await;
     ctx.shutdown.cancel();
     for task in tasks {
         let _ = task.await;

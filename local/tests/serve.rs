@@ -659,3 +659,140 @@ async fn a_damaged_log_is_refused_shown_up_to_the_damage_and_repaired() {
         "{\"n\":0000}\n{\"n\":0002}\n"
     );
 }
+
+fn connect(server: &Server) -> std::net::TcpStream {
+    let stream =
+        std::net::TcpStream::connect(server.base_url.trim_start_matches("http://")).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream
+}
+
+/// Reads until the server closes the connection; returns what it sent.
+fn read_to_close(stream: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+fn limited(dir: &Path, extra: &[&str]) -> Server {
+    let mut args = vec!["--data-dir", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    serve_with(&args, &[("INLET_DEMO_SECRET", "test-demo-secret")])
+}
+
+/// Silent clients, clients that stop halfway through their headers, and
+/// idle keep-alive connections are all closed after `--header-timeout`.
+#[test]
+fn silent_slow_and_idle_connections_are_closed_after_the_header_timeout() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let server = limited(dir.path(), &["--header-timeout", "1s"]);
+
+    let started = Instant::now();
+    let mut silent = connect(&server);
+    assert_eq!(read_to_close(&mut silent), "");
+    let mut slow = connect(&server);
+    slow.write_all(b"POST /webhooks/segment HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    read_to_close(&mut slow);
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(10),
+        "{elapsed:?}"
+    );
+
+    let mut idle = connect(&server);
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let answer = read_to_close(&mut idle);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"status\":\"ok\""), "{answer}");
+}
+
+/// Headers larger than `--max-header-bytes` are refused, not buffered.
+#[test]
+fn headers_over_the_limit_are_refused() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let server = limited(dir.path(), &["--max-header-bytes", "8192"]);
+    let mut stream = connect(&server);
+    let big = format!(
+        "GET /health HTTP/1.1\r\nHost: x\r\nx-big: {}\r\n\r\n",
+        "a".repeat(64 * 1024)
+    );
+    let _ = stream.write_all(big.as_bytes());
+    let answer = read_to_close(&mut stream);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "{answer}"
+    );
+    // The server still answers others.
+    let mut fine = connect(&server);
+    fine.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    assert!(read_to_close(&mut fine).starts_with("HTTP/1.1 200"));
+}
+
+/// Past `--max-connections`, a new connection waits until one closes.
+#[test]
+fn new_connections_wait_while_the_connection_cap_is_reached() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let server = limited(
+        dir.path(),
+        &["--max-connections", "2", "--header-timeout", "2s"],
+    );
+    let _first = connect(&server);
+    let _second = connect(&server);
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let mut third = connect(&server);
+    third
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    let answer = read_to_close(&mut third);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Served only once the two silent connections were closed.
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// SIGTERM stops the server within `--shutdown-grace` even while a client
+/// holds a half-sent request.
+#[test]
+fn shutdown_drops_a_half_sent_request_after_the_grace_period() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = limited(dir.path(), &["--shutdown-grace", "1s"]);
+    let mut stream = connect(&server);
+    stream
+        .write_all(
+            b"POST /webhooks/segment HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{",
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exited = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still running with a half-sent request"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exited.success(), "{exited:?}");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+}
