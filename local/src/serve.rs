@@ -117,7 +117,11 @@ impl SinkKind {
 pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
     let env = |name: &str| std::env::var(name).ok();
     let (config, demo) = match &args.config {
-        Some(path) => (Config::load(path, &env)?, None),
+        Some(path) => {
+            let config = Config::load(path, &env)?;
+            config.check_usable()?;
+            (config, None)
+        }
         None => {
             let demo = demo::demo(&env)?;
             let config = demo.config.clone();

@@ -796,3 +796,24 @@ fn shutdown_drops_a_half_sent_request_after_the_grace_period() {
     assert!(exited.success(), "{exited:?}");
     assert!(started.elapsed() >= Duration::from_millis(900));
 }
+
+/// An empty configuration file is refused with what to add.
+#[test]
+fn an_empty_configuration_is_refused_with_what_to_add() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("inlet.toml");
+    std::fs::write(&config, "").unwrap();
+    let output = Command::new(INLET)
+        .args(["serve", "--addr", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no topic is defined") && stderr.contains("[topics.<name>]"),
+        "{stderr}"
+    );
+}

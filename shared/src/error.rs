@@ -90,9 +90,9 @@ impl From<SinkError> for Error {
             SinkError::Rejected(RecordError::TooLarge { size, limit }) => {
                 Error::RecordTooLarge { size, limit }
             }
-            SinkError::Rejected(RecordError::BadPartitionKey { .. }) => {
-                Error::BadRequest(err.to_string())
-            }
+            SinkError::Rejected(
+                RecordError::BadPartitionKey { .. } | RecordError::ControlCharacter { .. },
+            ) => Error::BadRequest(err.to_string()),
             SinkError::UnknownTopic(_) => Error::NotFound(err.to_string()),
             SinkError::Unavailable { reason, .. } => Error::unavailable(reason),
         }

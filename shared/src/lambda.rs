@@ -59,6 +59,7 @@ impl Runtime {
 pub async fn start(warnings: fn(&Config) -> Vec<String>) -> Result<Runtime, ConfigError> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env(&|name| std::env::var(name).ok())
+        .and_then(|config| config.check_usable().map(|()| config))
         .inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
     let aws = crate::load_aws_config().await;
     let publisher = Publisher::new(Arc::new(KinesisSink::from_config(&aws)));

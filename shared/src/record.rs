@@ -20,6 +20,13 @@ pub enum RecordError {
         /// Its length in characters.
         chars: usize,
     },
+    /// A partition key (stream id) holds a control character (NUL, tab, a
+    /// line break): refused, as it would break logs and line-based readers.
+    #[error("stream id must not contain control characters (found U+{code:04X})")]
+    ControlCharacter {
+        /// The character's code point.
+        code: u32,
+    },
 }
 
 /// Largest record (data plus partition key) a Kinesis stream takes: 1 MiB.
@@ -59,6 +66,9 @@ pub fn check_records(records: &[Record]) -> Result<(), RecordError> {
         let chars = record.partition_key.chars().count();
         if chars == 0 || chars > MAX_PARTITION_KEY_CHARS {
             return Err(RecordError::BadPartitionKey { chars });
+        }
+        if let Some(c) = record.partition_key.chars().find(|c| c.is_control()) {
+            return Err(RecordError::ControlCharacter { code: c as u32 });
         }
     }
     Ok(())
@@ -100,5 +110,18 @@ mod tests {
             Err(RecordError::BadPartitionKey { .. })
         ));
         assert!(check_records(&[record(&"é".repeat(MAX_PARTITION_KEY_CHARS), 1)]).is_ok());
+    }
+
+    #[test]
+    fn refuses_control_characters_in_partition_keys() {
+        for key in ["a\0b", "a\nb", "tab\t", "\u{7f}"] {
+            assert!(
+                matches!(
+                    check_records(&[record(key, 1)]),
+                    Err(RecordError::ControlCharacter { .. })
+                ),
+                "{key:?}"
+            );
+        }
     }
 }

@@ -26,8 +26,10 @@ pub(crate) async fn serve(
     Query(query): Query<SampleQuery>,
     headers: HeaderMap,
 ) -> Result<Response> {
+    // A topic named in the query is not looked up: known and unknown topics
+    // get the same answer, so the samples reveal no topic names.
     let topic = match query.topic {
-        Some(name) => proxy.config().topic(&name)?.name.clone(),
+        Some(name) => name,
         None => proxy
             .config()
             .topics
@@ -37,10 +39,12 @@ pub(crate) async fn serve(
             .ok_or_else(|| Error::NotFound("no topic is configured".into()))?,
     };
     let stream = query.stream.unwrap_or_else(|| "sample-stream".to_owned());
-    if stream.is_empty() || stream.contains(['/', '\'', '"', '\\', '`', '$']) {
-        return Err(Error::BadRequest(
-            "stream must be non-empty and contain no / ' \" \\ ` or $".into(),
-        ));
+    for (name, value) in [("topic", &topic), ("stream", &stream)] {
+        if !is_safe_name(value) {
+            return Err(Error::BadRequest(format!(
+                "{name} must be 1 to 256 letters, digits, '-', '_' or '.'"
+            )));
+        }
     }
     let base = proxy
         .config()
@@ -68,13 +72,32 @@ pub(crate) async fn serve(
         .into_response())
 }
 
+/// Whether `value` can stand in a URL inside a shell, JavaScript or Python
+/// string as it is: nothing any of them would interpret.
+fn is_safe_name(value: &str) -> bool {
+    (1..=256).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Whether `host` is a host name or address with an optional port, and
+/// nothing a shell would run (`$(...)`, backticks) or a string would end on.
+fn is_safe_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':' | '[' | ']'))
+}
+
 /// The base URL the client used: `X-Forwarded-Proto` (API Gateway sets it)
-/// or http, and `Host`.
+/// or http, and `Host` (`localhost` unless it is a plain host and port).
 fn base_url(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
-        .filter(|h| !h.is_empty() && !h.contains(['/', ' ', '\'', '"']))
+        .filter(|h| is_safe_host(h))
         .unwrap_or("localhost");
     let proto = headers
         .get("x-forwarded-proto")

@@ -518,10 +518,16 @@ async fn samples_are_ready_to_run_for_this_deployment() {
         .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     assert!(answer.message().contains("curl, javascript, python"));
+    // Known and unknown topics are answered alike: no topic names leak.
     let answer = h
         .send(request(Method::GET, "/samples/curl?topic=nope", None, ""))
         .await;
-    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(
+        answer
+            .body
+            .contains("/topics/nope/streams/sample-stream/events/data")
+    );
 
     let h = harness_with("[writer]\npublic_url = \"https://inlet.example.org\"");
     let answer = h
@@ -568,4 +574,67 @@ fn logs_never_contain_tokens_or_bodies() {
             "{secret:?} leaked into logs:\n{logs}"
         );
     }
+}
+
+#[tokio::test]
+async fn samples_never_carry_shell_syntax_from_the_request() {
+    let h = harness();
+    for lang in LANGUAGES {
+        let answer = h
+            .send(
+                Request::get(format!("/samples/{lang}?topic=telemetry"))
+                    .header("host", "$(id)`id`")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert!(
+            !answer.body.contains("id)") && !answer.body.contains('`'),
+            "{}",
+            answer.body
+        );
+        assert!(
+            answer.body.contains("http://localhost/topics/telemetry/"),
+            "{}",
+            answer.body
+        );
+    }
+    for query in [
+        "topic=%24(id)",
+        "topic=a%22b",
+        "stream=%60id%60",
+        "stream=a%20b",
+    ] {
+        let answer = h
+            .send(request(
+                Method::GET,
+                &format!("/samples/curl?{query}"),
+                None,
+                "",
+            ))
+            .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn stream_ids_with_control_characters_are_400() {
+    let h = harness();
+    for id in ["a%00b", "a%0Ab", "a%09b"] {
+        let answer = h
+            .write(
+                Method::POST,
+                &format!("/topics/telemetry/streams/{id}/events/data"),
+                r#"[{"id":"x","timestamp":1,"value":"v"}]"#,
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{id}");
+        assert!(
+            answer.message().contains("control characters"),
+            "{}",
+            answer.message()
+        );
+    }
+    assert!(h.stored("telemetry").is_empty());
 }

@@ -171,19 +171,37 @@ impl Config {
             .ok_or_else(|| UnknownTopic(name.to_owned()))
     }
 
+    /// Refuses a configuration a server can do nothing with: no topic, or
+    /// no way in (no source, token or poll target), naming what to add.
+    pub fn check_usable(&self) -> Result<(), ConfigError> {
+        if self.topics.is_empty() {
+            return Err(ConfigError::new(
+                "topics",
+                "no topic is defined: add a [topics.<name>] section with stream = \"<Kinesis stream>\"",
+            ));
+        }
+        if self.sources.is_empty() && self.tokens.is_empty() && self.pollers.is_empty() {
+            return Err(ConfigError::new(
+                "",
+                "nothing can publish: add a webhook source ([sources.<name>]), a Writer API token ([tokens.<name>]) or a poll target ([pollers.<name>])",
+            ));
+        }
+        Ok(())
+    }
+
     /// Sources that accept unsigned requests, for a start-up warning.
     pub fn unsigned_sources(&self) -> impl Iterator<Item = &Source> {
         self.sources.values().filter(|s| s.scheme == Scheme::None)
     }
 }
 
-/// Refuses a reference (at `at`) to a topic that is not defined.
+/// Refuses a reference (at the key `at`) to a topic that is not defined.
 fn check_topic(topics: &BTreeMap<String, Topic>, at: &str, topic: &str) -> Result<(), ConfigError> {
     if topics.contains_key(topic) {
         Ok(())
     } else {
         Err(ConfigError::new(
-            format!("{at}.topic"),
+            at,
             format!("no topic {topic:?} is defined under [topics]"),
         ))
     }

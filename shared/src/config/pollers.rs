@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::validate::{Env, check_name, duration, http_url, non_empty, resolve_secret};
+use super::validate::{
+    Env, bad_duration, check_name, duration, http_url, resolve_secret, stream_id,
+};
 use super::{ConfigError, Field, JsonPointer, Topic, check_topic};
 use crate::signature::Secret;
 
@@ -162,10 +164,10 @@ fn parse_one(
 ) -> Result<Poller, ConfigError> {
     let at = format!("pollers.{name}");
     let key = |k: &str| format!("{at}.{k}");
-    check_topic(topics, &at, &raw.topic)?;
+    check_topic(topics, &key("topic"), &raw.topic)?;
     http_url(&key("url"), &raw.url)?;
     let every = humantime::parse_duration(&raw.every)
-        .map_err(|e| ConfigError::new(key("every"), format!("{:?}: {e}", raw.every)))?;
+        .map_err(|e| ConfigError::new(key("every"), bad_duration(&raw.every, e)))?;
     if every < Duration::from_secs(1) {
         return Err(ConfigError::new(key("every"), "must be at least 1s"));
     }
@@ -264,7 +266,7 @@ fn parse_one(
         event_id: Field::parse(raw.event_id.as_deref().unwrap_or(name)),
         value,
         topic: raw.topic,
-        stream_id: non_empty(&at, "stream_id", raw.stream_id)?.unwrap_or_else(|| name.to_owned()),
+        stream_id: stream_id(&at, raw.stream_id)?.unwrap_or_else(|| name.to_owned()),
         method,
         headers,
         auth,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::schemes::{SchemeSettings, scheme};
-use super::validate::{Env, check_name, duration, non_empty, resolve_secret};
+use super::validate::{Env, check_name, duration, resolve_secret, stream_id};
 use super::{ConfigError, Field, Topic, check_topic};
 use crate::signature::{Scheme, Secret};
 
@@ -104,7 +104,7 @@ fn parse_one(
 ) -> Result<Source, ConfigError> {
     let at = format!("sources.{name}");
     let scheme = scheme(&at, &raw.scheme_settings())?;
-    check_topic(topics, &at, &raw.topic)?;
+    check_topic(topics, &format!("{at}.topic"), &raw.topic)?;
     let secrets = raw
         .secrets
         .iter()
@@ -151,7 +151,7 @@ fn parse_one(
         ));
     }
     Ok(Source {
-        stream_id: non_empty(&at, "stream_id", raw.stream_id)?.unwrap_or_else(|| name.to_owned()),
+        stream_id: stream_id(&at, raw.stream_id)?.unwrap_or_else(|| name.to_owned()),
         name: name.to_owned(),
         scheme,
         secrets,

@@ -344,3 +344,54 @@ fn secrets_do_not_leak_through_debug() {
     let debug = format!("{config:?}");
     assert!(!debug.contains("s3cret") && !debug.contains("tok\""));
 }
+
+#[test]
+fn messages_name_the_real_key_and_show_a_valid_duration() {
+    let message = parse_err(
+        "[topics.t]\nstream = \"s\"\n[tokens.ci]\ntoken = \"env:DASHBOARD_TOKEN\"\ntopics = [\"nope\"]",
+    );
+    assert!(message.starts_with("tokens.ci.topics:"), "{message}");
+    let message = parse_err(
+        "[topics.t]\nstream = \"s\"\n[sources.a]\nscheme = \"github\"\nsecrets = [\"env:SEGMENT_SECRET\"]\ntopic = \"t\"\ntolerance = \"soon\"",
+    );
+    assert!(message.contains("sources.a.tolerance"), "{message}");
+    assert!(message.contains("\"30s\""), "{message}");
+    let message = parse_err(
+        "[topics.t]\nstream = \"s\"\n[pollers.p]\nurl = \"https://x\"\nevery = \"often\"\ntopic = \"t\"",
+    );
+    assert!(
+        message.contains("pollers.p.every") && message.contains("\"5m\""),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_configuration_with_nothing_to_do_is_refused_by_name() {
+    let empty = Config::parse("", &env).unwrap();
+    assert!(
+        empty
+            .check_usable()
+            .unwrap_err()
+            .to_string()
+            .contains("[topics.<name>]")
+    );
+    let topics_only = Config::parse("[topics.t]\nstream = \"s\"", &env).unwrap();
+    let message = topics_only.check_usable().unwrap_err().to_string();
+    assert!(message.contains("[sources.<name>]") && message.contains("[tokens.<name>]"));
+    assert!(
+        Config::parse(DESIGN_EXAMPLE, &env)
+            .unwrap()
+            .check_usable()
+            .is_ok()
+    );
+}
+
+#[test]
+fn configured_stream_ids_follow_the_partition_key_rules() {
+    let base = "[topics.t]\nstream = \"s\"\n[sources.a]\nscheme = \"none\"\ntopic = \"t\"\n";
+    assert!(
+        parse_err(&format!("{base}stream_id = \"\""))
+            .contains("sources.a.stream_id: stream id must be 1 to 256 characters")
+    );
+    assert!(parse_err(&format!("{base}stream_id = \"a\\tb\"")).contains("control characters"));
+}

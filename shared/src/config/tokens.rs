@@ -59,7 +59,7 @@ pub(super) fn parse(
             TopicAccess::All
         } else {
             for topic in &raw.topics {
-                check_topic(topics, &at, topic)?;
+                check_topic(topics, &format!("{at}.topics"), topic)?;
             }
             TopicAccess::Only(raw.topics)
         };

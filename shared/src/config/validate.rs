@@ -34,18 +34,28 @@ pub(super) fn duration(
         None => Ok(default),
         Some("0") => Ok(Duration::ZERO),
         Some(text) => humantime::parse_duration(text)
-            .map_err(|e| ConfigError::new(format!("{at}.{key}"), format!("{text:?}: {e}"))),
+            .map_err(|e| ConfigError::new(format!("{at}.{key}"), bad_duration(text, e))),
     }
 }
 
-pub(super) fn non_empty(
-    at: &str,
-    key: &str,
-    value: Option<String>,
-) -> Result<Option<String>, ConfigError> {
-    match value {
-        Some(v) if v.is_empty() => Err(ConfigError::new(format!("{at}.{key}"), "is empty")),
-        other => Ok(other),
+/// What is wrong with a duration, and what a good one looks like.
+pub(super) fn bad_duration(text: &str, err: humantime::DurationError) -> String {
+    format!("{text:?} is not a duration ({err}); write e.g. \"30s\", \"5m\", \"1h\" or \"1d\"")
+}
+
+/// A configured stream id: the partition key every record gets, so held to
+/// the same rules (1 to 256 characters, no control characters).
+pub(super) fn stream_id(at: &str, value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(id) = value else {
+        return Ok(None);
+    };
+    let record = crate::record::Record {
+        partition_key: id,
+        data: Default::default(),
+    };
+    match crate::record::check_records(std::slice::from_ref(&record)) {
+        Ok(()) => Ok(Some(record.partition_key)),
+        Err(e) => Err(ConfigError::new(format!("{at}.stream_id"), e.to_string())),
     }
 }
 
