@@ -5,10 +5,13 @@
 #   bash local/bench/load.sh --kinesis   # kinesalite as the sink (measures the emulator too)
 # DURATION (default 10s) sets each run's length. INLET_BIN runs that binary
 # instead of building target/release/inlet (to compare two builds).
+# DEDUPE_SECONDS (default 60) sets the length of the two runs with distinct
+# delivery ids (dedupe on, the default, and off); 0 skips them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export BENCH_DIR="$PWD/local/bench"
 DURATION=${DURATION:-10s}
+DEDUPE_SECONDS=${DEDUPE_SECONDS:-60}
 SINK=embedded
 [ "${1:-}" = "--kinesis" ] && SINK=kinesis
 
@@ -23,6 +26,10 @@ if [ -z "$INLET_BIN" ]; then
   INLET_BIN=target/release/inlet
 fi
 [ "$SINK" = kinesis ] && cargo build --release -q -p inlet-e2e --bin emulators && npm ci --prefix tests --no-audit --no-fund --loglevel=error
+if [ "$DEDUPE_SECONDS" != 0 ]; then
+  echo "==> building the webhook load generator"
+  cargo build --release -q -p inlet-e2e --bin webhook-load
+fi
 
 work=$(mktemp -d)
 server=""
@@ -118,4 +125,26 @@ for triple in "webhooks $webhooks_ok $webhooks_inflight" "telemetry $telemetry_o
   fi
   printf '  %-10s 2xx=%-9s records=%-9s %s\n' "$1" "$2" "$stored" "$verdict"
 done
+
+if [ "$DEDUPE_SECONDS" != 0 ] && [ "$SINK" = embedded ]; then
+  echo
+  echo "Signed Segment webhooks, each with a new messageId (signed as sent), 64 connections, ${DEDUPE_SECONDS}s:"
+  printf '%-28s %10s %9s %9s %9s %8s  %s\n' dedupe 'req/s' 'p50 ms' 'p99 ms' 'max ms' non-2xx no-loss
+  for mode in on off; do
+    config_args=()
+    [ "$mode" = off ] && config_args=(--config "$BENCH_DIR/dedupe-off.toml")
+    INLET_DEMO_SECRET=bench-secret INLET_DEMO_TOKEN=bench-token RUST_LOG=warn \
+      "$INLET_BIN" serve --addr "127.0.0.1:$port" --data-dir "$work/data-$mode" "${config_args[@]}" > "$work/serve-$mode.log" 2>&1 &
+    server=$!
+    for _ in $(seq 100); do curl -sf -o /dev/null "$url/health" && break; sleep 0.1; done
+    line=$(target/release/webhook-load "$url" bench-secret 64 "$DEDUPE_SECONDS")
+    kill -TERM "$server"; wait "$server" 2>/dev/null || true; server=""
+    field() { sed -E "s/.* $1=([0-9.]+).*/\1/" <<<"$line"; }
+    ok=$(field ok)
+    stored=$("$INLET_BIN" tail webhooks --no-follow --data-dir "$work/data-$mode" | wc -l)
+    extra=$((stored - ok))
+    if [ "$extra" -lt 0 ] || [ "$extra" -gt 64 ]; then verdict="FAILED: 2xx=$ok records=$stored"; status=1; else verdict="ok (2xx=$ok, records=$stored)"; fi
+    printf '%-28s %10s %9s %9s %9s %8s  %s\n' "$mode" "$(field rps)" "$(field p50_ms)" "$(field p99_ms)" "$(field max_ms)" "$(( $(field non2xx) + $(field socket_errors) ))" "$verdict"
+  done
+fi
 exit $status

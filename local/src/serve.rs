@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use clap::{Args, ValueEnum};
 use inlet_shared::checkpoint::EmbeddedCheckpoints;
 use inlet_shared::config::ConfigError;
-use inlet_shared::dedupe::EmbeddedDedupe;
+use inlet_shared::dedupe::{EmbeddedDedupe, Follow};
 use inlet_shared::http::route_not_found;
 use inlet_shared::log::LogOptions;
 use inlet_shared::publish::Publisher;
@@ -150,7 +150,25 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
             (Arc::new(sink), Some(lock))
         }
     };
-    let dedupe = Arc::new(EmbeddedDedupe::open(&args.data_dir, SystemTime::now())?);
+    // Delivery ids; with the embedded log, the store follows it, so an id
+    // stored just before a crash is known after it.
+    let follow = Follow {
+        topics: match args.sink {
+            SinkKind::Embedded => config.topics.keys().cloned().collect(),
+            SinkKind::Kinesis => Vec::new(),
+        },
+        windows: config
+            .sources
+            .values()
+            .filter(|s| s.delivery_id.is_some() && !s.dedupe_window.is_zero())
+            .map(|s| (s.name.clone(), s.dedupe_window))
+            .collect(),
+    };
+    let dedupe = Arc::new(EmbeddedDedupe::open_following(
+        &args.data_dir,
+        SystemTime::now(),
+        follow,
+    )?);
 
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await

@@ -11,7 +11,7 @@ mod dynamo;
 mod embedded;
 
 pub use dynamo::DynamoDedupe;
-pub use embedded::EmbeddedDedupe;
+pub use embedded::{EmbeddedDedupe, Follow};
 
 use std::time::{Duration, SystemTime};
 

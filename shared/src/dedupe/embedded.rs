@@ -1,165 +1,430 @@
-//! The local dedupe store: claims in memory, completed ids in a journal file
-//! under the data directory. Expired ids are dropped from memory and the
-//! journal at start-up, and again each time the number of ids doubles.
+//! The local dedupe store: delivery ids in an embedded database (`redb`, a
+//! well-kept pure-Rust B-tree store: on disk, with its own bounded cache, so
+//! memory does not grow with the ids kept and start-up does not replay
+//! them), with claims in flight in memory.
+//!
+//! The request path never writes to disk: a completed id goes to a small
+//! in-memory map, and one indexer thread writes ids in batches, deletes
+//! expired ones, and makes the index durable once a second. With the
+//! embedded log as the sink, the log is the source of truth: the indexer
+//! follows it, reading each webhook record's source and id (a record's
+//! CloudEvent `id` is its delivery id), and keeps, in the same transaction,
+//! how far it has read. At start-up it reads the records after that point
+//! before anything is served, so a record stored just before a crash is
+//! known as published when the provider delivers it again.
 
-use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+};
+use serde::Deserialize;
 
 use super::{Claim, DedupeStore, LEASE};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::log::LogReader;
 use crate::time::unix_secs;
 
-#[derive(Debug, Clone, Copy)]
-enum Entry {
-    /// Claimed, being published, until this Unix second.
-    Pending(u64),
-    /// Published; remembered until this Unix second.
-    Done(u64),
+/// Delivery id -> when it expires (Unix seconds).
+const IDS: TableDefinition<&str, u64> = TableDefinition::new("ids");
+/// (expires, delivery id), to delete expired ids in order.
+const EXPIRY: TableDefinition<(u64, &str), ()> = TableDefinition::new("expiry");
+/// Topic -> the next sequence number of its log to index.
+const READ_UP_TO: TableDefinition<&str, u64> = TableDefinition::new("read_up_to");
+
+/// How often the indexer looks for new records and completions.
+const TICK: Duration = Duration::from_millis(20);
+/// How often the index is made durable (and expired ids deleted).
+const DURABLE_EVERY: Duration = Duration::from_secs(1);
+/// The database's page cache.
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+/// What the store reads from the embedded log: its data directory, the
+/// topics, and the dedupe window of each webhook source by name (records of
+/// other sources are not indexed).
+#[derive(Debug, Clone, Default)]
+pub struct Follow {
+    /// The topics whose logs (under the store's data directory) are read.
+    pub topics: Vec<String>,
+    /// Webhook source name -> how long its delivery ids are remembered.
+    pub windows: HashMap<String, Duration>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Line {
-    key: String,
-    expires: u64,
-}
-
-/// Fewest ids before a prune is worth its pass over them.
-const MIN_PRUNE: usize = 1024;
-
-/// Delivery ids kept in `<data-dir>/dedupe.jsonl`.
+/// Delivery ids kept in `<data-dir>/dedupe.redb`.
 pub struct EmbeddedDedupe {
-    entries: Mutex<Entries>,
-    journal: Mutex<File>,
-    path: PathBuf,
+    db: Arc<Database>,
+    shared: Arc<Shared>,
+    stop: Option<mpsc::Sender<()>>,
+    indexer: Option<JoinHandle<()>>,
 }
 
-struct Entries {
-    ids: HashMap<String, Entry>,
-    /// The next prune runs when `ids` grows to this.
-    prune_at: usize,
-}
-
-impl Entry {
-    fn live(self, now: u64) -> bool {
-        match self {
-            Entry::Pending(until) | Entry::Done(until) => until > now,
-        }
-    }
+/// What requests and the indexer share, in memory.
+#[derive(Default)]
+struct Shared {
+    /// The latest time a request reported (Unix seconds): what "expired"
+    /// is measured against, so the index keeps the callers' clock.
+    now: AtomicU64,
+    /// Claims being published: key -> lease end (Unix seconds).
+    claims: Mutex<HashMap<String, u64>>,
+    /// Completed ids the indexer has not written yet: key -> expiry.
+    completed: Mutex<HashMap<String, u64>>,
 }
 
 impl EmbeddedDedupe {
-    /// Opens the journal under `dir`, keeping the ids not yet expired at `now`.
+    /// Opens the store under `dir` with nothing to follow (a sink other
+    /// than the embedded log).
     pub fn open(dir: &Path, now: SystemTime) -> Result<Self> {
+        Self::open_following(dir, now, Follow::default())
+    }
+
+    /// Opens the store under `dir`, deletes the ids expired at `now`, and
+    /// indexes the records of `follow`'s topics written since it last ran,
+    /// before returning; then follows them.
+    pub fn open_following(dir: &Path, now: SystemTime, follow: Follow) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let path = dir.join("dedupe.jsonl");
-        let now = unix_secs(now);
-        let mut entries = HashMap::new();
-        if let Ok(file) = File::open(&path) {
-            for line in BufReader::new(file).lines() {
-                // A torn last line (a crash mid-append) is skipped.
-                if let Ok(Line { key, expires }) = serde_json::from_str(&line?)
-                    && expires > now
-                {
-                    entries.insert(key, Entry::Done(expires));
-                }
-            }
-        }
-        let journal = compact(&path, &entries)?;
-        Ok(EmbeddedDedupe {
-            entries: Mutex::new(Entries {
-                prune_at: (2 * entries.len()).max(MIN_PRUNE),
-                ids: entries,
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(dir.join("dedupe.redb"))
+            .map_err(|e| store_error("open", e))?;
+        let db = Arc::new(db);
+        let mut indexer = Indexer {
+            db: db.clone(),
+            dir: dir.to_owned(),
+            follow,
+            readers: BTreeMap::new(),
+            shared: Arc::new(Shared {
+                now: AtomicU64::new(unix_secs(now)),
+                ..Shared::default()
             }),
-            journal: Mutex::new(journal),
-            path,
+        };
+        let journal = indexer.import_journal(dir);
+        indexer.prune(unix_secs(now))?;
+        // Catch up with the log before anything is served.
+        indexer.step(true)?;
+        if let Some(journal) = journal {
+            // Its ids are in the index now.
+            std::fs::remove_file(&journal)?;
+            let _ = std::fs::remove_file(journal.with_extension("jsonl.tmp"));
+        }
+        let shared = indexer.shared.clone();
+        let (stop, stopped) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("dedupe-index".to_owned())
+            .spawn(move || indexer.run(stopped))?;
+        Ok(EmbeddedDedupe {
+            db,
+            shared,
+            stop: Some(stop),
+            indexer: Some(handle),
         })
     }
 
-    /// Drops expired ids from memory and rewrites the journal without them.
-    fn prune(&self, entries: &mut Entries, now: u64) -> Result<()> {
-        entries.ids.retain(|_, entry| entry.live(now));
-        entries.prune_at = (2 * entries.ids.len()).max(MIN_PRUNE);
-        let mut journal = self.journal.lock().expect("journal lock");
-        *journal = compact(&self.path, &entries.ids)?;
-        Ok(())
+    /// The number of ids in the index (tests and diagnostics).
+    pub fn indexed(&self) -> Result<u64> {
+        let read = self.db.begin_read().map_err(|e| store_error("read", e))?;
+        match read.open_table(IDS) {
+            Ok(table) => table.len().map_err(|e| store_error("read", e)),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+            Err(e) => Err(store_error("read", e)),
+        }
+    }
+
+    fn expires(&self, key: &str) -> Result<Option<u64>> {
+        if let Some(expires) = self.shared.completed.lock().expect("dedupe lock").get(key) {
+            return Ok(Some(*expires));
+        }
+        let read = self.db.begin_read().map_err(|e| store_error("read", e))?;
+        let table = match read.open_table(IDS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(store_error("read", e)),
+        };
+        let found = table.get(key).map_err(|e| store_error("read", e))?;
+        Ok(found.map(|v| v.value()))
     }
 }
 
-fn compact(path: &Path, entries: &HashMap<String, Entry>) -> Result<File> {
-    let tmp: PathBuf = path.with_extension("jsonl.tmp");
-    let mut file = File::create(&tmp)?;
-    for (key, entry) in entries {
-        if let Entry::Done(expires) = entry {
-            let line = serde_json::to_string(&Line {
-                key: key.clone(),
-                expires: *expires,
-            })
-            .expect("a line serialises");
-            writeln!(file, "{line}")?;
+impl Drop for EmbeddedDedupe {
+    fn drop(&mut self) {
+        // The indexer writes what is left and makes it durable, then stops.
+        drop(self.stop.take());
+        if let Some(handle) = self.indexer.take() {
+            let _ = handle.join();
         }
     }
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    Ok(OpenOptions::new().append(true).open(path)?)
+}
+
+fn store_error(what: &str, err: impl std::fmt::Display) -> Error {
+    Error::unavailable(format!("dedupe store {what}: {err}"))
 }
 
 #[async_trait]
 impl DedupeStore for EmbeddedDedupe {
     async fn claim(&self, key: &str, now: SystemTime) -> Result<Claim> {
         let now = unix_secs(now);
-        let mut entries = self.entries.lock().expect("dedupe lock");
-        if entries.ids.len() >= entries.prune_at {
-            self.prune(&mut entries, now)?;
+        self.shared.now.fetch_max(now, Ordering::Relaxed);
+        if self.expires(key)?.is_some_and(|expires| expires > now) {
+            return Ok(Claim::Duplicate);
         }
-        let entries = &mut entries.ids;
-        let claim = match entries.get(key) {
-            Some(Entry::Done(expires)) if *expires > now => Claim::Duplicate,
-            Some(Entry::Pending(until)) if *until > now => Claim::InFlight,
-            _ => Claim::New,
-        };
-        if claim == Claim::New {
-            entries.insert(key.to_owned(), Entry::Pending(now + LEASE.as_secs()));
+        let mut claims = self.shared.claims.lock().expect("dedupe lock");
+        match claims.get(key) {
+            Some(until) if *until > now => Ok(Claim::InFlight),
+            _ => {
+                claims.insert(key.to_owned(), now + LEASE.as_secs());
+                Ok(Claim::New)
+            }
         }
-        Ok(claim)
     }
 
     async fn complete(&self, key: &str, now: SystemTime, window: Duration) -> Result<()> {
         let expires = unix_secs(now) + window.as_secs();
-        self.entries
+        self.shared
+            .completed
             .lock()
             .expect("dedupe lock")
-            .ids
-            .insert(key.to_owned(), Entry::Done(expires));
-        let line = serde_json::to_string(&Line {
-            key: key.to_owned(),
-            expires,
-        })
-        .expect("a line serialises");
-        let mut journal = self.journal.lock().expect("journal lock");
-        writeln!(journal, "{line}")?;
+            .insert(key.to_owned(), expires);
+        self.shared.claims.lock().expect("dedupe lock").remove(key);
         Ok(())
     }
 
     async fn release(&self, key: &str) -> Result<()> {
-        let entries = &mut self.entries.lock().expect("dedupe lock").ids;
-        if let Some(Entry::Pending(_)) = entries.get(key) {
-            entries.remove(key);
+        self.shared.claims.lock().expect("dedupe lock").remove(key);
+        Ok(())
+    }
+}
+
+/// The one writer of the index.
+struct Indexer {
+    db: Arc<Database>,
+    dir: std::path::PathBuf,
+    follow: Follow,
+    readers: BTreeMap<String, LogReader>,
+    shared: Arc<Shared>,
+}
+
+/// The reader of `topic`, opened where the index last stopped; `None` if
+/// the topic has no log (another sink).
+fn open_reader<'r>(
+    readers: &'r mut BTreeMap<String, LogReader>,
+    dir: &Path,
+    topic: &str,
+    read_up_to: &redb::Table<&str, u64>,
+) -> Result<Option<&'r mut LogReader>> {
+    if !readers.contains_key(topic) {
+        let from = read_up_to
+            .get(topic)
+            .map_err(|e| store_error("read", e))?
+            .map_or(0, |v| v.value());
+        match LogReader::open_at(dir, topic, from) {
+            Ok(reader) => {
+                readers.insert(topic.to_owned(), reader);
+            }
+            Err(e) => {
+                tracing::warn!(topic, error = %e, "the dedupe index does not follow this topic");
+                return Ok(None);
+            }
+        }
+    }
+    Ok(readers.get_mut(topic))
+}
+
+/// The part of a record the indexer reads.
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(borrow)]
+    id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    source: std::borrow::Cow<'a, str>,
+}
+
+impl Indexer {
+    fn run(mut self, stop: mpsc::Receiver<()>) {
+        let mut last_durable = Instant::now();
+        loop {
+            let stopping = match stop.recv_timeout(TICK) {
+                Err(RecvTimeoutError::Timeout) => false,
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
+            };
+            let durable = stopping || last_durable.elapsed() >= DURABLE_EVERY;
+            let result = self.step(durable).and_then(|()| {
+                if durable {
+                    self.prune(self.shared.now.load(Ordering::Relaxed))
+                } else {
+                    Ok(())
+                }
+            });
+            match result {
+                Ok(()) if durable => last_durable = Instant::now(),
+                Ok(()) => {}
+                // Ids stay in memory and are tried again on the next tick;
+                // requests still see them.
+                Err(e) => tracing::error!(error = %e, "cannot update the dedupe index"),
+            }
+            if stopping {
+                return;
+            }
+        }
+    }
+
+    /// Indexes new log records and completions in one transaction.
+    fn step(&mut self, durable: bool) -> Result<()> {
+        let completed: Vec<(String, u64)> = self
+            .shared
+            .completed
+            .lock()
+            .expect("dedupe lock")
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        let mut txn = self.db.begin_write().map_err(|e| store_error("write", e))?;
+        if !durable {
+            txn.set_durability(Durability::None)
+                .map_err(|e| store_error("write", e))?;
+        }
+        {
+            let mut ids = txn.open_table(IDS).map_err(|e| store_error("write", e))?;
+            let mut expiry = txn
+                .open_table(EXPIRY)
+                .map_err(|e| store_error("write", e))?;
+            let mut read_up_to = txn
+                .open_table(READ_UP_TO)
+                .map_err(|e| store_error("write", e))?;
+            let mut insert = |key: &str, expires: u64| -> Result<()> {
+                ids.insert(key, expires)
+                    .map_err(|e| store_error("write", e))?;
+                expiry
+                    .insert((expires, key), ())
+                    .map_err(|e| store_error("write", e))?;
+                Ok(())
+            };
+            let mut unfollowed = Vec::new();
+            for topic in &self.follow.topics {
+                let Some(reader) = open_reader(&mut self.readers, &self.dir, topic, &read_up_to)?
+                else {
+                    unfollowed.push(topic.clone());
+                    continue;
+                };
+                let mut next = None;
+                loop {
+                    let records = match reader.read_batch() {
+                        Ok(records) => records,
+                        Err(e) => {
+                            tracing::warn!(topic, error = %e, "the dedupe index cannot read the log further");
+                            break;
+                        }
+                    };
+                    let Some(last) = records.last() else {
+                        break;
+                    };
+                    next = Some(last.seq + 1);
+                    for record in &records {
+                        let Ok(head) = serde_json::from_slice::<Head<'_>>(&record.data) else {
+                            continue;
+                        };
+                        let Some(name) = head.source.strip_prefix("/webhooks/") else {
+                            continue;
+                        };
+                        if let Some(window) = self.follow.windows.get(name) {
+                            let expires = unix_secs(record.arrival) + window.as_secs();
+                            insert(&format!("{name}/{}", head.id), expires)?;
+                        }
+                    }
+                    if !durable {
+                        // One batch per tick keeps the tick short under load.
+                        break;
+                    }
+                }
+                if let Some(next) = next {
+                    read_up_to
+                        .insert(topic.as_str(), next)
+                        .map_err(|e| store_error("write", e))?;
+                }
+            }
+            self.follow.topics.retain(|t| !unfollowed.contains(t));
+            for (key, expires) in &completed {
+                insert(key, *expires)?;
+            }
+        }
+        txn.commit().map_err(|e| store_error("commit", e))?;
+        let mut pending = self.shared.completed.lock().expect("dedupe lock");
+        for (key, expires) in completed {
+            if pending.get(&key) == Some(&expires) {
+                pending.remove(&key);
+            }
         }
         Ok(())
+    }
+
+    /// Deletes the ids expired at `now` (Unix seconds).
+    fn prune(&self, now: u64) -> Result<()> {
+        let txn = self.db.begin_write().map_err(|e| store_error("write", e))?;
+        {
+            let mut ids = txn.open_table(IDS).map_err(|e| store_error("write", e))?;
+            let mut expiry = txn
+                .open_table(EXPIRY)
+                .map_err(|e| store_error("write", e))?;
+            let expired: Vec<(u64, String)> = expiry
+                .range(..(now + 1, ""))
+                .map_err(|e| store_error("read", e))?
+                .filter_map(|entry| entry.ok())
+                .map(|(key, _)| {
+                    let (expires, id) = key.value();
+                    (expires, id.to_owned())
+                })
+                .collect();
+            for (expires, id) in expired {
+                expiry
+                    .remove((expires, id.as_str()))
+                    .map_err(|e| store_error("write", e))?;
+                // The id may have been published again since, with a later expiry.
+                let current = ids
+                    .get(id.as_str())
+                    .map_err(|e| store_error("read", e))?
+                    .map(|v| v.value());
+                if current.is_some_and(|c| c <= now) {
+                    ids.remove(id.as_str())
+                        .map_err(|e| store_error("write", e))?;
+                }
+            }
+        }
+        txn.commit().map_err(|e| store_error("commit", e))
+    }
+
+    /// Takes over the ids of the journal an earlier version kept
+    /// (`dedupe.jsonl`); returns its path if there was one.
+    fn import_journal(&self, dir: &Path) -> Option<std::path::PathBuf> {
+        #[derive(Deserialize)]
+        struct Line {
+            key: String,
+            expires: u64,
+        }
+        let path = dir.join("dedupe.jsonl");
+        let text = std::fs::read_to_string(&path).ok()?;
+        let mut shared = self.shared.completed.lock().expect("dedupe lock");
+        for line in text.lines() {
+            if let Ok(Line { key, expires }) = serde_json::from_str(line) {
+                shared.insert(key, expires);
+            }
+        }
+        Some(path)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use std::time::UNIX_EPOCH;
+
+    use super::*;
+    use crate::config::Topic;
+    use crate::model::{CloudEvent, EventData, event_type};
+    use crate::sink::{EmbeddedLog, Sink};
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)
@@ -215,34 +480,104 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn expired_ids_are_dropped_from_memory_and_journal_as_ids_accumulate() {
+    async fn expired_ids_are_deleted_from_the_index() {
         let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedDedupe::open(dir.path(), at(0)).unwrap();
         let window = Duration::from_secs(10);
-        for i in 0..MIN_PRUNE {
-            let key = format!("s/old-{i}");
-            store.claim(&key, at(0)).await.unwrap();
-            store.complete(&key, at(0), window).await.unwrap();
+        {
+            let store = EmbeddedDedupe::open(dir.path(), at(0)).unwrap();
+            for i in 0..1024 {
+                let key = format!("s/old-{i}");
+                store.claim(&key, at(0)).await.unwrap();
+                store.complete(&key, at(0), window).await.unwrap();
+            }
+            store.complete("s/new", at(95), window).await.unwrap();
         }
-        let journal = || std::fs::read_to_string(dir.path().join("dedupe.jsonl")).unwrap();
-        assert_eq!(journal().lines().count(), MIN_PRUNE);
-
-        // Past their window, the next claim prunes them all.
-        assert_eq!(store.claim("s/new", at(100)).await.unwrap(), Claim::New);
-        store.complete("s/new", at(100), window).await.unwrap();
-        assert_eq!(store.entries.lock().unwrap().ids.len(), 1);
-        assert_eq!(journal().lines().count(), 1);
-        assert_eq!(
-            store.claim("s/new", at(101)).await.unwrap(),
-            Claim::Duplicate
-        );
-
+        let store = EmbeddedDedupe::open(dir.path(), at(0)).unwrap();
+        assert_eq!(store.indexed().unwrap(), 1025);
         drop(store);
-        let store = EmbeddedDedupe::open(dir.path(), at(101)).unwrap();
+        let store = EmbeddedDedupe::open(dir.path(), at(100)).unwrap();
+        assert_eq!(store.indexed().unwrap(), 1, "only the live id is kept");
         assert_eq!(
             store.claim("s/new", at(101)).await.unwrap(),
             Claim::Duplicate
         );
         assert_eq!(store.claim("s/old-7", at(101)).await.unwrap(), Claim::New);
+    }
+
+    /// A webhook stored just before a crash, whose id was never completed,
+    /// is known at the next start: the log is the source of truth.
+    #[tokio::test]
+    async fn a_record_stored_before_a_crash_is_a_duplicate_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        let follow = || Follow {
+            topics: vec!["hooks".to_owned()],
+            windows: HashMap::from([("stripe".to_owned(), Duration::from_secs(3600))]),
+        };
+        let topic = Topic {
+            name: "hooks".into(),
+            stream: "s".into(),
+        };
+        let record = |source: &str, id: &str| {
+            let data = EventData {
+                id: "t".into(),
+                timestamp: 0,
+                value: "{}".into(),
+                tags: Default::default(),
+            };
+            let mut event = CloudEvent::new(source, event_type::EVENTS, "hooks", "s", now, data);
+            event.id = id.to_owned();
+            event.to_record()
+        };
+        {
+            // Records stored, and then the process dies before their ids
+            // are completed or indexed (the store follows nothing here).
+            let log = EmbeddedLog::open(dir.path(), ["hooks"]).unwrap();
+            let store = EmbeddedDedupe::open(dir.path(), now).unwrap();
+            assert_eq!(store.claim("stripe/evt_2", now).await.unwrap(), Claim::New);
+            log.put(
+                &topic,
+                vec![
+                    record("/webhooks/stripe", "evt_1"),
+                    record("/webhooks/stripe", "evt_2"),
+                    record("/writer", "not-a-delivery"),
+                ],
+            )
+            .await
+            .unwrap();
+        }
+        let log = EmbeddedLog::open(dir.path(), ["hooks"]).unwrap();
+        let store = EmbeddedDedupe::open_following(dir.path(), now, follow()).unwrap();
+        for id in ["stripe/evt_1", "stripe/evt_2"] {
+            assert_eq!(
+                store.claim(id, now).await.unwrap(),
+                Claim::Duplicate,
+                "{id}"
+            );
+        }
+        assert_eq!(store.claim("stripe/evt_3", now).await.unwrap(), Claim::New);
+        assert_eq!(store.indexed().unwrap(), 2, "only webhook ids are indexed");
+        // Records appended while it runs are indexed too.
+        log.put(&topic, vec![record("/webhooks/stripe", "evt_4")])
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while store.indexed().unwrap() < 3 {
+            assert!(Instant::now() < deadline, "evt_4 was never indexed");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn the_journal_of_an_earlier_version_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("dedupe.jsonl"),
+            "{\"key\":\"s/a\",\"expires\":500}\n{\"key\":\"s/torn",
+        )
+        .unwrap();
+        let store = EmbeddedDedupe::open(dir.path(), at(100)).unwrap();
+        assert_eq!(store.claim("s/a", at(100)).await.unwrap(), Claim::Duplicate);
+        assert!(!dir.path().join("dedupe.jsonl").exists());
     }
 }

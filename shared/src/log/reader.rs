@@ -16,6 +16,8 @@ pub struct LogReader {
     dir: PathBuf,
     base: u64,
     cursor: FileCursor,
+    /// Records before this sequence number are skipped.
+    from: u64,
 }
 
 impl LogReader {
@@ -41,7 +43,26 @@ impl LogReader {
             dir: topic_dir,
             base,
             cursor,
+            from: 0,
         })
+    }
+
+    /// Opens the log of `topic` at the record with sequence number `seq`
+    /// (or the oldest kept, if that one has expired): only the segment
+    /// holding it is read up to it.
+    pub fn open_at(dir: &Path, topic: &str, seq: u64) -> io::Result<Self> {
+        let mut reader = Self::open(dir, topic)?;
+        if let Some(base) = segment_bases(&reader.dir)?
+            .into_iter()
+            .rev()
+            .find(|&base| base <= seq)
+            && base != reader.base
+        {
+            reader.cursor = FileCursor::open(segment_path(&reader.dir, base))?;
+            reader.base = base;
+        }
+        reader.from = seq;
+        Ok(reader)
     }
 
     /// Every whole record appended since the last call; empty at the end.
@@ -61,7 +82,13 @@ impl LogReader {
     /// so a long backlog is read a piece at a time; empty at the end.
     pub fn read_batch(&mut self) -> io::Result<Vec<StoredRecord>> {
         loop {
-            let records = self.cursor.read_batch()?;
+            let mut records = self.cursor.read_batch()?;
+            if records.first().is_some_and(|r| r.seq < self.from) {
+                records.retain(|r| r.seq >= self.from);
+                if records.is_empty() {
+                    continue;
+                }
+            }
             if !records.is_empty() {
                 return Ok(records);
             }

@@ -1,0 +1,155 @@
+//! A load generator for signed Segment webhooks that each carry a distinct
+//! `messageId`, signed as they are sent (wrk's Lua cannot compute an HMAC,
+//! and a pre-signed list repeats its ids), so the dedupe store sees a new
+//! delivery every time, as it does in production.
+//!
+//! `webhook-load URL SECRET CONNECTIONS SECONDS` prints one line in the
+//! form of `local/bench/common.lua`'s, plus the slowest request:
+//! `RESULT rps=… ok=… non2xx=… socket_errors=… p50_ms=… p99_ms=… max_ms=…`.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use inlet_shared::signature::{Scheme, Secret, SignWith};
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, url, secret, connections, seconds] = args.as_slice() else {
+        eprintln!("usage: webhook-load URL SECRET CONNECTIONS SECONDS");
+        std::process::exit(2);
+    };
+    let authority = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let connections: usize = connections.parse().expect("CONNECTIONS is a number");
+    let duration = Duration::from_secs(seconds.parse().expect("SECONDS is a number"));
+    let secret = Secret::new(secret.clone());
+    let run = std::process::id();
+    let until = Instant::now() + duration;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..connections)
+        .map(|c| {
+            let (authority, secret) = (authority.clone(), secret.clone());
+            tokio::spawn(async move { connection(&authority, &secret, run, c, until).await })
+        })
+        .collect();
+    let (mut latencies, mut ok, mut non2xx, mut errors) = (Vec::new(), 0u64, 0u64, 0u64);
+    for task in tasks {
+        let stats = task.await.expect("a connection task");
+        latencies.extend(stats.latencies);
+        ok += stats.ok;
+        non2xx += stats.non2xx;
+        errors += stats.errors;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |d: &Duration| d.as_secs_f64() * 1000.0)
+    };
+    println!(
+        "RESULT rps={:.0} ok={ok} non2xx={non2xx} socket_errors={errors} p50_ms={:.2} p99_ms={:.2} max_ms={:.2}",
+        (ok + non2xx) as f64 / elapsed,
+        at(0.50),
+        at(0.99),
+        latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+    );
+}
+
+#[derive(Default)]
+struct Stats {
+    latencies: Vec<Duration>,
+    ok: u64,
+    non2xx: u64,
+    errors: u64,
+}
+
+async fn connection(
+    authority: &str,
+    secret: &Secret,
+    run: u32,
+    id: usize,
+    until: Instant,
+) -> Stats {
+    let mut stats = Stats::default();
+    let mut sent = 0u64;
+    while Instant::now() < until {
+        let Ok(stream) = tokio::net::TcpStream::connect(authority).await else {
+            stats.errors += 1;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let Ok((mut sender, conn)) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
+        else {
+            stats.errors += 1;
+            continue;
+        };
+        tokio::spawn(conn);
+        while Instant::now() < until {
+            sent += 1;
+            let body = segment_body(run, id, sent);
+            let signed = Scheme::Segment.sign(&SignWith::new(secret, body.as_bytes()));
+            let request = Request::post("/webhooks/segment")
+                .header("host", authority)
+                .header("content-type", "application/json")
+                .header(signed[0].0.as_str(), signed[0].1.as_str())
+                .body(Full::new(Bytes::from(body)))
+                .expect("a request");
+            let started = Instant::now();
+            let answer = match sender.send_request(request).await {
+                Ok(response) => {
+                    let status = response.status();
+                    response.into_body().collect().await.map(|_| status)
+                }
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(status) => {
+                    stats.latencies.push(started.elapsed());
+                    if status.is_success() {
+                        stats.ok += 1;
+                    } else {
+                        stats.non2xx += 1;
+                    }
+                }
+                Err(_) => {
+                    stats.errors += 1;
+                    break;
+                }
+            }
+        }
+    }
+    stats
+}
+
+/// A realistic ~1 KiB Segment `track` event with a `messageId` no other
+/// request of this run (or of another run) has.
+fn segment_body(run: u32, connection: usize, n: u64) -> String {
+    let note = "x".repeat(420);
+    format!(
+        concat!(
+            r#"{{"type":"track","messageId":"ajs-{run}-{connection}-{n}","event":"Order Completed","#,
+            r#""userId":"user-{n}","anonymousId":"{connection:016x}","timestamp":"2026-11-23T12:00:00.000Z","#,
+            r#""context":{{"ip":"10.0.{c}.{m}","library":{{"name":"analytics.js","version":"2.11.1"}},"#,
+            r#""page":{{"path":"/checkout","url":"https://shop.example.com/checkout"}},"#,
+            r#""userAgent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"}},"#,
+            r#""properties":{{"orderId":"order-{n}","total":123.45,"currency":"USD","products":["#,
+            r#"{{"sku":"sku-1","name":"Uno Card Game","price":9.99,"quantity":2}},"#,
+            r#"{{"sku":"sku-2","name":"Settlers of Catan","price":44.5,"quantity":1}}],"note":"{note}"}}}}"#
+        ),
+        run = run,
+        connection = connection,
+        n = n,
+        c = connection % 256,
+        m = n % 256,
+        note = note,
+    )
+}
