@@ -12,6 +12,7 @@ cd "$(dirname "$0")/../.."
 export BENCH_DIR="$PWD/local/bench"
 DURATION=${DURATION:-10s}
 DEDUPE_SECONDS=${DEDUPE_SECONDS:-60}
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
 SINK=embedded
 [ "${1:-}" = "--kinesis" ] && SINK=kinesis
 
@@ -23,7 +24,7 @@ INLET_BIN=${INLET_BIN:-}
 if [ -z "$INLET_BIN" ]; then
   echo "==> building the release binaries"
   cargo build --release -q -p inlet
-  INLET_BIN=target/release/inlet
+  INLET_BIN=$TARGET_DIR/release/inlet
 fi
 [ "$SINK" = kinesis ] && cargo build --release -q -p inlet-e2e --bin emulators && npm ci --prefix tests --no-audit --no-fund --loglevel=error
 if [ "$DEDUPE_SECONDS" != 0 ]; then
@@ -49,7 +50,7 @@ url="http://127.0.0.1:$port"
 sink_args=()
 if [ "$SINK" = kinesis ]; then
   mkfifo "$work/emu-in"
-  target/release/emulators serve inlet-webhooks inlet-telemetry < "$work/emu-in" > "$work/emu.out" &
+  "$TARGET_DIR"/release/emulators serve inlet-webhooks inlet-telemetry < "$work/emu-in" > "$work/emu.out" &
   emu=$!
   exec 9> "$work/emu-in"
   for _ in $(seq 100); do grep -q DYNAMODB "$work/emu.out" 2>/dev/null && break; sleep 0.1; done
@@ -106,7 +107,7 @@ echo
 echo "no-loss check: every 2xx is a record in the stream (records - 2xx <= requests in flight when wrk stopped):"
 count() {
   if [ "$SINK" = kinesis ]; then
-    target/release/emulators count "$AWS_ENDPOINT_URL_KINESIS" "inlet-$1"
+    "$TARGET_DIR"/release/emulators count "$AWS_ENDPOINT_URL_KINESIS" "inlet-$1"
   else
     "$INLET_BIN" tail "$1" --no-follow --data-dir "$work/data" | wc -l
   fi
@@ -137,7 +138,7 @@ if [ "$DEDUPE_SECONDS" != 0 ] && [ "$SINK" = embedded ]; then
       "$INLET_BIN" serve --addr "127.0.0.1:$port" --data-dir "$work/data-$mode" "${config_args[@]}" > "$work/serve-$mode.log" 2>&1 &
     server=$!
     for _ in $(seq 100); do curl -sf -o /dev/null "$url/health" && break; sleep 0.1; done
-    line=$(target/release/webhook-load "$url" bench-secret 64 "$DEDUPE_SECONDS")
+    line=$("$TARGET_DIR"/release/webhook-load "$url" bench-secret 64 "$DEDUPE_SECONDS")
     kill -TERM "$server"; wait "$server" 2>/dev/null || true; server=""
     field() { sed -E "s/.* $1=([0-9.]+).*/\1/" <<<"$line"; }
     ok=$(field ok)

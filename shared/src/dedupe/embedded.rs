@@ -13,6 +13,7 @@
 //! before anything is served, so a record stored just before a crash is
 //! known as published when the provider delivers it again.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,7 +41,7 @@ const EXPIRY: TableDefinition<(u64, &str), ()> = TableDefinition::new("expiry");
 const READ_UP_TO: TableDefinition<&str, u64> = TableDefinition::new("read_up_to");
 
 /// How often the indexer looks for new records and completions.
-const TICK: Duration = Duration::from_millis(20);
+const TICK: Duration = Duration::from_millis(50);
 /// How often the index is made durable (and expired ids deleted).
 const DURABLE_EVERY: Duration = Duration::from_secs(1);
 /// The database's page cache.
@@ -107,7 +108,7 @@ impl EmbeddedDedupe {
         let journal = indexer.import_journal(dir);
         indexer.prune(unix_secs(now))?;
         // Catch up with the log before anything is served.
-        indexer.step(true)?;
+        indexer.step(true, true)?;
         if let Some(journal) = journal {
             // Its ids are in the index now.
             std::fs::remove_file(&journal)?;
@@ -239,9 +240,34 @@ fn open_reader<'r>(
 #[derive(Deserialize)]
 struct Head<'a> {
     #[serde(borrow)]
-    id: std::borrow::Cow<'a, str>,
+    id: Cow<'a, str>,
     #[serde(borrow)]
-    source: std::borrow::Cow<'a, str>,
+    source: Cow<'a, str>,
+}
+
+impl<'a> Head<'a> {
+    /// The id and source of a CloudEvent record. Inlet writes them first
+    /// (`{"specversion":"1.0","id":…,"source":…,`), so only those two strings
+    /// are parsed, not the whole (often large) record; any other document
+    /// is parsed whole.
+    fn read(data: &'a [u8]) -> Option<Head<'a>> {
+        Self::read_prefix(data).or_else(|| serde_json::from_slice(data).ok())
+    }
+
+    fn read_prefix(data: &'a [u8]) -> Option<Head<'a>> {
+        let rest = data.strip_prefix(br#"{"specversion":"1.0","id":"#)?;
+        let (id, used) = first_string(rest)?;
+        let rest = rest[used..].strip_prefix(br#","source":"#)?;
+        let (source, _) = first_string(rest)?;
+        Some(Head { id, source })
+    }
+}
+
+/// The JSON string at the start of `data` and the bytes it took.
+fn first_string(data: &[u8]) -> Option<(Cow<'_, str>, usize)> {
+    let mut strings = serde_json::Deserializer::from_slice(data).into_iter::<Cow<'_, str>>();
+    let value = strings.next()?.ok()?;
+    Some((value, strings.byte_offset()))
 }
 
 impl Indexer {
@@ -253,7 +279,7 @@ impl Indexer {
                 Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
             };
             let durable = stopping || last_durable.elapsed() >= DURABLE_EVERY;
-            let result = self.step(durable).and_then(|()| {
+            let result = self.step(durable, false).and_then(|()| {
                 if durable {
                     self.prune(self.shared.now.load(Ordering::Relaxed))
                 } else {
@@ -273,8 +299,9 @@ impl Indexer {
         }
     }
 
-    /// Indexes new log records and completions in one transaction.
-    fn step(&mut self, durable: bool) -> Result<()> {
+    /// Indexes new log records and completions in one transaction; when
+    /// `catching_up` (at start-up), every record up to the end of the log.
+    fn step(&mut self, durable: bool, catching_up: bool) -> Result<()> {
         let completed: Vec<(String, u64)> = self
             .shared
             .completed
@@ -324,8 +351,9 @@ impl Indexer {
                         break;
                     };
                     next = Some(last.seq + 1);
+                    let mut found = Vec::new();
                     for record in &records {
-                        let Ok(head) = serde_json::from_slice::<Head<'_>>(&record.data) else {
+                        let Some(head) = Head::read(&record.data) else {
                             continue;
                         };
                         let Some(name) = head.source.strip_prefix("/webhooks/") else {
@@ -333,10 +361,25 @@ impl Indexer {
                         };
                         if let Some(window) = self.follow.windows.get(name) {
                             let expires = unix_secs(record.arrival) + window.as_secs();
-                            insert(&format!("{name}/{}", head.id), expires)?;
+                            found.push((format!("{name}/{}", head.id), expires));
                         }
                     }
-                    if !durable {
+                    if !catching_up {
+                        // While running, a record carries a delivery id only
+                        // if its key was claimed (and so is in flight or
+                        // completed); the id of any other webhook is a fresh
+                        // UUID, not worth keeping. Catching up after a stop,
+                        // nothing is claimed yet: every id is kept.
+                        let claims = self.shared.claims.lock().expect("dedupe lock");
+                        let completed = self.shared.completed.lock().expect("dedupe lock");
+                        found.retain(|(key, _)| {
+                            claims.contains_key(key) || completed.contains_key(key)
+                        });
+                    }
+                    for (key, expires) in &found {
+                        insert(key, *expires)?;
+                    }
+                    if !catching_up {
                         // One batch per tick keeps the tick short under load.
                         break;
                     }
@@ -557,15 +600,46 @@ mod tests {
         }
         assert_eq!(store.claim("stripe/evt_3", now).await.unwrap(), Claim::New);
         assert_eq!(store.indexed().unwrap(), 2, "only webhook ids are indexed");
-        // Records appended while it runs are indexed too.
-        log.put(&topic, vec![record("/webhooks/stripe", "evt_4")])
-            .await
-            .unwrap();
+        // While it runs, a claimed delivery's record is indexed from the
+        // log even before its id is completed; a webhook with no delivery id
+        // (an id nobody claimed) is not kept.
+        assert_eq!(store.claim("stripe/evt_4", now).await.unwrap(), Claim::New);
+        log.put(
+            &topic,
+            vec![
+                record("/webhooks/stripe", "uuid-never-claimed"),
+                record("/webhooks/stripe", "evt_4"),
+            ],
+        )
+        .await
+        .unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while store.indexed().unwrap() < 3 {
             assert!(Instant::now() < deadline, "evt_4 was never indexed");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(store.indexed().unwrap(), 3, "the unclaimed id is not kept");
+    }
+
+    #[test]
+    fn the_head_of_a_record_is_read_from_its_first_fields() {
+        let now = SystemTime::now();
+        let mut event = CloudEvent::new("/webhooks/s", event_type::EVENTS, "t", "k", now, "x");
+        event.id = "id \"quoted\" é".to_owned();
+        let record = event.to_record();
+        let head = Head::read_prefix(&record.data).expect("Inlet's own layout");
+        assert_eq!(
+            (head.id.as_ref(), head.source.as_ref()),
+            ("id \"quoted\" é", "/webhooks/s")
+        );
+        let other = br#"{"source":"/webhooks/s","id":"a","specversion":"1.0"}"#;
+        assert!(Head::read_prefix(other).is_none());
+        let head = Head::read(other).unwrap();
+        assert_eq!(
+            (head.id.as_ref(), head.source.as_ref()),
+            ("a", "/webhooks/s")
+        );
     }
 
     #[tokio::test]
