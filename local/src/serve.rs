@@ -132,7 +132,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
 
     // The embedded log holds the data directory's lock itself; with Kinesis
     // the directory still keeps delivery ids and checkpoints, so lock it here.
-    let (sink, _lock): (Arc<dyn Sink>, _) = match args.sink {
+    let (sink, _lock, durable): (Arc<dyn Sink>, _, _) = match args.sink {
         SinkKind::Embedded => {
             let log = EmbeddedLog::open_with(
                 &args.data_dir,
@@ -142,21 +142,20 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
                     ..LogOptions::default()
                 },
             )?;
-            (Arc::new(log), None)
+            let durable = log.durable_ends();
+            (Arc::new(log), None, durable)
         }
         SinkKind::Kinesis => {
             let lock = lock_data_dir(&args.data_dir)?;
             let sink = KinesisSink::from_config(&load_aws_config().await);
-            (Arc::new(sink), Some(lock))
+            (Arc::new(sink), Some(lock), Default::default())
         }
     };
     // Delivery ids; with the embedded log, the store follows it, so an id
     // stored just before a crash is known after it.
     let follow = Follow {
-        topics: match args.sink {
-            SinkKind::Embedded => config.topics.keys().cloned().collect(),
-            SinkKind::Kinesis => Vec::new(),
-        },
+        topics: durable.keys().cloned().collect(),
+        durable,
         windows: config
             .sources
             .values()

@@ -46,6 +46,9 @@ const TICK: Duration = Duration::from_millis(50);
 const DURABLE_EVERY: Duration = Duration::from_secs(1);
 /// The database's page cache.
 const CACHE_BYTES: usize = 32 * 1024 * 1024;
+/// The most completed ids held in memory while the index cannot be written
+/// (a full disk); past it, new deliveries are answered 503.
+const MAX_PENDING: usize = 100_000;
 
 /// What the store reads from the embedded log: its data directory, the
 /// topics, and the dedupe window of each webhook source by name (records of
@@ -56,6 +59,10 @@ pub struct Follow {
     pub topics: Vec<String>,
     /// Webhook source name -> how long its delivery ids are remembered.
     pub windows: HashMap<String, Duration>,
+    /// Topic -> the end of what the log has synced (see
+    /// [`crate::sink::EmbeddedLog::durable_ends`]): records past it may still
+    /// be cut back, so they are not read yet.
+    pub durable: HashMap<String, Arc<AtomicU64>>,
 }
 
 /// Delivery ids kept in `<data-dir>/dedupe.redb`.
@@ -171,17 +178,33 @@ impl DedupeStore for EmbeddedDedupe {
     async fn claim(&self, key: &str, now: SystemTime) -> Result<Claim> {
         let now = unix_secs(now);
         self.shared.now.fetch_max(now, Ordering::Relaxed);
-        if self.expires(key)?.is_some_and(|expires| expires > now) {
-            return Ok(Claim::Duplicate);
+        if self.shared.completed.lock().expect("dedupe lock").len() >= MAX_PENDING {
+            return Err(Error::unavailable(
+                "the dedupe index cannot be written (is the disk full?)",
+            ));
         }
-        let mut claims = self.shared.claims.lock().expect("dedupe lock");
-        match claims.get(key) {
-            Some(until) if *until > now => Ok(Claim::InFlight),
-            _ => {
-                claims.insert(key.to_owned(), now + LEASE.as_secs());
-                Ok(Claim::New)
+        // Claim first, then look: `complete` records an id as published
+        // before it drops the claim, so no delivery slips between the two.
+        {
+            let mut claims = self.shared.claims.lock().expect("dedupe lock");
+            match claims.get(key) {
+                Some(until) if *until > now => return Ok(Claim::InFlight),
+                _ => {
+                    claims.insert(key.to_owned(), now + LEASE.as_secs());
+                }
             }
         }
+        let published = self
+            .expires(key)
+            .map(|e| e.is_some_and(|expires| expires > now));
+        if !matches!(published, Ok(false)) {
+            self.shared.claims.lock().expect("dedupe lock").remove(key);
+        }
+        Ok(if published? {
+            Claim::Duplicate
+        } else {
+            Claim::New
+        })
     }
 
     async fn complete(&self, key: &str, now: SystemTime, window: Duration) -> Result<()> {
@@ -227,8 +250,10 @@ fn open_reader<'r>(
             Ok(reader) => {
                 readers.insert(topic.to_owned(), reader);
             }
+            // Tried again on the next tick (a segment expired between the
+            // listing and the open, say).
             Err(e) => {
-                tracing::warn!(topic, error = %e, "the dedupe index does not follow this topic");
+                tracing::debug!(topic, error = %e, "the dedupe index cannot open the log yet");
                 return Ok(None);
             }
         }
@@ -287,11 +312,25 @@ impl Indexer {
                 }
             });
             match result {
-                Ok(()) if durable => last_durable = Instant::now(),
+                Ok(()) if durable => {
+                    last_durable = Instant::now();
+                    // Claims of requests that ended without completing or
+                    // releasing (a dropped connection) lapse with their lease.
+                    let now = self.shared.now.load(Ordering::Relaxed);
+                    self.shared
+                        .claims
+                        .lock()
+                        .expect("dedupe lock")
+                        .retain(|_, until| *until > now);
+                }
                 Ok(()) => {}
-                // Ids stay in memory and are tried again on the next tick;
-                // requests still see them.
-                Err(e) => tracing::error!(error = %e, "cannot update the dedupe index"),
+                Err(e) => {
+                    // Ids stay in memory and are tried again on the next
+                    // tick (requests still see them); the log is read again
+                    // from the stored checkpoint, so nothing read is skipped.
+                    tracing::error!(error = %e, "cannot update the dedupe index");
+                    self.readers.clear();
+                }
             }
             if stopping {
                 return;
@@ -331,16 +370,22 @@ impl Indexer {
                     .map_err(|e| store_error("write", e))?;
                 Ok(())
             };
-            let mut unfollowed = Vec::new();
             for topic in &self.follow.topics {
                 let Some(reader) = open_reader(&mut self.readers, &self.dir, topic, &read_up_to)?
                 else {
-                    unfollowed.push(topic.clone());
                     continue;
                 };
                 let mut next = None;
+                let bound = if catching_up {
+                    u64::MAX
+                } else {
+                    self.follow
+                        .durable
+                        .get(topic)
+                        .map_or(u64::MAX, |end| end.load(Ordering::Acquire))
+                };
                 loop {
-                    let records = match reader.read_batch() {
+                    let records = match reader.read_batch_below(bound) {
                         Ok(records) => records,
                         Err(e) => {
                             tracing::warn!(topic, error = %e, "the dedupe index cannot read the log further");
@@ -390,7 +435,6 @@ impl Indexer {
                         .map_err(|e| store_error("write", e))?;
                 }
             }
-            self.follow.topics.retain(|t| !unfollowed.contains(t));
             for (key, expires) in &completed {
                 insert(key, *expires)?;
             }
@@ -553,9 +597,10 @@ mod tests {
     async fn a_record_stored_before_a_crash_is_a_duplicate_after_it() {
         let dir = tempfile::tempdir().unwrap();
         let now = SystemTime::now();
-        let follow = || Follow {
+        let follow = |log: &EmbeddedLog| Follow {
             topics: vec!["hooks".to_owned()],
             windows: HashMap::from([("stripe".to_owned(), Duration::from_secs(3600))]),
+            durable: log.durable_ends(),
         };
         let topic = Topic {
             name: "hooks".into(),
@@ -590,7 +635,7 @@ mod tests {
             .unwrap();
         }
         let log = EmbeddedLog::open(dir.path(), ["hooks"]).unwrap();
-        let store = EmbeddedDedupe::open_following(dir.path(), now, follow()).unwrap();
+        let store = EmbeddedDedupe::open_following(dir.path(), now, follow(&log)).unwrap();
         for id in ["stripe/evt_1", "stripe/evt_2"] {
             assert_eq!(
                 store.claim(id, now).await.unwrap(),
@@ -620,6 +665,45 @@ mod tests {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(store.indexed().unwrap(), 3, "the unclaimed id is not kept");
+    }
+
+    /// Records the log has not synced yet (they could still be cut back)
+    /// are not indexed until it has.
+    #[tokio::test]
+    async fn records_past_the_synced_end_wait_until_they_are_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        let log = EmbeddedLog::open(dir.path(), ["hooks"]).unwrap();
+        let synced = Arc::new(AtomicU64::new(0));
+        let follow = Follow {
+            topics: vec!["hooks".to_owned()],
+            windows: HashMap::from([("stripe".to_owned(), Duration::from_secs(3600))]),
+            durable: HashMap::from([("hooks".to_owned(), synced.clone())]),
+        };
+        let store = EmbeddedDedupe::open_following(dir.path(), now, follow).unwrap();
+        assert_eq!(store.claim("stripe/evt_1", now).await.unwrap(), Claim::New);
+        let mut event = CloudEvent::new(
+            "/webhooks/stripe",
+            event_type::EVENTS,
+            "hooks",
+            "s",
+            now,
+            "x",
+        );
+        event.id = "evt_1".into();
+        let topic = Topic {
+            name: "hooks".into(),
+            stream: "s".into(),
+        };
+        log.put(&topic, vec![event.to_record()]).await.unwrap();
+        tokio::time::sleep(TICK * 4).await;
+        assert_eq!(store.indexed().unwrap(), 0, "not synced, not indexed");
+        synced.store(1, Ordering::Release);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while store.indexed().unwrap() < 1 {
+            assert!(Instant::now() < deadline, "never indexed once synced");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     #[test]

@@ -16,6 +16,9 @@ use crate::record::Record;
 pub(super) const HEADER: usize = 8;
 /// Bytes of a body before its key: `seq u64`, `arrival_ms u64`, `key_len u16`.
 pub(super) const FIXED: usize = 8 + 8 + 2;
+/// The longest body a valid frame can have: the longest key and the largest
+/// record. A longer `len` is damage, not a frame still being written.
+pub(super) const MAX_BODY: usize = FIXED + u16::MAX as usize + crate::record::MAX_RECORD_BYTES;
 
 /// Appends the frame of `record` to `buf`.
 pub(super) fn encode(buf: &mut Vec<u8>, seq: u64, arrival_ms: u64, record: &Record) {
@@ -41,11 +44,14 @@ pub(super) fn decode(buf: &[u8]) -> io::Result<Option<(StoredRecord, usize)>> {
     }
     let len = u32::from_le_bytes(buf[0..4].try_into().expect("4 bytes")) as usize;
     let crc = u32::from_le_bytes(buf[4..8].try_into().expect("4 bytes"));
+    let corrupt = || io::Error::new(io::ErrorKind::InvalidData, "corrupt log frame");
+    if len > MAX_BODY {
+        return Err(corrupt());
+    }
     if buf.len() < HEADER + len {
         return Ok(None);
     }
     let body = &buf[HEADER..HEADER + len];
-    let corrupt = || io::Error::new(io::ErrorKind::InvalidData, "corrupt log frame");
     if len < FIXED || crc32fast::hash(body) != crc {
         return Err(corrupt());
     }

@@ -27,6 +27,8 @@ pub use recovery::{Damage, Repaired, Scan, repair, scan};
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -88,6 +90,7 @@ pub enum AppendError {
 /// The log, open for appending by this process alone.
 pub struct Log {
     writers: HashMap<String, mpsc::Sender<Job>>,
+    durable: HashMap<String, Arc<AtomicU64>>,
     _lock: File,
 }
 
@@ -111,14 +114,17 @@ impl Log {
         let lock = crate::lock_data_dir(dir)?;
         std::fs::create_dir_all(topics_dir(dir))?;
 
-        let mut writers = HashMap::new();
+        let (mut writers, mut durable) = (HashMap::new(), HashMap::new());
         for topic in topics {
             let (segments, next_seq) = Segments::open(dir, topic, options)?;
             let (tx, rx) = mpsc::channel(1024);
+            let synced = Arc::new(AtomicU64::new(next_seq));
+            let shared = synced.clone();
             std::thread::Builder::new()
                 .name(format!("log-{topic}"))
-                .spawn(move || write_loop(segments, next_seq, rx))?;
+                .spawn(move || write_loop(segments, next_seq, shared, rx))?;
             writers.insert(topic.to_owned(), tx);
+            durable.insert(topic.to_owned(), synced);
         }
         sync_dir(&topics_dir(dir))?;
         if let Some(retention) = options.retention {
@@ -129,8 +135,15 @@ impl Log {
         }
         Ok(Log {
             writers,
+            durable,
             _lock: lock,
         })
+    }
+
+    /// Per topic, the sequence number after the last record synced to disk:
+    /// records below it are durable and will never be cut back.
+    pub fn durable_ends(&self) -> HashMap<String, Arc<AtomicU64>> {
+        self.durable.clone()
     }
 
     /// Durably appends `records` to `topic`, in order, and returns the

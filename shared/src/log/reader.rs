@@ -81,15 +81,22 @@ impl LogReader {
     /// The next whole records, from at most [`READ_BATCH_BYTES`] of the log,
     /// so a long backlog is read a piece at a time; empty at the end.
     pub fn read_batch(&mut self) -> io::Result<Vec<StoredRecord>> {
+        self.read_batch_below(u64::MAX)
+    }
+
+    /// [`LogReader::read_batch`], stopping before the first record whose
+    /// sequence number is `bound` or more (left to a later call): in the
+    /// writing process, `bound` is the end of what is synced to disk.
+    pub fn read_batch_below(&mut self, bound: u64) -> io::Result<Vec<StoredRecord>> {
         loop {
-            let mut records = self.cursor.read_batch()?;
+            let mut records = self.cursor.read_batch(bound)?;
             if records.first().is_some_and(|r| r.seq < self.from) {
                 records.retain(|r| r.seq >= self.from);
                 if records.is_empty() {
                     continue;
                 }
             }
-            if !records.is_empty() {
+            if !records.is_empty() || self.cursor.stopped_at_bound {
                 return Ok(records);
             }
             let Some(next) = segment_bases(&self.dir)?
@@ -99,10 +106,11 @@ impl LogReader {
                 return Ok(records);
             };
             // A newer segment exists, so this one is complete: finish it.
-            let rest = self.cursor.read_batch()?;
-            if !rest.is_empty() {
+            let rest = self.cursor.read_batch(bound)?;
+            if !rest.is_empty() || self.cursor.stopped_at_bound {
                 return Ok(rest);
             }
+            self.cursor.check_finished()?;
             match FileCursor::open(segment_path(&self.dir, next)) {
                 Ok(cursor) => {
                     self.base = next;
@@ -137,6 +145,8 @@ pub(super) struct FileCursor {
     file: File,
     offset: u64,
     pending: Vec<u8>,
+    /// The last read stopped at a record at or past its bound.
+    stopped_at_bound: bool,
 }
 
 impl FileCursor {
@@ -146,21 +156,48 @@ impl FileCursor {
             path,
             offset: 0,
             pending: Vec::new(),
+            stopped_at_bound: false,
         })
+    }
+
+    /// Fails if bytes that are not a whole frame are left in a segment
+    /// known to be complete (damage at its end, not a write in progress).
+    fn check_finished(&self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            Ok(())
+        } else {
+            Err(self.damaged())
+        }
+    }
+
+    fn damaged(&self) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "the log segment {} is damaged at byte {}; every record before it was read (`inlet repair` recovers what follows)",
+                self.path.display(),
+                self.offset
+            ),
+        )
     }
 
     /// The whole frames from the last one read on; at a damaged frame, the
     /// frames before it, and then an `InvalidData` error naming the file and
     /// offset (and the same error on every later call).
-    pub(super) fn read_batch(&mut self) -> io::Result<Vec<StoredRecord>> {
+    pub(super) fn read_batch(&mut self, bound: u64) -> io::Result<Vec<StoredRecord>> {
         self.file
             .seek(SeekFrom::Start(self.offset + self.pending.len() as u64))?;
         let room = READ_BATCH_BYTES.saturating_sub(self.pending.len() as u64);
         (&mut self.file).take(room).read_to_end(&mut self.pending)?;
         let mut records = Vec::new();
         let mut at = 0;
+        self.stopped_at_bound = false;
         let damaged = loop {
             match decode(&self.pending[at..]) {
+                Ok(Some((record, _))) if record.seq >= bound => {
+                    self.stopped_at_bound = true;
+                    break false;
+                }
                 Ok(Some((record, size))) => {
                     records.push(record);
                     at += size;
@@ -172,14 +209,7 @@ impl FileCursor {
         self.pending.drain(..at);
         self.offset += at as u64;
         if damaged && records.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "the log segment {} is damaged at byte {}; every record before it was read (`inlet repair` recovers what follows)",
-                    self.path.display(),
-                    self.offset
-                ),
-            ));
+            return Err(self.damaged());
         }
         Ok(records)
     }

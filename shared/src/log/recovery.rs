@@ -174,7 +174,10 @@ fn repair_segment(topic_dir: &Path, path: &Path, base: u64) -> io::Result<Repair
         .open(&fresh)?;
     file.write_all(&kept)?;
     file.sync_all()?;
-    fs::rename(path, &kept_as)?;
+    // The original stays under its name until the repaired copy replaces it
+    // in one rename: a crash in between leaves one of the two, never none.
+    fs::hard_link(path, &kept_as)?;
+    sync_dir(topic_dir)?;
     fs::rename(&fresh, path)?;
     sync_dir(topic_dir)?;
     Ok(Repaired {

@@ -196,3 +196,55 @@ fn random_truncations_and_flips_keep_every_frame_before_the_damage() {
         assert!(segment_bases(&topic_dir(dir.path(), "t")).unwrap() == [0]);
     }
 }
+
+#[test]
+fn a_damaged_length_in_a_closed_segment_is_reported_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, ends) = segment(dir.path(), 10, 50);
+    // A newer segment makes segment 0 a closed one.
+    let topic = topic_dir(dir.path(), "t");
+    let mut newer = Vec::new();
+    encode(&mut newer, 10, 0, &record(10, 50));
+    fs::write(segment_path(&topic, 10), &newer).unwrap();
+    let mut bytes = fs::read(&path).unwrap();
+    let at = ends[4] as usize;
+    bytes[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    fs::write(&path, &bytes).unwrap();
+
+    let mut reader = LogReader::open(dir.path(), "t").unwrap();
+    let first = reader.read_batch().unwrap();
+    assert_eq!(
+        first.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4]
+    );
+    let err = reader.read_batch().unwrap_err();
+    assert!(
+        err.to_string().contains(&format!("damaged at byte {at}")),
+        "{err}"
+    );
+    assert!(
+        reader.read_batch().is_err(),
+        "never skips to the next segment"
+    );
+    // And in the active segment, the open refuses it as damage inside.
+    fs::remove_file(segment_path(&topic, 10)).unwrap();
+    let err = EmbeddedLog::open(dir.path(), ["t"]).unwrap_err();
+    assert!(
+        err.to_string().contains(&format!("damaged at byte {at}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_reader_bounded_by_the_synced_end_leaves_later_records_for_later() {
+    let dir = tempfile::tempdir().unwrap();
+    segment(dir.path(), 10, 20);
+    let mut reader = LogReader::open(dir.path(), "t").unwrap();
+    let seqs = |batch: Vec<StoredRecord>| batch.iter().map(|r| r.seq).collect::<Vec<_>>();
+    assert_eq!(seqs(reader.read_batch_below(4).unwrap()), [0, 1, 2, 3]);
+    assert!(reader.read_batch_below(4).unwrap().is_empty());
+    assert_eq!(
+        seqs(reader.read_batch_below(20).unwrap()),
+        (4..10).collect::<Vec<_>>()
+    );
+}

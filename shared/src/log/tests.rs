@@ -230,7 +230,7 @@ async fn segments_roll_and_are_read_in_order_across_restarts() {
     for base in segment_bases(&topic_dir(dir.path(), "t")).unwrap() {
         let first = FileCursor::open(segment_path(&topic_dir(dir.path(), "t"), base))
             .unwrap()
-            .read_batch()
+            .read_batch(u64::MAX)
             .unwrap();
         if let Some(first) = first.first() {
             assert_eq!(first.seq, base);

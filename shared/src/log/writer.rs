@@ -1,6 +1,8 @@
 //! The writer thread of a topic: gathers concurrent writes into one append
 //! and one `fdatasync` (group commit), and answers each only after it.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, oneshot};
@@ -47,7 +49,12 @@ pub(super) fn expire_periodically(writers: Vec<mpsc::WeakSender<Job>>, retention
 }
 
 /// Runs a topic's writer until every sender is gone.
-pub(super) fn write_loop(mut segments: Segments, mut next_seq: u64, mut rx: mpsc::Receiver<Job>) {
+pub(super) fn write_loop(
+    mut segments: Segments,
+    mut next_seq: u64,
+    durable: Arc<AtomicU64>,
+    mut rx: mpsc::Receiver<Job>,
+) {
     let mut buf = Vec::new();
     while let Some(job) = rx.blocking_recv() {
         let Job::Write { records, reply } = job else {
@@ -80,10 +87,15 @@ pub(super) fn write_loop(mut segments: Segments, mut next_seq: u64, mut rx: mpsc
 
         match segments.append(&buf) {
             Ok(()) => {
+                let first = next_seq;
+                next_seq += jobs.iter().map(|(r, _)| r.len() as u64).sum::<u64>();
+                // Synced: readers in this process may now rely on them.
+                durable.store(next_seq, Ordering::Release);
+                let mut seq = first;
                 for (records, reply) in jobs {
                     // A sender that gave up waiting is no reason to stop.
-                    let _ = reply.send(Ok(next_seq));
-                    next_seq += records.len() as u64;
+                    let _ = reply.send(Ok(seq));
+                    seq += records.len() as u64;
                 }
                 segments.roll_if_full(next_seq);
             }

@@ -2,8 +2,11 @@
 //! limits, appended and acknowledged with Kinesis-like shard and sequence
 //! numbers.
 
+use std::collections::HashMap;
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use async_trait::async_trait;
 
@@ -36,6 +39,13 @@ impl EmbeddedLog {
         Ok(EmbeddedLog {
             log: Log::open(dir, topics, options)?,
         })
+    }
+}
+
+impl EmbeddedLog {
+    /// Per topic, the sequence number after the last record synced to disk.
+    pub fn durable_ends(&self) -> HashMap<String, Arc<AtomicU64>> {
+        self.log.durable_ends()
     }
 }
 
