@@ -15,7 +15,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::frame::{FIXED, HEADER, decode};
+use super::frame::{FIXED, HEADER, MAX_BODY, decode};
 use super::segments::{segment_bases, segment_path, sync_dir};
 
 /// What a scan of a segment found.
@@ -200,24 +200,55 @@ pub(super) fn recover(path: &Path, base: u64) -> io::Result<(File, u64, Option<u
         .write(true)
         .open(path)?;
     let scan = scan(path, base)?;
+    let mut last_seq = scan.last_seq;
     match &scan.damage {
         None => {}
         Some(damage) if damage.is_torn_tail() => {
             let len = file.metadata()?.len();
-            tracing::warn!(
-                path = %path.display(),
-                offset = damage.offset,
-                cut = len - damage.offset,
-                last_seq = ?scan.last_seq,
-                "cutting off a torn write at the end of the log: nothing after the last whole record was acknowledged"
-            );
+            let next = scan.last_seq.map_or(base, |s| s + 1);
+            match whole_frame_seq(path, damage.offset, next)? {
+                // A whole frame whose checksum fails: a torn write whose
+                // pages did not all reach the disk, or a record damaged on
+                // disk after it was acknowledged. Its number is not reused.
+                Some(seq) => {
+                    tracing::error!(
+                        path = %path.display(),
+                        offset = damage.offset,
+                        seq,
+                        cut = len - damage.offset,
+                        "the last record of the log fails its checksum and is cut; if it was acknowledged it is lost (its sequence number is not handed out again)"
+                    );
+                    last_seq = Some(seq);
+                }
+                None => tracing::warn!(
+                    path = %path.display(),
+                    offset = damage.offset,
+                    cut = len - damage.offset,
+                    last_seq = ?scan.last_seq,
+                    "cutting off a torn write at the end of the log: nothing after the last whole record was acknowledged"
+                ),
+            }
             file.set_len(damage.offset)?;
             file.sync_all()?;
         }
         Some(damage) => return Err(corrupt(damage)),
     }
     file.seek(SeekFrom::Start(scan.valid_end))?;
-    Ok((file, scan.valid_end, scan.last_seq))
+    Ok((file, scan.valid_end, last_seq))
+}
+
+/// The sequence number of the frame at `offset` if its header says it is
+/// the whole frame numbered `next` (only its checksum fails).
+fn whole_frame_seq(path: &Path, offset: u64, next: u64) -> io::Result<Option<u64>> {
+    let bytes = fs::read(path)?;
+    let at = offset as usize;
+    let Some(header) = bytes.get(at..at + HEADER + 8) else {
+        return Ok(None);
+    };
+    let len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes")) as usize;
+    let seq = u64::from_le_bytes(header[HEADER..HEADER + 8].try_into().expect("8 bytes"));
+    let whole = (FIXED..=MAX_BODY).contains(&len) && at + HEADER + len == bytes.len();
+    Ok((whole && seq == next).then_some(seq))
 }
 
 fn corrupt(damage: &Damage) -> io::Error {

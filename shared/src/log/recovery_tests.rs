@@ -94,7 +94,8 @@ async fn a_damaged_last_frame_is_cut_and_nothing_before_it() {
         let dir = tempfile::tempdir().unwrap();
         let (path, ends) = segment(dir.path(), count, size);
         flip(&path, ends[ends.len() - 1] - 3);
-        assert_eq!(next_seq(dir.path()).await, count - 1);
+        // Its number is not handed out again: it may have been acknowledged.
+        assert_eq!(next_seq(dir.path()).await, count);
         let kept = seqs(dir.path());
         assert_eq!(kept.len() as u64, count);
         assert_eq!(
@@ -183,7 +184,12 @@ fn random_truncations_and_flips_keep_every_frame_before_the_damage() {
                     ends[damaged as usize - 1]
                 };
                 assert_eq!(end, kept_end);
-                assert_eq!(last_seq, damaged.checked_sub(1));
+                // Numbering resumes after the last good frame, or, when the
+                // cut frame was whole and failed only its checksum, after it.
+                assert!(
+                    last_seq == damaged.checked_sub(1) || last_seq == Some(damaged),
+                    "{last_seq:?} for damage at {at}"
+                );
                 assert_eq!(seqs(dir.path()), (0..damaged).collect::<Vec<_>>());
             }
             Err(e) => {
