@@ -105,6 +105,20 @@ impl Endpoint {
         Endpoint::new(method, path, handler)
     }
 
+    /// One event whose value is the raw body, at
+    /// `/topics/{topic}/streams/{streamId}/events/{eventId}/value` (what the
+    /// Quix Telegraf guide had Telegraf's HTTP output post to).
+    fn event_value(method: Method, path: &'static str) -> Self {
+        let handler = move |state: State<WriteProxy>, path: EventPath, headers, body| async move {
+            let Path((topic, stream_id, event_id)) =
+                path.map_err(|e| Error::BadRequest(e.body_text()))?;
+            let now = state.writer.publisher().now();
+            let message = move |body: &[u8]| Message::event_value(event_id, now, body);
+            write_with(message, state, (topic, Some(stream_id)), headers, body).await
+        };
+        Endpoint::new(method, path, handler)
+    }
+
     /// Stream creation at `/topics/{topic}/streams`, under a new stream id.
     fn create(method: Method, path: &'static str) -> Self {
         let handler = move |state, path: TopicPath, headers, body| async move {
@@ -147,6 +161,22 @@ pub fn endpoints() -> Vec<Endpoint> {
             Method::POST,
             "/topics/{topic}/streams/{streamId}/close",
             End,
+        ),
+        // Forms the Quix documentation showed earlier: definitions by PUT,
+        // and one event's raw value (the Telegraf guide).
+        Endpoint::write(
+            Method::PUT,
+            "/topics/{topic}/streams/{streamId}/parameters",
+            ParameterDefinitions,
+        ),
+        Endpoint::write(
+            Method::PUT,
+            "/topics/{topic}/streams/{streamId}/events",
+            EventDefinitions,
+        ),
+        Endpoint::event_value(
+            Method::POST,
+            "/topics/{topic}/streams/{streamId}/events/{eventId}/value",
         ),
         Endpoint::new(Method::GET, "/openapi.json", openapi::serve),
         Endpoint::new(Method::GET, "/samples/{lang}", samples::serve),
@@ -222,12 +252,26 @@ struct Created {
 type StreamPath = Result<Path<(String, String)>, PathRejection>;
 /// The path of a topic operation.
 type TopicPath = Result<Path<String>, PathRejection>;
+/// The path of one event's value: topic, stream id and event id.
+type EventPath = Result<Path<(String, String, String)>, PathRejection>;
 
 /// Every write: the token checked for the topic, the body read and parsed,
 /// and the records published to the stream (a new one for a create).
 /// Answered 200 (a create with its stream id) once durable.
 async fn write(
     kind: MessageKind,
+    state: State<WriteProxy>,
+    target: (String, Option<String>),
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let parse = move |body: &[u8]| Message::parse(kind, body);
+    write_with(parse, state, target, headers, body).await
+}
+
+/// [`write`] with the body turned into a message by `parse`.
+async fn write_with(
+    parse: impl FnOnce(&[u8]) -> Result<Message>,
     State(proxy): State<WriteProxy>,
     (topic, stream_id): (String, Option<String>),
     headers: HeaderMap,
@@ -235,7 +279,7 @@ async fn write(
 ) -> Result<Response> {
     let topic = proxy.writer.authorize(bearer_token(&headers)?, &topic)?;
     let body = read_body(&headers, body, proxy.config().writer.max_body_bytes).await?;
-    let message = Message::parse(kind, &body)?;
+    let message = parse(&body)?;
     match stream_id {
         Some(stream_id) => {
             proxy.writer.write(topic, &stream_id, message).await?;

@@ -638,3 +638,71 @@ async fn stream_ids_with_control_characters_are_400() {
     }
     assert!(h.stored("telemetry").is_empty());
 }
+
+/// Forms earlier Quix documentation showed: definitions by PUT, one event's
+/// raw value as Telegraf posts it, and a token with no scheme.
+#[tokio::test]
+async fn the_request_forms_of_earlier_quix_documentation_are_accepted() {
+    let h = harness();
+    let answer = h
+        .write(
+            Method::PUT,
+            "/topics/telemetry/streams/car-1/parameters",
+            r#"[{"Id":"Speed","Name":"Speed","MinimumValue":0.0,"MaximumValue":400.0,"Unit":"km/h"}]"#,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let answer = h
+        .write(
+            Method::PUT,
+            "/topics/telemetry/streams/car-1/events",
+            r#"[{"Id":"Alert","Name":"Alert","Level":"Critical"}]"#,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let telegraf = r#"{"metrics":[{"fields":{"usage_idle":98.5},"name":"cpu","tags":{"host":"h1"},"timestamp":1458229140}]}"#;
+    let answer = h
+        .send(
+            Request::post("/topics/telemetry/streams/telegraf/events/raw/value")
+                .header("authorization", format!("bearer {TOKEN}"))
+                .header("content-type", "text/plain; charset=utf-8")
+                .body(Body::from(telegraf))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let answer = h
+        .send(request(
+            Method::POST,
+            "/topics/telemetry/streams/s/events/data",
+            Some(TOKEN),
+            r#"{"id":"bare","timestamp":1,"value":"v"}"#,
+        ))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "a token with no scheme");
+
+    let stored = h.stored("telemetry");
+    assert_eq!(stored.len(), 4);
+    assert_eq!(stored[0]["type"], "io.quix.stream.definitions");
+    assert_eq!(stored[0]["data"]["parameters"][0]["id"], "Speed");
+    assert_eq!(stored[1]["data"]["events"][0]["level"], "Critical");
+    assert_eq!(stored[2]["type"], "io.quix.events");
+    assert_eq!(stored[2]["subject"], "telegraf");
+    assert_eq!(stored[2]["data"]["id"], "raw");
+    assert_eq!(stored[2]["data"]["value"], telegraf);
+    assert_eq!(
+        stored[2]["data"]["timestamp"],
+        1_700_000_000_000_000_000_i64
+    );
+    assert_eq!(stored[3]["data"]["id"], "bare");
+
+    let answer = h
+        .send(
+            Request::post("/topics/telemetry/streams/t/events/raw/value")
+                .header("authorization", format!("Bearer {TOKEN}"))
+                .body(Body::from(vec![0xff, 0xfe]))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+}

@@ -69,6 +69,22 @@ impl Message {
         })
     }
 
+    /// One event whose value is `body` as text, stamped `now`: the raw-body
+    /// form (400 unless the body is UTF-8).
+    pub fn event_value(id: String, now: std::time::SystemTime, body: &[u8]) -> Result<Message> {
+        let value = std::str::from_utf8(body)
+            .map_err(|_| Error::BadRequest("the event value is not UTF-8 text".into()))?;
+        if id.is_empty() {
+            return Err(Error::BadRequest("the event id is empty".into()));
+        }
+        Ok(Message::Events(vec![EventData {
+            id,
+            timestamp: crate::time::unix_nanos(now),
+            value: value.to_owned(),
+            tags: Default::default(),
+        }]))
+    }
+
     /// What the message is, for logs.
     pub fn describe(&self) -> &'static str {
         match self {

@@ -39,17 +39,19 @@ impl Tokens {
     }
 }
 
-/// The token of an `Authorization: Bearer <token>` header, or 401.
+/// The token of an `Authorization: Bearer <token>` (or `<token>`) header,
+/// or 401.
 pub fn bearer_token(headers: &HeaderMap) -> Result<&str> {
     let value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| Error::Unauthorized("missing Authorization: Bearer <token> header".into()))?
         .to_str()
         .map_err(|_| Error::Unauthorized("malformed Authorization header".into()))?;
-    let (scheme, given) = value
-        .trim()
-        .split_once(' ')
-        .ok_or_else(|| Error::Unauthorized("Authorization must be \"Bearer <token>\"".into()))?;
+    // The bare token with no scheme is accepted too: an earlier Quix
+    // documentation example sent it that way.
+    let Some((scheme, given)) = value.trim().split_once(' ') else {
+        return Ok(value.trim());
+    };
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(Error::Unauthorized(
             "Authorization scheme must be Bearer".into(),
