@@ -1,6 +1,6 @@
 //! GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`.
 
-use super::parts::{Check, any_matches, header, hex_value, mac, malformed};
+use super::parts::{Check, header, hex_value, hmac_matches, mac, malformed};
 use super::{Algorithm, Secret, SignWith, Unverified, headers};
 
 pub(super) fn verify(secrets: &[Secret], request: &Unverified<'_>) -> Check<bool> {
@@ -9,9 +9,10 @@ pub(super) fn verify(secrets: &[Secret], request: &Unverified<'_>) -> Check<bool
         .strip_prefix("sha256=")
         .ok_or_else(|| malformed(headers::GITHUB, "expected sha256=<hex>"))?;
     let given = hex_value(hex, headers::GITHUB)?;
-    Ok(any_matches(
+    Ok(hmac_matches(
         secrets,
-        |s| Some(mac(Algorithm::Sha256, s.key(), &[request.body])),
+        Algorithm::Sha256,
+        &[request.body],
         &[given],
     ))
 }

@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::parts::{
-    Check, any_matches, base64_value, header, hex_value, mac, malformed, signed_time, unix_text,
+    Check, base64_value, header, hex_value, hmac_matches, mac, malformed, signed_time, unix_text,
 };
 use super::{Secret, SignWith, Unverified};
 
@@ -71,15 +71,10 @@ impl HmacSpec {
             None => "",
         };
         let (before, after) = split_template(&self.signed_content, timestamp);
-        Ok(any_matches(
+        Ok(hmac_matches(
             secrets,
-            |s| {
-                Some(mac(
-                    self.algorithm,
-                    s.key(),
-                    &[before.as_bytes(), request.body, after.as_bytes()],
-                ))
-            },
+            self.algorithm,
+            &[before.as_bytes(), request.body, after.as_bytes()],
             &[given],
         ))
     }

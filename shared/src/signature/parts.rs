@@ -28,6 +28,17 @@ pub(super) fn any_matches(
     })
 }
 
+/// `true` if any secret's HMAC of `parts` (its bytes as the key) is one of
+/// `given`.
+pub(super) fn hmac_matches(
+    secrets: &[Secret],
+    algorithm: Algorithm,
+    parts: &[&[u8]],
+    given: &[Vec<u8>],
+) -> bool {
+    any_matches(secrets, |s| Some(mac(algorithm, s.key(), parts)), given)
+}
+
 pub(super) fn mac(algorithm: Algorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     fn run<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
         let mut mac = <M as KeyInit>::new_from_slice(key).expect("HMAC takes any key size");

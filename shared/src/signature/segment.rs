@@ -1,13 +1,14 @@
 //! Segment: hex HMAC-SHA1 of the body in `X-Signature`.
 
-use super::parts::{Check, any_matches, header, hex_value, mac};
+use super::parts::{Check, header, hex_value, hmac_matches, mac};
 use super::{Algorithm, SignWith, Unverified, headers};
 
 pub(super) fn verify(secrets: &[super::Secret], request: &Unverified<'_>) -> Check<bool> {
     let given = hex_value(header(request.headers, headers::SEGMENT)?, headers::SEGMENT)?;
-    Ok(any_matches(
+    Ok(hmac_matches(
         secrets,
-        |s| Some(mac(Algorithm::Sha1, s.key(), &[request.body])),
+        Algorithm::Sha1,
+        &[request.body],
         &[given],
     ))
 }

@@ -3,14 +3,15 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use super::parts::{Check, any_matches, base64_value, header, mac};
+use super::parts::{Check, base64_value, header, hmac_matches, mac};
 use super::{Algorithm, Secret, SignWith, Unverified, headers};
 
 pub(super) fn verify(secrets: &[Secret], request: &Unverified<'_>) -> Check<bool> {
     let given = base64_value(header(request.headers, headers::SHOPIFY)?, headers::SHOPIFY)?;
-    Ok(any_matches(
+    Ok(hmac_matches(
         secrets,
-        |s| Some(mac(Algorithm::Sha256, s.key(), &[request.body])),
+        Algorithm::Sha256,
+        &[request.body],
         &[given],
     ))
 }

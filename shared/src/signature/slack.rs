@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use super::parts::{Check, any_matches, header, hex_value, mac, malformed, signed_time, unix_text};
+use super::parts::{
+    Check, header, hex_value, hmac_matches, mac, malformed, signed_time, unix_text,
+};
 use super::{Algorithm, Secret, SignWith, Unverified, headers};
 
 pub(super) fn verify(
@@ -22,15 +24,10 @@ pub(super) fn verify(
         .ok_or_else(|| malformed(headers::SLACK, "expected v0=<hex>"))?;
     let given = hex_value(hex, headers::SLACK)?;
     let prefix = format!("v0:{t}:");
-    Ok(any_matches(
+    Ok(hmac_matches(
         secrets,
-        |s| {
-            Some(mac(
-                Algorithm::Sha256,
-                s.key(),
-                &[prefix.as_bytes(), request.body],
-            ))
-        },
+        Algorithm::Sha256,
+        &[prefix.as_bytes(), request.body],
         &[given],
     ))
 }

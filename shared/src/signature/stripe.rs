@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::parts::{Check, any_matches, check_time, header, mac, malformed, unix_text};
+use super::parts::{Check, check_time, header, hmac_matches, mac, malformed, unix_text};
 use super::{Algorithm, Secret, SignWith, Unverified, headers};
 
 pub(super) fn verify(
@@ -30,15 +30,10 @@ pub(super) fn verify(
         return Err(malformed(headers::STRIPE, "no v1= signature"));
     }
     let prefix = format!("{t}.");
-    Ok(any_matches(
+    Ok(hmac_matches(
         secrets,
-        |s| {
-            Some(mac(
-                Algorithm::Sha256,
-                s.key(),
-                &[prefix.as_bytes(), request.body],
-            ))
-        },
+        Algorithm::Sha256,
+        &[prefix.as_bytes(), request.body],
         &given,
     ))
 }
