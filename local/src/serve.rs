@@ -56,6 +56,10 @@ pub struct ServeArgs {
     /// an idle keep-alive connection stays open.
     #[arg(long, default_value = "10s", env = "INLET_HEADER_TIMEOUT", value_parser = humantime::parse_duration)]
     pub header_timeout: Duration,
+    /// How long a client may leave an answer unread (no byte of it taken)
+    /// before its connection is closed.
+    #[arg(long, default_value = "30s", env = "INLET_WRITE_TIMEOUT", value_parser = humantime::parse_duration)]
+    pub write_timeout: Duration,
     /// The most bytes of headers buffered per connection (at least 8192).
     #[arg(long, default_value_t = 64 * 1024, env = "INLET_MAX_HEADER_BYTES", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(8192..))]
     pub max_header_bytes: usize,
@@ -220,6 +224,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
     let tasks: Vec<_> = tasks.into_iter().map(tokio::spawn).collect();
     let limits = Limits {
         header_timeout: args.header_timeout,
+        write_timeout: args.write_timeout,
         max_header_bytes: args.max_header_bytes,
         max_connections: args.max_connections,
         shutdown_grace: args.shutdown_grace,

@@ -1,7 +1,9 @@
 //! The HTTP server of `inlet serve`, with the connection-level limits a
 //! public listener needs (axum's `serve` sets none): a deadline for a
-//! request's headers that also closes idle keep-alive connections, a bound on
-//! buffered header bytes, a cap on open connections, and a deadline for
+//! request's headers that also closes idle keep-alive connections, a deadline
+//! for a client to take the bytes of an answer (a client that pipelines
+//! requests and never reads would otherwise hold its connection forever), a
+//! bound on buffered header bytes, a cap on open connections, and a deadline for
 //! graceful shutdown after which the connections still open are dropped
 //! (every acknowledged record is already durable).
 
@@ -27,6 +29,9 @@ pub struct Limits {
     /// server starts waiting for them (so an idle keep-alive connection is
     /// closed after it too).
     pub header_timeout: Duration,
+    /// A write to a client that makes no progress for this long closes the
+    /// connection.
+    pub write_timeout: Duration,
     /// The most bytes buffered for a request's headers.
     pub max_header_bytes: usize,
     /// The most connections open at once; more wait in the listen queue.
@@ -87,7 +92,10 @@ pub async fn serve(
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_timeout)
                 .max_buf_size(limits.max_header_bytes);
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            // tokio-io-timeout: hyper has no write deadline of its own.
+            let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+            stream.set_write_timeout(Some(limits.write_timeout));
+            let connection = builder.serve_connection(TokioIo::new(Box::pin(stream)), service);
             tokio::pin!(connection);
             tokio::select! {
                 result = connection.as_mut() => log_end(result, peer),

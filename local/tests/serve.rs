@@ -712,6 +712,46 @@ fn silent_slow_and_idle_connections_are_closed_after_the_header_timeout() {
     assert!(answer.contains("\"status\":\"ok\""), "{answer}");
 }
 
+/// A client that pipelines requests and never reads the answers is cut off
+/// after `--write-timeout`, instead of holding its connection forever.
+#[test]
+fn a_client_that_never_reads_its_answers_is_closed_after_the_write_timeout() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let server = limited(dir.path(), &["--write-timeout", "1s"]);
+    let mut greedy = connect(&server);
+    greedy
+        .set_write_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let batch = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n".repeat(1000);
+    let started = Instant::now();
+    let error = loop {
+        if let Err(e) = greedy.write_all(batch.as_bytes()) {
+            break e;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60));
+    };
+    // Without a write deadline the server stops reading, and this client's
+    // own write timeout (WouldBlock) ends the loop instead.
+    assert!(
+        matches!(
+            error.kind(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+        ),
+        "{error:?} after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    let mut fine = connect(&server);
+    fine.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    assert!(read_to_close(&mut fine).starts_with("HTTP/1.1 200"));
+}
+
 /// Headers larger than `--max-header-bytes` are refused, not buffered.
 #[test]
 fn headers_over_the_limit_are_refused() {
