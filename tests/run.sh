@@ -1,13 +1,30 @@
 #!/usr/bin/env bash
 # Every check and test of Inlet, from a fresh clone: installs what the tests
-# need (kinesalite from npm into tests/node_modules, cfn-lint from PyPI into
-# .venv), then fmt, clippy, cfn-lint on template.yaml and the whole test suite.
+# need (Debian's chromium; kinesalite, dynalite and playwright-core from npm
+# into tests/node_modules; cfn-lint from PyPI into .venv), then fmt, clippy,
+# cfn-lint on template.yaml and the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "installing the AWS API emulators (npm ci in tests/)"
+# Debian packages the tests use, installed when missing.
+apt_install() {
+  local missing=()
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+step "installing Debian's chromium for the browser tests (when missing)"
+apt_install chromium
+
+step "installing the AWS API emulators and playwright-core (npm ci in tests/)"
 npm ci --prefix tests --no-audit --no-fund --loglevel=error
 
 step "installing cfn-lint into .venv"

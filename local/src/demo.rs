@@ -26,6 +26,10 @@ event_id = "/type"
 [tokens.demo]
 token = "env:INLET_DEMO_TOKEN"
 topics = ["*"]
+
+# Browser pages on any origin may call the Writer API (with a token).
+[writer]
+cors_origins = ["*"]
 "#;
 
 /// The demo configuration and where its secrets came from.

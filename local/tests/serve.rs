@@ -343,6 +343,36 @@ fn demo_writer_curl_and_the_served_samples_all_write_events() {
         assert!(output.status.success(), "{lang}: {output:?}");
     }
 
+    // The JavaScript sample also runs in a browser page on another origin
+    // (the demo allows any origin on the Writer API).
+    let snippet = client
+        .get(format!(
+            "{}/samples/javascript?topic=telemetry&stream=from-browser",
+            server.base_url
+        ))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let path = dir.path().join("sample.js");
+    std::fs::write(&path, snippet).unwrap();
+    let runner = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/browser/run-in-page.mjs"
+    );
+    let output = Command::new("node")
+        .arg(runner)
+        .arg(&path)
+        .arg("demo-writer-token")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && printed.contains("log: 200 "),
+        "in Chromium (tests/run.sh installs Debian's chromium and playwright-core): {printed}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
     let records = tail(dir.path(), "telemetry");
     let subjects: Vec<&str> = records
         .iter()
@@ -350,7 +380,13 @@ fn demo_writer_curl_and_the_served_samples_all_write_events() {
         .collect();
     assert_eq!(
         subjects,
-        ["demo-stream", "from-curl", "from-python", "from-javascript"]
+        [
+            "demo-stream",
+            "from-curl",
+            "from-python",
+            "from-javascript",
+            "from-browser"
+        ]
     );
     assert_eq!(records[0]["data"]["value"], "Hello, Inlet");
     assert_eq!(records[2]["data"]["value"], "Hello from Python");

@@ -120,9 +120,11 @@ curl -sS -X POST "{url}" \
 
 fn javascript(url: &str) -> String {
     format!(
-        r#"// Writes one event (Node.js 18+ or a browser). Set INLET_TOKEN to a writer token first.
+        r#"// Writes one event, from Node.js 18+ (INLET_TOKEN=... node sample.mjs) or from
+// a browser page on an origin the server allows (writer.cors_origins).
 const url = "{url}";
-const token = process.env.INLET_TOKEN;
+// In a browser, set globalThis.INLET_TOKEN first; never put a token in a public page.
+const token = typeof process === "object" ? process.env.INLET_TOKEN : globalThis.INLET_TOKEN;
 
 const events = [{{
   id: "hello",
@@ -131,12 +133,13 @@ const events = [{{
   tags: {{ sample: "javascript" }},
 }}];
 
-const response = await fetch(url, {{
+fetch(url, {{
   method: "POST",
   headers: {{ "Authorization": "Bearer " + token, "Content-Type": "application/json" }},
   body: JSON.stringify(events),
-}});
-console.log(response.status, await response.text());
+}})
+  .then(async (response) => console.log(response.status, await response.text()))
+  .catch((error) => console.error("could not write the event:", error));
 "#
     )
 }
