@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every check and test of Inlet, from a fresh clone: installs what the tests
 # need (Debian's chromium; kinesalite, dynalite and playwright-core from npm
-# into tests/node_modules; cfn-lint from PyPI into .venv), then fmt, clippy,
-# cfn-lint on template.yaml and the whole test suite.
+# into tests/node_modules; cfn-lint and schemathesis from PyPI into .venv), then fmt,
+# clippy, cfn-lint on template.yaml, the whole test suite, and the Writer
+# API's OpenAPI contract run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,10 +28,11 @@ apt_install chromium
 step "installing the AWS API emulators and playwright-core (npm ci in tests/)"
 npm ci --prefix tests --no-audit --no-fund --loglevel=error
 
-step "installing cfn-lint into .venv"
-if [ ! -x .venv/bin/cfn-lint ] || ! .venv/bin/cfn-lint --version | grep -q '1.58.0'; then
+step "installing cfn-lint and schemathesis into .venv"
+if [ ! -x .venv/bin/cfn-lint ] || ! .venv/bin/cfn-lint --version | grep -q '1.58.0' \
+  || [ ! -x .venv/bin/st ] || ! .venv/bin/st --version | grep -q '4.32.5'; then
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check cfn-lint==1.58.0
+  .venv/bin/pip install --quiet --disable-pip-version-check cfn-lint==1.58.0 schemathesis==4.32.5
 fi
 
 step "cargo fmt --check"
@@ -48,3 +50,8 @@ trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\ntests: %d passed, %d failed\n", passed, failed }' "$log"
+
+step "the Writer API against its OpenAPI document, both ways (schemathesis)"
+cargo build -p inlet --locked --quiet
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+bash tests/contract/run.sh "$target_dir/debug/inlet"

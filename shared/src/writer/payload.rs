@@ -4,6 +4,8 @@
 
 use base64::Engine;
 use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::error::{Error, Result};
 use crate::model::{
@@ -12,10 +14,11 @@ use crate::model::{
 };
 use crate::record::{MAX_RECORD_BYTES, Record};
 
-/// Parses JSON, naming the path of the first bad value (`timestamps[2]: ...`).
+/// Parses a JSON object into `T`, naming the path of the first bad value
+/// (`timestamps[2]: ...`).
 fn parse<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let value: Object<T> = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if path == "." {
@@ -26,7 +29,32 @@ fn parse<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T> {
     })?;
     de.end()
         .map_err(|e| Error::BadRequest(format!("{what}: {e}")))?;
-    Ok(value)
+    Ok(value.0)
+}
+
+/// A `T` that must be written as a JSON object: serde's derived structs also
+/// take an array of the fields' values, which the API does not document.
+struct Object<T>(T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+            type Value = Object<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Object<T>, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Object)
+            }
+        }
+        deserializer.deserialize_map(Visit(std::marker::PhantomData))
+    }
 }
 
 /// `true` if the body's JSON is an array (Quix samples send both a list and
@@ -37,10 +65,22 @@ fn is_array(body: &[u8]) -> bool {
 
 fn one_or_many<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<Vec<T>> {
     if is_array(body) {
-        parse(body, what)
+        let list: Vec<Object<T>> = parse_list(body, what)?;
+        Ok(list.into_iter().map(|item| item.0).collect())
     } else {
         Ok(vec![parse(body, what)?])
     }
+}
+
+fn parse_list<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<Vec<T>> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        Error::BadRequest(format!("{what}: {path}: {}", e.into_inner()))
+    })?;
+    de.end()
+        .map_err(|e| Error::BadRequest(format!("{what}: {e}")))?;
+    Ok(value)
 }
 
 fn is_blank(body: &[u8]) -> bool {
@@ -52,7 +92,15 @@ pub fn stream_properties(body: &[u8]) -> Result<StreamProperties> {
     if is_blank(body) {
         return Ok(StreamProperties::default());
     }
-    parse(body, "stream properties")
+    let properties: StreamProperties = parse(body, "stream properties")?;
+    if let Some(time) = &properties.time_of_recording
+        && OffsetDateTime::parse(time, &Rfc3339).is_err()
+    {
+        return Err(Error::BadRequest(format!(
+            "stream properties: timeOfRecording {time:?} is not an RFC 3339 date-time, e.g. 2026-11-24T09:30:00Z"
+        )));
+    }
+    Ok(properties)
 }
 
 /// How a stream ends; an empty body means `Closed`.
@@ -91,13 +139,33 @@ pub fn parameter_definitions(body: &[u8]) -> Result<Definitions> {
     })
 }
 
+/// The levels an event definition may have.
+const EVENT_LEVELS: [&str; 6] = [
+    "Trace",
+    "Debug",
+    "Information",
+    "Warning",
+    "Error",
+    "Critical",
+];
+
 /// Event definitions: a list (or one).
 pub fn event_definitions(body: &[u8]) -> Result<Definitions> {
     let events: Vec<EventDefinition> = one_or_many(body, "event definitions")?;
-    if let Some(i) = events.iter().position(|e| e.id.is_empty()) {
-        return Err(Error::BadRequest(format!(
-            "event definitions[{i}].id is empty"
-        )));
+    for (i, event) in events.iter().enumerate() {
+        if event.id.is_empty() {
+            return Err(Error::BadRequest(format!(
+                "event definitions[{i}].id is empty"
+            )));
+        }
+        if let Some(level) = &event.level
+            && !EVENT_LEVELS.contains(&level.as_str())
+        {
+            return Err(Error::BadRequest(format!(
+                "event definitions[{i}].level {level:?} is not one of {}",
+                EVENT_LEVELS.join(", ")
+            )));
+        }
     }
     Ok(Definitions {
         parameters: Vec::new(),
@@ -298,6 +366,40 @@ mod tests {
                 .unwrap()
                 .len(),
             1
+        );
+    }
+
+    #[test]
+    fn an_array_where_an_object_belongs_is_refused() {
+        assert!(bad_request(stream_properties(b"[]")).contains("expected an object"));
+        assert!(bad_request(parameter_data(b"[[1]]")).contains("expected an object"));
+        assert!(bad_request(stream_end(br#"["Closed"]"#)).contains("expected an object"));
+        let message = bad_request(events(br#"[["hello", 1]]"#));
+        assert!(
+            message.contains("[0]") && message.contains("expected an object"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn time_of_recording_must_be_an_rfc_3339_date_time() {
+        for good in ["2026-11-24T09:30:00Z", "2026-11-24T09:30:00.123+02:00"] {
+            let body = format!(r#"{{"timeOfRecording": "{good}"}}"#);
+            assert!(stream_properties(body.as_bytes()).is_ok(), "{good}");
+        }
+        for bad in ["", "2026-11-24", "yesterday", "2026-11-24 09:30:00"] {
+            let body = format!(r#"{{"timeOfRecording": "{bad}"}}"#);
+            let message = bad_request(stream_properties(body.as_bytes()));
+            assert!(message.contains("not an RFC 3339 date-time"), "{message}");
+        }
+    }
+
+    #[test]
+    fn an_event_level_outside_the_documented_ones_is_refused() {
+        let message = bad_request(event_definitions(br#"[{"id": "a", "level": "Loud"}]"#));
+        assert!(
+            message.contains("level \"Loud\" is not one of Trace,"),
+            "{message}"
         );
     }
 
