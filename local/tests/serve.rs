@@ -32,10 +32,17 @@ fn serve(data_dir: &Path) -> Server {
 }
 
 fn serve_with(args: &[&str], env: &[(&str, &str)]) -> Server {
-    let mut child = Command::new(INLET)
+    let mut command = Command::new(INLET);
+    command
         .args(["serve", "--addr", "127.0.0.1:0"])
         .args(args)
-        .envs(env.iter().copied())
+        .envs(env.iter().copied());
+    started(command)
+}
+
+/// Starts `command` (an `inlet serve`) and waits for its banner.
+fn started(mut command: Command) -> Server {
+    let mut child = command
         .env_remove("INLET_CONFIG_FILE")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -892,4 +899,139 @@ fn an_empty_configuration_is_refused_with_what_to_add() {
         stderr.contains("no topic is defined") && stderr.contains("[topics.<name>]"),
         "{stderr}"
     );
+}
+
+/// Posts a Segment webhook with delivery id `id`, signed with `secret`.
+fn post_segment(
+    client: &reqwest::blocking::Client,
+    base_url: &str,
+    secret: &str,
+    id: &str,
+) -> reqwest::blocking::Response {
+    let body = format!(r#"{{"type":"track","event":"Tested","messageId":"{id}"}}"#);
+    let header = sign(&["--scheme", "segment", "--secret", secret], &body);
+    let (name, value) = header.trim().split_once(": ").unwrap();
+    client
+        .post(format!("{base_url}/webhooks/segment"))
+        .header(name, value)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .unwrap()
+}
+
+/// On a full disk (a 2 MiB tmpfs, filled up, in a mount namespace of its
+/// own) `inlet serve` starts even though its dedupe index cannot be
+/// written: webhooks with delivery ids are answered 503 with Retry-After and
+/// no half-made file is left; once space returns, the index is rebuilt from
+/// the log and an id stored before is answered as a duplicate.
+#[test]
+fn serve_starts_on_a_full_disk_answers_503_and_recovers_when_space_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let config = root.join("inlet.toml");
+    std::fs::write(
+        &config,
+        r#"
+[topics.webhooks]
+stream = "inlet-webhooks"
+
+[sources.segment]
+scheme = "segment"
+secrets = ["env:SEGMENT_SECRET"]
+topic = "webhooks"
+dedupe_window = "1h"
+"#,
+    )
+    .unwrap();
+    let env = [("SEGMENT_SECRET", "full-disk-secret")];
+    let client = reqwest::blocking::Client::new();
+    {
+        let data = root.join("data");
+        let server = serve_with(
+            &[
+                "--data-dir",
+                data.to_str().unwrap(),
+                "--config",
+                config.to_str().unwrap(),
+            ],
+            &env,
+        );
+        for i in 0..40 {
+            let answer = post_segment(
+                &client,
+                &server.base_url,
+                "full-disk-secret",
+                &format!("m{i}"),
+            );
+            assert_eq!(answer.status(), 200);
+        }
+    }
+    // The index is rebuilt from the log (as after an upgrade from the old
+    // journal), which needs space.
+    std::fs::remove_file(root.join("data/dedupe.redb")).unwrap();
+    std::fs::create_dir(root.join("mnt")).unwrap();
+
+    let script = r#"mount -t tmpfs -o size=2m tmpfs "$1/mnt" && cp -a "$1/data" "$1/mnt/" \
+        && { dd if=/dev/zero of="$1/mnt/filler" bs=4k 2>/dev/null; true; } \
+        && exec "$2" serve --addr 127.0.0.1:0 --data-dir "$1/mnt/data" --config "$1/inlet.toml""#;
+    let mut command = Command::new("unshare");
+    command
+        .args([
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
+        .arg(root)
+        .arg(INLET)
+        .envs(env);
+    let server = started(command);
+    // The server's view of its files, through its own mount namespace.
+    let seen = Path::new("/proc")
+        .join(server.child.id().to_string())
+        .join("root")
+        .join(root.strip_prefix("/").unwrap())
+        .join("mnt");
+
+    let health = client
+        .get(format!("{}/health", server.base_url))
+        .send()
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let refused = post_segment(&client, &server.base_url, "full-disk-secret", "fresh-1");
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let mut files: Vec<String> = std::fs::read_dir(seen.join("data"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        ["LOCK", "checkpoints", "topics"],
+        "no half-made files"
+    );
+
+    std::fs::remove_file(seen.join("filler")).unwrap();
+    let started_at = Instant::now();
+    let again = loop {
+        let answer = post_segment(&client, &server.base_url, "full-disk-secret", "m7");
+        if answer.status() != 503 {
+            break answer;
+        }
+        assert!(
+            started_at.elapsed() < Duration::from_secs(20),
+            "still 503 with space back"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(again.status(), 200);
+    let again: serde_json::Value = again.json().unwrap();
+    assert_eq!(again["duplicate"], true, "{again}");
+    let fresh = post_segment(&client, &server.base_url, "full-disk-secret", "fresh-1");
+    assert_eq!(fresh.status(), 200);
 }

@@ -12,13 +12,17 @@
 //! how far it has read. At start-up it reads the records after that point
 //! before anything is served, so a record stored just before a crash is
 //! known as published when the provider delivers it again.
+//!
+//! If the index cannot be opened or brought up to date at start-up (a full
+//! disk), the server starts anyway: deliveries with ids are answered 503
+//! until the indexer, trying again each second, has caught up.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -67,7 +71,6 @@ pub struct Follow {
 
 /// Delivery ids kept in `<data-dir>/dedupe.redb`.
 pub struct EmbeddedDedupe {
-    db: Arc<Database>,
     shared: Arc<Shared>,
     stop: Option<mpsc::Sender<()>>,
     indexer: Option<JoinHandle<()>>,
@@ -83,7 +86,12 @@ struct Shared {
     claims: Mutex<HashMap<String, u64>>,
     /// Completed ids the indexer has not written yet: key -> expiry.
     completed: Mutex<HashMap<String, u64>>,
+    /// The index, set once it is open and caught up with the log.
+    db: OnceLock<Arc<Database>>,
 }
+
+/// How often a store that could not start tries again.
+const RETRY_START: Duration = Duration::from_secs(1);
 
 impl EmbeddedDedupe {
     /// Opens the store under `dir` with nothing to follow (a sink other
@@ -95,48 +103,71 @@ impl EmbeddedDedupe {
     /// Opens the store under `dir`, deletes the ids expired at `now`, and
     /// indexes the records of `follow`'s topics written since it last ran,
     /// before returning; then follows them.
+    ///
+    /// If that fails (a full disk), the store is returned anyway, not ready:
+    /// it answers 503 and keeps trying in the background. Only a data
+    /// directory that cannot be created is an error.
     pub fn open_following(dir: &Path, now: SystemTime, follow: Follow) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(dir.join("dedupe.redb"))
-            .map_err(|e| store_error("open", e))?;
-        let db = Arc::new(db);
-        let mut indexer = Indexer {
-            db: db.clone(),
-            dir: dir.to_owned(),
-            follow,
-            readers: BTreeMap::new(),
-            shared: Arc::new(Shared {
-                now: AtomicU64::new(unix_secs(now)),
-                ..Shared::default()
-            }),
-        };
-        let journal = indexer.import_journal(dir);
-        indexer.prune(unix_secs(now))?;
-        // Catch up with the log before anything is served.
-        indexer.step(true, true)?;
-        if let Some(journal) = journal {
-            // Its ids are in the index now.
-            std::fs::remove_file(&journal)?;
-            let _ = std::fs::remove_file(journal.with_extension("jsonl.tmp"));
+        let shared = Arc::new(Shared {
+            now: AtomicU64::new(unix_secs(now)),
+            ..Shared::default()
+        });
+        let ready = Indexer::start(dir, &follow, &shared);
+        if let Err(e) = &ready {
+            tracing::error!(
+                error = %e,
+                "the dedupe index cannot start (is the disk full?); webhooks with delivery ids are answered 503 until it can, tried again each second"
+            );
         }
-        let shared = indexer.shared.clone();
         let (stop, stopped) = mpsc::channel();
+        let (dir, retry) = (dir.to_owned(), shared.clone());
         let handle = std::thread::Builder::new()
             .name("dedupe-index".to_owned())
-            .spawn(move || indexer.run(stopped))?;
+            .spawn(move || {
+                let mut attempts = 0u64;
+                let mut indexer = ready;
+                loop {
+                    match indexer {
+                        Ok(indexer) => return indexer.run(stopped),
+                        Err(e) => {
+                            attempts += 1;
+                            if attempts.is_multiple_of(30) {
+                                tracing::error!(error = %e, attempts, "the dedupe index still cannot start");
+                            }
+                        }
+                    }
+                    match stopped.recv_timeout(RETRY_START) {
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                    indexer = Indexer::start(&dir, &follow, &retry);
+                    if indexer.is_ok() {
+                        tracing::info!("the dedupe index is up to date; webhooks are accepted again");
+                    }
+                }
+            })?;
         Ok(EmbeddedDedupe {
-            db,
             shared,
             stop: Some(stop),
             indexer: Some(handle),
         })
     }
 
+    fn db(&self) -> Result<&Database> {
+        self.shared
+            .db
+            .get()
+            .map(|db| &**db)
+            .ok_or_else(|| Error::unavailable("the dedupe index is not ready (is the disk full?)"))
+    }
+
     /// The number of ids in the index (tests and diagnostics).
     pub fn indexed(&self) -> Result<u64> {
-        let read = self.db.begin_read().map_err(|e| store_error("read", e))?;
+        let read = self
+            .db()?
+            .begin_read()
+            .map_err(|e| store_error("read", e))?;
         match read.open_table(IDS) {
             Ok(table) => table.len().map_err(|e| store_error("read", e)),
             Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
@@ -148,7 +179,10 @@ impl EmbeddedDedupe {
         if let Some(expires) = self.shared.completed.lock().expect("dedupe lock").get(key) {
             return Ok(Some(*expires));
         }
-        let read = self.db.begin_read().map_err(|e| store_error("read", e))?;
+        let read = self
+            .db()?
+            .begin_read()
+            .map_err(|e| store_error("read", e))?;
         let table = match read.open_table(IDS) {
             Ok(table) => table,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
@@ -178,6 +212,9 @@ impl DedupeStore for EmbeddedDedupe {
     async fn claim(&self, key: &str, now: SystemTime) -> Result<Claim> {
         let now = unix_secs(now);
         self.shared.now.fetch_max(now, Ordering::Relaxed);
+        // Until the index has caught up with the log, an id stored before
+        // a crash may not be known yet.
+        self.db()?;
         if self.shared.completed.lock().expect("dedupe lock").len() >= MAX_PENDING {
             return Err(Error::unavailable(
                 "the dedupe index cannot be written (is the disk full?)",
@@ -222,6 +259,34 @@ impl DedupeStore for EmbeddedDedupe {
         self.shared.claims.lock().expect("dedupe lock").remove(key);
         Ok(())
     }
+}
+
+/// Opens `dir/dedupe.redb`. A new one is created aside and renamed into
+/// place, so a creation that fails half-way (a full disk) leaves nothing
+/// that a later start would take for a damaged database.
+fn open_database(dir: &Path) -> std::result::Result<Database, redb::Error> {
+    let path = dir.join("dedupe.redb");
+    let builder = || {
+        let mut builder = Database::builder();
+        builder.set_cache_size(CACHE_BYTES);
+        builder
+    };
+    if !path.exists() {
+        let fresh = dir.join("dedupe.redb.new");
+        let _ = std::fs::remove_file(&fresh);
+        match builder().create(&fresh) {
+            Ok(db) => {
+                drop(db);
+                std::fs::rename(&fresh, &path)?;
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&fresh);
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(builder().create(&path)?)
 }
 
 /// The one writer of the index.
@@ -296,6 +361,29 @@ fn first_string(data: &[u8]) -> Option<(Cow<'_, str>, usize)> {
 }
 
 impl Indexer {
+    /// Opens the index under `dir`, takes over an old journal, deletes
+    /// expired ids and catches up with the log; then the store is ready.
+    fn start(dir: &Path, follow: &Follow, shared: &Arc<Shared>) -> Result<Indexer> {
+        let db = open_database(dir).map_err(|e| store_error("open", e))?;
+        let mut indexer = Indexer {
+            db: Arc::new(db),
+            dir: dir.to_owned(),
+            follow: follow.clone(),
+            readers: BTreeMap::new(),
+            shared: shared.clone(),
+        };
+        let journal = indexer.import_journal(dir);
+        indexer.prune(shared.now.load(Ordering::Relaxed))?;
+        indexer.step(true, true)?;
+        if let Some(journal) = journal {
+            // Its ids are in the index now.
+            std::fs::remove_file(&journal)?;
+            let _ = std::fs::remove_file(journal.with_extension("jsonl.tmp"));
+        }
+        let _ = shared.db.set(indexer.db.clone());
+        Ok(indexer)
+    }
+
     fn run(mut self, stop: mpsc::Receiver<()>) {
         let mut last_durable = Instant::now();
         loop {
