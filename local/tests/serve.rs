@@ -1035,3 +1035,33 @@ dedupe_window = "1h"
     let fresh = post_segment(&client, &server.base_url, "full-disk-secret", "fresh-1");
     assert_eq!(fresh.status(), 200);
 }
+
+/// A data directory written by a newer Inlet is refused by name, by both
+/// `serve` and `tail`, and left as it is.
+#[test]
+fn a_log_of_a_newer_format_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("topics/webhooks")).unwrap();
+    std::fs::write(dir.path().join("topics/FORMAT"), "inlet-log 9\n").unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    for args in [
+        &["serve", "--addr", "127.0.0.1:0", "--data-dir", data_dir][..],
+        &["tail", "webhooks", "--no-follow", "--data-dir", data_dir][..],
+    ] {
+        let output = Command::new(INLET)
+            .args(args)
+            .env("INLET_DEMO_SECRET", "s")
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("newer Inlet (log format 9"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("topics/FORMAT")).unwrap(),
+        "inlet-log 9\n"
+    );
+}

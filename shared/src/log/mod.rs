@@ -13,8 +13,10 @@
 //!
 //! The pieces, each in its own file (after tikv/raft-engine's
 //! `file_pipe_log`): [`frame`](self) the on-disk codec, `segments` the files,
-//! `writer` the group commit, `reader` reading back.
+//! `writer` the group commit, `reader` reading back, `format` the version
+//! marker of the directory.
 
+mod format;
 mod frame;
 mod reader;
 mod recovery;
@@ -113,6 +115,7 @@ impl Log {
     ) -> std::io::Result<Self> {
         let lock = crate::lock_data_dir(dir)?;
         std::fs::create_dir_all(topics_dir(dir))?;
+        format::check(dir, true)?;
 
         let (mut writers, mut durable) = (HashMap::new(), HashMap::new());
         for topic in topics {

@@ -23,6 +23,7 @@ pub struct LogReader {
 impl LogReader {
     /// Opens the log of `topic` under the data directory `dir`.
     pub fn open(dir: &Path, topic: &str) -> io::Result<Self> {
+        super::format::check(dir, false)?;
         let topic_dir = topic_dir(dir, topic);
         let cannot = |e: io::Error| {
             io::Error::new(

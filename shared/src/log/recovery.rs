@@ -123,6 +123,7 @@ pub struct Repaired {
 /// active segment counts as damage too. Returns what was repaired.
 pub fn repair(dir: &Path) -> io::Result<Vec<Repaired>> {
     let _lock = crate::lock_data_dir(dir)?;
+    super::format::check(dir, false)?;
     let topics = dir.join("topics");
     let mut repaired = Vec::new();
     let mut names: Vec<PathBuf> = match fs::read_dir(&topics) {
