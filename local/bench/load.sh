@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Load benchmark of `inlet serve` (release build) with wrk, ending with a
-# no-loss check: the records in each topic equal the 2xx answers.
+# Load benchmark of `inlet serve` (release build) with wrk and a signing load
+# generator, side by side with a bare server (tests/src/bin/bare-server.rs:
+# reads the body, answers 200) driven by the same requests, so each figure is
+# printed with its ratio to what a server can answer on this machine. Ends
+# with a no-loss check: the records in each topic equal the 2xx answers.
 #   bash local/bench/load.sh             # embedded durable log (the default sink)
 #   bash local/bench/load.sh --kinesis   # kinesalite as the sink (measures the emulator too)
 # DURATION (default 10s) sets each run's length. INLET_BIN runs that binary
@@ -27,16 +30,16 @@ if [ -z "$INLET_BIN" ]; then
   INLET_BIN=$TARGET_DIR/release/inlet
 fi
 [ "$SINK" = kinesis ] && cargo build --release -q -p inlet-e2e --bin emulators && npm ci --prefix tests --no-audit --no-fund --loglevel=error
-if [ "$DEDUPE_SECONDS" != 0 ]; then
-  echo "==> building the webhook load generator"
-  cargo build --release -q -p inlet-e2e --bin webhook-load
-fi
+echo "==> building the reference server and the webhook load generator"
+cargo build --release -q -p inlet-e2e --bin bare-server --bin webhook-load
 
 work=$(mktemp -d)
 server=""
 emu=""
+bare=""
 cleanup() {
   [ -n "$server" ] && kill "$server" 2>/dev/null || true
+  [ -n "$bare" ] && kill "$bare" 2>/dev/null || true
   [ -n "$emu" ] && kill "$emu" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -64,16 +67,35 @@ INLET_DEMO_SECRET=bench-secret INLET_DEMO_TOKEN=bench-token RUST_LOG=warn \
 server=$!
 for _ in $(seq 100); do curl -sf -o /dev/null "$url/openapi.json" && break; sleep 0.1; done
 
+# The reference, measured first with the same requests.
+bare_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+bare_url="http://127.0.0.1:$bare_port"
+"$TARGET_DIR"/release/bare-server "127.0.0.1:$bare_port" > "$work/bare.log" 2>&1 &
+bare=$!
+for _ in $(seq 100); do curl -sf -o /dev/null -X POST "$bare_url/" && break; sleep 0.1; done
+wrk_rps() { # url conns script
+  wrk -t2 -c"$2" -d"$DURATION" -s "$BENCH_DIR/$3" "$1" | grep '^RESULT' | sed -E 's/.* rps=([0-9.]+).*/\1/'
+}
+declare -A BARE
+BARE[webhooks]=$(wrk_rps "$bare_url" 64 webhooks.lua)
+BARE[events]=$(wrk_rps "$bare_url" 64 events.lua)
+if [ "$DEDUPE_SECONDS" != 0 ]; then
+  BARE[distinct]=$("$TARGET_DIR"/release/webhook-load "$bare_url" bench-secret 64 "$DEDUPE_SECONDS" | sed -E 's/.* rps=([0-9.]+).*/\1/')
+fi
+kill "$bare"; wait "$bare" 2>/dev/null || true; bare=""
+ratio() { awk "BEGIN { if ($2 > 0) printf \"%.2fx\", $1 / $2; else print \"-\" }"; }
+
 echo
 echo "inlet serve, sink: $SINK, $DURATION per run, $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
-printf '%-28s %6s %10s %10s %10s %9s %9s %8s\n' workload conns 'req/s' 'records/s' 'rows/s' 'p50 ms' 'p99 ms' non-2xx
+echo "bare = the reference server's req/s with the same requests and connections; ratio = inlet / bare"
+printf '%-28s %6s %10s %10s %10s %9s %9s %8s %10s %7s\n' workload conns 'req/s' 'records/s' 'rows/s' 'p50 ms' 'p99 ms' non-2xx 'bare' ratio
 webhooks_ok=0
 telemetry_ok=0
 # wrk stops each run with requests in flight: the server may store those
 # without wrk counting their 2xx, at most one per connection.
 webhooks_inflight=0
 telemetry_inflight=0
-run() { # name conns script records-per-request rows-per-request
+run() { # name conns script records-per-request rows-per-request [reference]
   local threads=2
   [ "$2" -lt 2 ] && threads=1
   local line
@@ -85,15 +107,19 @@ run() { # name conns script records-per-request rows-per-request
   errs=$(sed -E 's/.* socket_errors=([0-9]+).*/\1/' <<<"$line")
   p50=$(sed -E 's/.* p50_ms=([0-9.]+).*/\1/' <<<"$line")
   p99=$(sed -E 's/.* p99_ms=([0-9.]+).*/\1/' <<<"$line")
-  printf '%-28s %6s %10.0f %10.0f %10.0f %9s %9s %8s\n' "$1" "$2" "$rps" "$(awk "BEGIN{print $rps * $4}")" "$(awk "BEGIN{print $rps * $5}")" "$p50" "$p99" "$((bad + errs))"
+  local reference="" versus=""
+  if [ -n "${6:-}" ]; then reference=$(printf '%.0f' "$6"); versus=$(ratio "$rps" "$6"); fi
+  printf '%-28s %6s %10.0f %10.0f %10.0f %9s %9s %8s %10s %7s\n' "$1" "$2" "$rps" "$(awk "BEGIN{print $rps * $4}")" "$(awk "BEGIN{print $rps * $5}")" "$p50" "$p99" "$((bad + errs))" "$reference" "$versus"
   LAST_OK=$ok
 }
 for conns in 1 16 64; do
-  run "signed Segment webhooks" "$conns" webhooks.lua 1 0
+  reference=""
+  [ "$conns" = 64 ] && reference=${BARE[webhooks]}
+  run "signed Segment webhooks" "$conns" webhooks.lua 1 0 $reference
   webhooks_ok=$((webhooks_ok + LAST_OK))
   webhooks_inflight=$((webhooks_inflight + conns))
 done
-run "Writer API events" 64 events.lua 1 0
+run "Writer API events" 64 events.lua 1 0 "${BARE[events]}"
 telemetry_ok=$((telemetry_ok + LAST_OK))
 run "Writer API parameters x100" 64 parameters.lua 1 100
 telemetry_ok=$((telemetry_ok + LAST_OK))
@@ -130,7 +156,7 @@ done
 if [ "$DEDUPE_SECONDS" != 0 ] && [ "$SINK" = embedded ]; then
   echo
   echo "Signed Segment webhooks, each with a new messageId (signed as sent), 64 connections, ${DEDUPE_SECONDS}s:"
-  printf '%-28s %10s %9s %9s %9s %8s  %s\n' dedupe 'req/s' 'p50 ms' 'p99 ms' 'max ms' non-2xx no-loss
+  printf '%-28s %10s %9s %9s %9s %8s %10s %7s  %s\n' dedupe 'req/s' 'p50 ms' 'p99 ms' 'max ms' non-2xx bare ratio no-loss
   for mode in on off; do
     config_args=()
     [ "$mode" = off ] && config_args=(--config "$BENCH_DIR/dedupe-off.toml")
@@ -145,7 +171,7 @@ if [ "$DEDUPE_SECONDS" != 0 ] && [ "$SINK" = embedded ]; then
     stored=$("$INLET_BIN" tail webhooks --no-follow --data-dir "$work/data-$mode" | wc -l)
     extra=$((stored - ok))
     if [ "$extra" -lt 0 ] || [ "$extra" -gt 64 ]; then verdict="FAILED: 2xx=$ok records=$stored"; status=1; else verdict="ok (2xx=$ok, records=$stored)"; fi
-    printf '%-28s %10s %9s %9s %9s %8s  %s\n' "$mode" "$(field rps)" "$(field p50_ms)" "$(field p99_ms)" "$(field max_ms)" "$(( $(field non2xx) + $(field socket_errors) ))" "$verdict"
+    printf '%-28s %10s %9s %9s %9s %8s %10.0f %7s  %s\n' "$mode" "$(field rps)" "$(field p50_ms)" "$(field p99_ms)" "$(field max_ms)" "$(( $(field non2xx) + $(field socket_errors) ))" "${BARE[distinct]}" "$(ratio "$(field rps)" "${BARE[distinct]}")" "$verdict"
   done
 fi
 exit $status
