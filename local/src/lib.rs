@@ -75,12 +75,20 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` overrides the default level (info).
-pub fn init_logging() {
+/// Logs to stderr; `RUST_LOG` overrides the default level (info). Lines
+/// are written by a background thread, so a request never waits on the
+/// terminal; none is dropped (past 128,000 lines queued, logging waits).
+/// Keep the guard until exit: dropping it writes what is queued.
+pub fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .init();
+    guard
 }

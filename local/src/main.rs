@@ -4,11 +4,18 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// mimalloc: glibc's malloc and free took about 15% of the CPU time under
+// webhook load (perf); mimalloc's thread-local free lists cost a fraction.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = inlet::Cli::parse();
-    inlet::init_logging();
-    match inlet::run(cli).await {
+    let logs = inlet::init_logging();
+    let result = inlet::run(cli).await;
+    drop(logs);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -17,7 +17,7 @@ use inlet_shared::config::ConfigError;
 use inlet_shared::dedupe::{EmbeddedDedupe, Follow};
 use inlet_shared::http::route_not_found;
 use inlet_shared::log::LogOptions;
-use inlet_shared::publish::Publisher;
+use inlet_shared::publish::{Published, Publisher};
 use inlet_shared::service::{BannerSection, LocalContext};
 use inlet_shared::sink::{EmbeddedLog, KinesisSink, Sink};
 use inlet_shared::{Config, Error, Result, load_aws_config, lock_data_dir};
@@ -182,9 +182,12 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
             ))
         })?;
     let local = listener.local_addr()?;
+    let published = Arc::new(Published::new(config.topics.keys().map(String::as_str)));
     let ctx = LocalContext {
         config: config.clone(),
-        publisher: Publisher::new(sink).with_dedupe(dedupe),
+        publisher: Publisher::new(sink)
+            .with_dedupe(dedupe)
+            .with_summary(published.clone()),
         checkpoints: Arc::new(EmbeddedCheckpoints::open(&args.data_dir)?),
         base_url: base_url(local),
         shutdown: CancellationToken::new(),
@@ -221,7 +224,12 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         ));
 
     print!("{banner}");
-    let tasks: Vec<_> = tasks.into_iter().map(tokio::spawn).collect();
+    let mut tasks: Vec<_> = tasks.into_iter().map(tokio::spawn).collect();
+    tasks.push(tokio::spawn(summarize(
+        published,
+        SUMMARY_EVERY,
+        ctx.shutdown.clone(),
+    )));
     let limits = Limits {
         header_timeout: args.header_timeout,
         write_timeout: args.write_timeout,
@@ -239,6 +247,42 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         SinkKind::Kinesis => tracing::info!("stopped"),
     }
     Ok(())
+}
+
+/// How often `inlet serve` logs what was published (each request's own
+/// line is at debug level: `RUST_LOG=debug` shows it).
+const SUMMARY_EVERY: Duration = Duration::from_secs(10);
+
+/// Logs, every `every` while anything is published, how many records each
+/// topic took and how many redeliveries were acknowledged.
+async fn summarize(published: Arc<Published>, every: Duration, stop: CancellationToken) {
+    let mut last = published.totals();
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = stop.cancelled() => return,
+        }
+        let now = published.totals();
+        let topics: Vec<String> = now
+            .0
+            .iter()
+            .filter_map(|(topic, n)| {
+                let new = n - last.0.get(topic).copied().unwrap_or(0);
+                (new > 0).then(|| format!("{topic} {new}"))
+            })
+            .collect();
+        let duplicates = now.1 - last.1;
+        if !topics.is_empty() || duplicates > 0 {
+            tracing::info!(
+                records = %topics.join(", "),
+                redeliveries = duplicates,
+                "published in the last {}s",
+                every.as_secs()
+            );
+        }
+        last = now;
+    }
 }
 
 fn base_url(local: SocketAddr) -> String {

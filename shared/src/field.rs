@@ -1,7 +1,12 @@
 //! Where a configured value comes from: a JSON pointer, a request header
-//! or a constant.
+//! or a constant; and [`Document`], a JSON body read only as far as its
+//! pointers need.
 
+use std::borrow::Cow;
 use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 
 /// A JSON pointer (RFC 6901): `""` (the whole document) or one starting
 /// with `/`.
@@ -65,9 +70,9 @@ impl Field {
 
     /// The value in `json` or `headers`: strings as they are, numbers and
     /// booleans as text; `None` if absent, empty or of another type.
-    pub fn resolve(
+    pub fn resolve<J: Lookup + ?Sized>(
         &self,
-        json: &serde_json::Value,
+        json: &J,
         headers: &axum::http::HeaderMap,
     ) -> Option<String> {
         let value = match self {
@@ -76,7 +81,7 @@ impl Field {
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(|v| v.trim().to_owned()),
-            Field::Pointer(pointer) => scalar_text(json.pointer(pointer)?),
+            Field::Pointer(pointer) => json.scalar_at(pointer),
         };
         value.filter(|v| !v.is_empty())
     }
@@ -102,5 +107,213 @@ fn scalar_text(value: &serde_json::Value) -> Option<String> {
         serde_json::Value::String(s) => Some(s.clone()),
         v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => Some(v.to_string()),
         _ => None,
+    }
+}
+
+/// A JSON document a [`Field`] can be read from.
+pub trait Lookup {
+    /// The string (as it is), number or boolean (as text) at `pointer`.
+    fn scalar_at(&self, pointer: &str) -> Option<String>;
+}
+
+impl Lookup for serde_json::Value {
+    fn scalar_at(&self, pointer: &str) -> Option<String> {
+        scalar_text(self.pointer(pointer)?)
+    }
+}
+
+/// A JSON document checked whole but read only along the pointers asked
+/// for, borrowing from the text: a webhook needs one or two fields of its
+/// body, and `serde_json::Value` would allocate every key and string in it.
+/// (serde_json has no borrowed pointer lookup, hence this.) Numbers are
+/// taken as written, so any valid JSON number is accepted.
+#[derive(Debug, Clone, Copy)]
+pub struct Document<'a>(&'a RawValue);
+
+impl<'a> Document<'a> {
+    /// Checks that `text` is one JSON value.
+    pub fn parse(text: &'a str) -> serde_json::Result<Self> {
+        serde_json::from_str(text).map(Document)
+    }
+
+    /// The raw value at `pointer` (RFC 6901), if there is one.
+    pub fn pointer(&self, pointer: &str) -> Option<&'a RawValue> {
+        if pointer.is_empty() {
+            return Some(self.0);
+        }
+        let mut at = self.0;
+        for token in pointer.strip_prefix('/')?.split('/') {
+            let token: Cow<'_, str> = if token.contains('~') {
+                token.replace("~1", "/").replace("~0", "~").into()
+            } else {
+                token.into()
+            };
+            let mut json = serde_json::Deserializer::from_str(at.get());
+            at = Step { token: &token }.deserialize(&mut json).ok()??;
+        }
+        Some(at)
+    }
+}
+
+impl Lookup for Document<'_> {
+    fn scalar_at(&self, pointer: &str) -> Option<String> {
+        let raw = self.pointer(pointer)?.get();
+        match raw.as_bytes().first()? {
+            b'"' => serde_json::from_str::<String>(raw).ok(),
+            b'-' | b'0'..=b'9' | b't' | b'f' => Some(raw.to_owned()),
+            _ => None,
+        }
+    }
+}
+
+/// One step of a pointer: the member named `token` of an object (the last,
+/// if it appears twice), or the element it numbers in an array.
+struct Step<'t> {
+    token: &'t str,
+}
+
+impl<'de> DeserializeSeed<'de> for Step<'_> {
+    type Value = Option<&'de RawValue>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Step<'_> {
+    type Value = Option<&'de RawValue>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(matches) = map.next_key_seed(KeyIs(self.token))? {
+            if matches {
+                found = Some(map.next_value::<&'de RawValue>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let index = self
+            .token
+            .parse::<usize>()
+            .ok()
+            .filter(|_| self.token == "0" || !self.token.starts_with('0'));
+        let mut found = None;
+        let mut i = 0;
+        loop {
+            if Some(i) == index {
+                match seq.next_element::<&'de RawValue>()? {
+                    Some(value) => found = Some(value),
+                    None => break,
+                }
+            } else if seq.next_element::<IgnoredAny>()?.is_none() {
+                break;
+            }
+            i += 1;
+        }
+        Ok(found)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// Whether an object's key is the one looked for, read without allocating
+/// (an escaped key is decoded into serde_json's scratch buffer).
+struct KeyIs<'t>(&'t str);
+
+impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<bool, E> {
+        Ok(key == self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_document_reads_the_same_fields_as_a_value() {
+        let text = r#"{"type":"track","n":42,"f":1.5,"ok":true,"nil":null,"o":{"a/b":{"~x":"deep"}},
+            "list":[{"id":"first"},{"id":"second"}],"esc\u0061ped":"yes","dup":"one","dup":"two",
+            "big":1e400,"s":"line\nbreak"}"#;
+        let document = Document::parse(text).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text.replace("1e400", "0")).unwrap();
+        for pointer in [
+            "/type",
+            "/n",
+            "/ok",
+            "/o/a~1b/~0x",
+            "/list/1/id",
+            "/list/0/id",
+            "/escaped",
+            "/dup",
+            "/s",
+            "/nil",
+            "/o",
+            "/list",
+            "/missing",
+            "/list/2/id",
+            "/list/01/id",
+            "/type/x",
+        ] {
+            assert_eq!(
+                document.scalar_at(pointer),
+                value.scalar_at(pointer),
+                "{pointer}"
+            );
+        }
+        assert_eq!(document.scalar_at("/f").as_deref(), Some("1.5"));
+        assert_eq!(document.scalar_at("/big").as_deref(), Some("1e400"));
+        assert_eq!(document.pointer("").unwrap().get(), text);
+    }
+
+    #[test]
+    fn a_document_that_is_not_json_is_refused() {
+        for text in ["", "{", r#"{"a":1,}"#, r#"{"a":1} x"#, "[1 2]"] {
+            assert!(Document::parse(text).is_err(), "{text:?}");
+        }
     }
 }

@@ -365,3 +365,27 @@ async fn forward(
         Bytes::from(serde_json::to_vec(&answer).unwrap()),
     )
 }
+
+/// A realistic ~1 KiB Segment `track` event with a `messageId` no other
+/// request of this run (or of another run) has.
+pub fn segment_body(run: u32, connection: usize, n: u64) -> String {
+    let note = "x".repeat(420);
+    format!(
+        concat!(
+            r#"{{"type":"track","messageId":"ajs-{run}-{connection}-{n}","event":"Order Completed","#,
+            r#""userId":"user-{n}","anonymousId":"{connection:016x}","timestamp":"2026-11-23T12:00:00.000Z","#,
+            r#""context":{{"ip":"10.0.{c}.{m}","library":{{"name":"analytics.js","version":"2.11.1"}},"#,
+            r#""page":{{"path":"/checkout","url":"https://shop.example.com/checkout"}},"#,
+            r#""userAgent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"}},"#,
+            r#""properties":{{"orderId":"order-{n}","total":123.45,"currency":"USD","products":["#,
+            r#"{{"sku":"sku-1","name":"Uno Card Game","price":9.99,"quantity":2}},"#,
+            r#"{{"sku":"sku-2","name":"Settlers of Catan","price":44.5,"quantity":1}}],"note":"{note}"}}}}"#
+        ),
+        run = run,
+        connection = connection,
+        n = n,
+        c = connection % 256,
+        m = n % 256,
+        note = note,
+    )
+}

@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use inlet_shared::config::Source;
+use inlet_shared::field::{Document, Lookup};
 use inlet_shared::http::{method_not_allowed, read_body, route_not_found};
 use inlet_shared::model::{CloudEvent, EventData, event_type};
 use inlet_shared::publish::{Delivery, Outcome, Publisher, Route};
@@ -113,7 +114,7 @@ async fn receive(
         .scheme
         .verify(&source.secrets, &request, source.tolerance)?;
     let webhook = Webhook::parse(source, &headers, &verified)?;
-    if let Some(challenge) = webhook.slack_challenge(source) {
+    if let Some(challenge) = &webhook.challenge {
         return Ok(Json(json!({ "challenge": challenge })).into_response());
     }
     let topic = receiver.config.topic(&source.topic)?;
@@ -149,13 +150,13 @@ async fn receive(
     .into_response())
 }
 
-/// A verified webhook, read: its JSON (form bodies become an object of their
-/// fields), event id and delivery id.
+/// A verified webhook, read: its body as JSON text (form bodies become an
+/// object of their fields), event id, delivery id and Slack challenge.
 struct Webhook {
-    json: serde_json::Value,
     value: String,
     event_id: String,
     delivery_id: Option<String>,
+    challenge: Option<String>,
 }
 
 impl Webhook {
@@ -165,20 +166,18 @@ impl Webhook {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        let (json, value) = if form {
+        let value = if form {
             let fields: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(body)
                 .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
                 .collect();
-            let json = serde_json::Value::Object(fields);
-            let value = json.to_string();
-            (json, value)
+            serde_json::Value::Object(fields).to_string()
         } else {
-            let text = std::str::from_utf8(body)
-                .map_err(|_| Error::BadRequest("body is not valid UTF-8 JSON".to_owned()))?;
-            let json = serde_json::from_str(text)
-                .map_err(|e| Error::BadRequest(format!("body is not valid JSON: {e}")))?;
-            (json, text.to_owned())
+            std::str::from_utf8(body)
+                .map_err(|_| Error::BadRequest("body is not valid UTF-8 JSON".to_owned()))?
+                .to_owned()
         };
+        let json = Document::parse(&value)
+            .map_err(|e| Error::BadRequest(format!("body is not valid JSON: {e}")))?;
         let event_id = source.event_id.resolve(&json, headers).ok_or_else(|| {
             Error::BadRequest(format!(
                 "no event id: expected a value at {}",
@@ -189,20 +188,17 @@ impl Webhook {
             .delivery_id
             .as_ref()
             .and_then(|field| field.resolve(&json, headers));
+        // Slack's `url_verification` handshake: answered, never published.
+        let challenge = (source.scheme == Scheme::Slack
+            && json.scalar_at("/type").as_deref() == Some("url_verification"))
+        .then(|| json.scalar_at("/challenge"))
+        .flatten();
         Ok(Webhook {
-            json,
             value,
             event_id,
             delivery_id,
+            challenge,
         })
-    }
-
-    /// Slack's `url_verification` handshake: answered, never published.
-    fn slack_challenge(&self, source: &Source) -> Option<String> {
-        if source.scheme != Scheme::Slack || self.json["type"] != "url_verification" {
-            return None;
-        }
-        self.json["challenge"].as_str().map(str::to_owned)
     }
 
     /// The event a webhook becomes: `EventData` whose id is the configured

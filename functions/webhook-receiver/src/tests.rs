@@ -162,6 +162,19 @@ async fn rejects_malformed_json_with_400() {
 }
 
 #[tokio::test]
+async fn any_valid_json_is_published_as_sent_with_the_last_of_duplicate_keys() {
+    let h = harness();
+    let body = r#"{"type":"first","n":1e400,"type":"track","s":"a\u0000b"}"#;
+    let (status, _, json) = h
+        .send(post("/webhooks/segment", Some(&signed(body)), body))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let stored = h.stored();
+    assert_eq!(stored[0]["data"]["id"], "track");
+    assert_eq!(stored[0]["data"]["value"], body);
+}
+
+#[tokio::test]
 async fn rejects_a_body_without_the_event_id_field_with_400() {
     let h = harness();
     for body in [

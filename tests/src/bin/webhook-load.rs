@@ -95,7 +95,7 @@ async fn connection(
         tokio::spawn(conn);
         while Instant::now() < until {
             sent += 1;
-            let body = segment_body(run, id, sent);
+            let body = inlet_e2e::segment_body(run, id, sent);
             let signed = Scheme::Segment.sign(&SignWith::new(secret, body.as_bytes()));
             let request = Request::post("/webhooks/segment")
                 .header("host", authority)
@@ -128,28 +128,4 @@ async fn connection(
         }
     }
     stats
-}
-
-/// A realistic ~1 KiB Segment `track` event with a `messageId` no other
-/// request of this run (or of another run) has.
-fn segment_body(run: u32, connection: usize, n: u64) -> String {
-    let note = "x".repeat(420);
-    format!(
-        concat!(
-            r#"{{"type":"track","messageId":"ajs-{run}-{connection}-{n}","event":"Order Completed","#,
-            r#""userId":"user-{n}","anonymousId":"{connection:016x}","timestamp":"2026-11-23T12:00:00.000Z","#,
-            r#""context":{{"ip":"10.0.{c}.{m}","library":{{"name":"analytics.js","version":"2.11.1"}},"#,
-            r#""page":{{"path":"/checkout","url":"https://shop.example.com/checkout"}},"#,
-            r#""userAgent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"}},"#,
-            r#""properties":{{"orderId":"order-{n}","total":123.45,"currency":"USD","products":["#,
-            r#"{{"sku":"sku-1","name":"Uno Card Game","price":9.99,"quantity":2}},"#,
-            r#"{{"sku":"sku-2","name":"Settlers of Catan","price":44.5,"quantity":1}}],"note":"{note}"}}}}"#
-        ),
-        run = run,
-        connection = connection,
-        n = n,
-        c = connection % 256,
-        m = n % 256,
-        note = note,
-    )
 }
