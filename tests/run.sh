@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every check and test of Inlet, from a fresh clone: installs what the tests
 # need (Debian's chromium; kinesalite, dynalite and playwright-core from npm
-# into tests/node_modules; cfn-lint and schemathesis from PyPI into .venv), then fmt,
+# into tests/node_modules; cfn-lint, schemathesis and moto from PyPI into .venv), then fmt,
 # clippy, cfn-lint on template.yaml, the whole test suite, and the Writer
 # API's OpenAPI contract run.
 set -euo pipefail
@@ -28,11 +28,12 @@ apt_install chromium
 step "installing the AWS API emulators and playwright-core (npm ci in tests/)"
 npm ci --prefix tests --no-audit --no-fund --loglevel=error
 
-step "installing cfn-lint and schemathesis into .venv"
-if [ ! -x .venv/bin/cfn-lint ] || ! .venv/bin/cfn-lint --version | grep -q '1.58.0' \
-  || [ ! -x .venv/bin/st ] || ! .venv/bin/st --version | grep -q '4.32.5'; then
+step "installing cfn-lint, schemathesis and moto (a Secrets Manager API on loopback) into .venv"
+python_tools=(cfn-lint==1.58.0 schemathesis==4.32.5 "moto[server]==5.2.5")
+if [ ! -f .venv/tools ] || [ "$(cat .venv/tools)" != "${python_tools[*]}" ]; then
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check cfn-lint==1.58.0 schemathesis==4.32.5
+  .venv/bin/pip install --quiet --disable-pip-version-check "${python_tools[@]}"
+  echo "${python_tools[*]}" > .venv/tools
 fi
 
 step "cargo fmt --check"

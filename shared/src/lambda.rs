@@ -1,6 +1,7 @@
 //! The one Lambda start-up every function's `main.rs` calls: tracing (JSON
 //! when the function's log format says so), the configuration from the
-//! environment, the AWS configuration once, the Kinesis sink, the DynamoDB
+//! environment (its `secret:` references from Secrets Manager), the AWS
+//! configuration once, the Kinesis sink, the DynamoDB
 //! stores the configuration names, and the start-up warnings.
 
 use std::sync::Arc;
@@ -58,10 +59,12 @@ impl Runtime {
 /// that cannot be used is logged and returned, so the cold start fails.
 pub async fn start(warnings: fn(&Config) -> Vec<String>) -> Result<Runtime, ConfigError> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::from_env(&|name| std::env::var(name).ok())
+    let aws = crate::load_aws_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+    let config = crate::secrets::load_config(&secrets, &|name| std::env::var(name).ok())
+        .await
         .and_then(|config| config.check_usable().map(|()| config))
         .inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
-    let aws = crate::load_aws_config().await;
     let publisher = Publisher::new(Arc::new(KinesisSink::from_config(&aws)));
     for warning in warnings(&config) {
         tracing::warn!("{warning}");

@@ -13,6 +13,7 @@ pub mod log;
 pub mod model;
 pub mod publish;
 pub mod record;
+pub mod secrets;
 pub mod service;
 pub mod signature;
 pub mod sink;

@@ -2,8 +2,10 @@
 //! parsed and validated once at start-up into typed structs, one file per
 //! section.
 //!
-//! Secrets are never written in the file: a secret value is `env:NAME` and is
-//! read from the environment variable `NAME` (in AWS filled by the template).
+//! Secrets are never written in the file: a secret value is `env:NAME`, read
+//! from the environment variable `NAME`, or `secret:NAME`, a Secrets Manager
+//! secret in AWS (fetched at cold start) and the environment variable
+//! [`secret_variable`]`(NAME)` locally.
 
 mod pollers;
 mod schemes;
@@ -19,7 +21,7 @@ pub use pollers::{Pagination, PollAuth, PollMethod, Poller};
 pub use sources::{DEFAULT_DEDUPE_WINDOW, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, Source};
 pub use tokens::{Token, TopicAccess};
 pub use topics::Topic;
-pub use validate::Env;
+pub use validate::{Env, secret_names, secret_variable};
 pub use writer::{CorsOrigins, DEFAULT_WRITER_MAX_BODY_BYTES, WriterSettings};
 
 use std::collections::BTreeMap;
@@ -55,7 +57,7 @@ impl ConfigError {
     }
 
     /// The same error, placed inside `place` (a file, a variable).
-    fn within(self, place: impl fmt::Display) -> Self {
+    pub fn within(self, place: impl fmt::Display) -> Self {
         let key = if self.key.is_empty() {
             place.to_string()
         } else {
@@ -152,11 +154,20 @@ impl Config {
     /// The Lambda way: the TOML inline in `INLET_CONFIG`, or a file named by
     /// `INLET_CONFIG_FILE` (relative to the function's package).
     pub fn from_env(env: Env<'_>) -> Result<Config, ConfigError> {
+        let (text, origin) = Config::text_from_env(env)?;
+        Config::parse(&text, env).map_err(|e| e.within(origin))
+    }
+
+    /// The configuration's text the Lambda way, and where it came from.
+    pub fn text_from_env(env: Env<'_>) -> Result<(String, String), ConfigError> {
         if let Some(text) = env(CONFIG_ENV) {
-            return Config::parse(&text, env).map_err(|e| e.within(CONFIG_ENV));
+            return Ok((text, CONFIG_ENV.to_owned()));
         }
         if let Some(path) = env(CONFIG_FILE_ENV) {
-            return Config::load(Path::new(&path), env);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                ConfigError::new("", format!("cannot read config file {path}: {e}"))
+            })?;
+            return Ok((text, path));
         }
         Err(ConfigError::new(
             "",

@@ -6,7 +6,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::validate::{
-    Env, bad_duration, check_name, duration, http_url, resolve_secret, stream_id,
+    Env, bad_duration, check_name, duration, http_url, is_secret_reference, resolve_secret,
+    stream_id,
 };
 use super::{ConfigError, Field, JsonPointer, Topic, check_topic};
 use crate::signature::Secret;
@@ -194,7 +195,7 @@ fn parse_one(
         .headers
         .iter()
         .map(|(header, value)| {
-            let value = if value.starts_with("env:") {
+            let value = if is_secret_reference(value) {
                 resolve_secret(&key(&format!("headers.{header}")), value, env)?
             } else {
                 Secret::new(value.clone())

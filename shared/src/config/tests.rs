@@ -395,3 +395,52 @@ fn configured_stream_ids_follow_the_partition_key_rules() {
     );
     assert!(parse_err(&format!("{base}stream_id = \"a\\tb\"")).contains("control characters"));
 }
+
+#[test]
+fn secret_references_resolve_from_their_environment_variable_locally() {
+    assert_eq!(secret_variable("inlet/github"), "INLET_SECRET_INLET_GITHUB");
+    assert_eq!(
+        secret_variable("prod.stripe-key"),
+        "INLET_SECRET_PROD_STRIPE_KEY"
+    );
+    let text = r#"
+[topics.webhooks]
+stream = "inlet-webhooks"
+
+[sources.github]
+scheme = "github"
+secrets = ["secret:inlet/github", "env:SEGMENT_SECRET"]
+topic = "webhooks"
+
+[tokens.ci]
+token = "secret:inlet/ci-token"
+topics = ["webhooks"]
+
+[pollers.beers]
+url = "https://example.com/beers"
+topic = "webhooks"
+every = "1m"
+bearer = "secret:inlet/github"
+"#;
+    assert_eq!(secret_names(text), ["inlet/github", "inlet/ci-token"]);
+    let env = |name: &str| match name {
+        "INLET_SECRET_INLET_GITHUB" => Some("gh".to_owned()),
+        "INLET_SECRET_INLET_CI_TOKEN" => Some("ci".to_owned()),
+        other => env(other),
+    };
+    let config = Config::parse(text, &env).unwrap();
+    assert_eq!(config.sources["github"].secrets.len(), 2);
+    let missing = Config::parse(text, &|name: &str| {
+        (name != "INLET_SECRET_INLET_CI_TOKEN")
+            .then(|| env(name))
+            .flatten()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        missing.contains("tokens.ci.token")
+            && missing.contains("secret \"inlet/ci-token\" not found")
+            && missing.contains("INLET_SECRET_INLET_CI_TOKEN"),
+        "{missing}"
+    );
+}

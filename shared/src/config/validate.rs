@@ -68,10 +68,22 @@ pub(super) fn http_url(key: &str, url: &str) -> Result<(), ConfigError> {
 }
 
 pub(super) fn resolve_secret(at: &str, value: &str, env: Env<'_>) -> Result<Secret, ConfigError> {
+    if let Some(name) = value.strip_prefix("secret:") {
+        let variable = secret_variable(name);
+        return match env(&variable) {
+            Some(secret) if !secret.is_empty() => Ok(Secret::new(secret)),
+            _ => Err(ConfigError::new(
+                at,
+                format!(
+                    "secret {name:?} not found: in AWS create it in Secrets Manager under that name; locally set {variable}"
+                ),
+            )),
+        };
+    }
     let Some(name) = value.strip_prefix("env:") else {
         return Err(ConfigError::new(
             at,
-            "secrets are not written in the config file; use \"env:NAME\" to read one from the environment",
+            "secrets are not written in the config file; use \"env:NAME\" (an environment variable) or \"secret:NAME\" (a Secrets Manager secret)",
         ));
     };
     match env(name) {
@@ -85,4 +97,50 @@ pub(super) fn resolve_secret(at: &str, value: &str, env: Env<'_>) -> Result<Secr
             format!("environment variable {name} is not set"),
         )),
     }
+}
+
+/// Whether a configured value names a secret (`env:` or `secret:`).
+pub(super) fn is_secret_reference(value: &str) -> bool {
+    value.starts_with("env:") || value.starts_with("secret:")
+}
+
+/// The environment variable a `secret:NAME` reference is read from:
+/// `INLET_SECRET_` and the name upper-cased, every other character than a
+/// letter or digit made `_` (`inlet/github` -> `INLET_SECRET_INLET_GITHUB`).
+/// In Lambda the values fetched from Secrets Manager are offered under these
+/// names, so one rule resolves a reference everywhere.
+pub fn secret_variable(name: &str) -> String {
+    let mut variable = String::from("INLET_SECRET_");
+    variable.extend(name.chars().map(|c| {
+        if c.is_ascii_alphanumeric() {
+            c.to_ascii_uppercase()
+        } else {
+            '_'
+        }
+    }));
+    variable
+}
+
+/// The names of every `secret:NAME` reference in a configuration's text, in
+/// order, without repeats (unparsable text has none: parsing reports it).
+pub fn secret_names(text: &str) -> Vec<String> {
+    fn walk(value: &toml::Value, names: &mut Vec<String>) {
+        match value {
+            toml::Value::String(s) => {
+                if let Some(name) = s.strip_prefix("secret:")
+                    && !names.iter().any(|n| n == name)
+                {
+                    names.push(name.to_owned());
+                }
+            }
+            toml::Value::Array(items) => items.iter().for_each(|v| walk(v, names)),
+            toml::Value::Table(table) => table.values().for_each(|v| walk(v, names)),
+            _ => {}
+        }
+    }
+    let mut names = Vec::new();
+    if let Ok(table) = text.parse::<toml::Table>() {
+        table.values().for_each(|v| walk(v, &mut names));
+    }
+    names
 }
