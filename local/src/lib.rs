@@ -1,5 +1,6 @@
 //! The `inlet` command: `serve` runs every function locally, `tail` prints a
-//! topic's records, `sign` computes webhook signature headers for testing.
+//! topic's records, `sign` computes webhook signature headers for testing,
+//! `repair` mends a damaged log, `urls` lists a deployed stack's URLs.
 
 mod demo;
 mod repair;
@@ -7,6 +8,7 @@ mod serve;
 mod server;
 mod sign;
 mod tail;
+mod urls;
 
 use clap::{Parser, Subcommand};
 use inlet_shared::config::ConfigError;
@@ -15,6 +17,7 @@ pub use repair::RepairArgs;
 pub use serve::{ServeArgs, SinkKind};
 pub use sign::SignArgs;
 pub use tail::TailArgs;
+pub use urls::UrlsArgs;
 
 /// Inlet: webhooks, REST polling and the Quix Writer API into a stream.
 #[derive(Debug, Parser)]
@@ -36,6 +39,9 @@ enum Command {
     /// moved aside intact and rewritten with the records on both sides of
     /// the damage. Stop `inlet serve` first.
     Repair(RepairArgs),
+    /// Print a deployed stack's URLs, with each configured webhook source's
+    /// exact URL to paste into its provider's dashboard.
+    Urls(UrlsArgs),
 }
 
 /// Why an `inlet` command failed.
@@ -72,6 +78,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Tail(args) => tail::tail(args).await,
         Command::Sign(args) => sign::sign(args),
         Command::Repair(args) => repair::run(args),
+        Command::Urls(args) => urls::run(args).await,
     }
 }
 

@@ -389,3 +389,50 @@ pub fn segment_body(run: u32, connection: usize, n: u64) -> String {
         note = note,
     )
 }
+
+/// moto's server (AWS APIs on loopback, from `.venv`), stopped on drop.
+pub struct Moto {
+    child: std::process::Child,
+    /// Its URL, for `endpoint_url` or `AWS_ENDPOINT_URL`.
+    pub endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts moto's server on a free loopback port (`tests/run.sh` installs it
+/// into `.venv`).
+pub fn start_moto() -> Moto {
+    let server = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/moto_server");
+    assert!(
+        std::path::Path::new(server).exists(),
+        "{server} is missing: bash tests/run.sh installs moto[server] into .venv"
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(server)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "moto did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Moto {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    }
+}
