@@ -3,6 +3,7 @@
 //! `repair` mends a damaged log, `urls` lists a deployed stack's URLs.
 
 mod demo;
+mod deploy;
 mod repair;
 mod serve;
 mod server;
@@ -13,6 +14,7 @@ mod urls;
 use clap::{Parser, Subcommand};
 use inlet_shared::config::ConfigError;
 
+pub use deploy::{DeployParamsArgs, Parameters};
 pub use repair::RepairArgs;
 pub use serve::{ServeArgs, SinkKind};
 pub use sign::SignArgs;
@@ -39,6 +41,9 @@ enum Command {
     /// moved aside intact and rewritten with the records on both sides of
     /// the damage. Stop `inlet serve` first.
     Repair(RepairArgs),
+    /// Check a configuration and stage it for `sam deploy`: the layer every
+    /// function reads it from, and the template's parameters derived from it.
+    DeployParams(DeployParamsArgs),
     /// Print a deployed stack's URLs, with each configured webhook source's
     /// exact URL to paste into its provider's dashboard.
     Urls(UrlsArgs),
@@ -79,6 +84,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sign(args) => sign::sign(args),
         Command::Repair(args) => repair::run(args),
         Command::Urls(args) => urls::run(args).await,
+        Command::DeployParams(args) => deploy::run(args),
     }
 }
 

@@ -9,11 +9,12 @@ use std::collections::HashMap;
 
 use aws_sdk_secretsmanager::Client;
 
-use crate::config::{Config, ConfigError, Env, secret_names, secret_variable};
+use crate::config::{Config, ConfigError, Deployment, Env, secret_names, secret_variable};
 
 /// The configuration the Lambda way ([`Config::text_from_env`]), with its
 /// `secret:` references fetched from Secrets Manager through `client` (no
-/// call when there are none) and its `env:` references read from `env`.
+/// call when there are none), its `env:` references read from `env`, and
+/// pointed at the resources of the deployment `env` describes.
 pub async fn load_config(client: &Client, env: Env<'_>) -> Result<Config, ConfigError> {
     let (text, origin) = Config::text_from_env(env)?;
     let names = secret_names(&text);
@@ -22,8 +23,12 @@ pub async fn load_config(client: &Client, env: Env<'_>) -> Result<Config, Config
     } else {
         fetch(client, &names).await.map_err(|e| e.within(&origin))?
     };
-    let env = |name: &str| fetched.get(name).cloned().or_else(|| env(name));
-    Config::parse(&text, &env).map_err(|e| e.within(&origin))
+    let lookup = |name: &str| fetched.get(name).cloned().or_else(|| env(name));
+    let mut config = Config::parse(&text, &lookup).map_err(|e| e.within(&origin))?;
+    if let Some(deployment) = Deployment::from_env(env) {
+        config.deploy(&deployment)?;
+    }
+    Ok(config)
 }
 
 /// The most secret ids one `BatchGetSecretValue` call takes.

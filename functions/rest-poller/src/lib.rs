@@ -46,23 +46,43 @@ impl RestPoller {
         }
     }
 
-    /// Handles one scheduled invocation: polls the target the event names.
-    /// A failed run is an error, so the invocation reaches the function's
-    /// on-failure destination; the checkpoint did not move.
+    /// Handles one scheduled invocation: polls the target the event names,
+    /// or, for an event that names none (the one schedule of a deployment),
+    /// every target that is due by its `every` and its checkpoint. A failed
+    /// run is an error, so the invocation reaches the function's on-failure
+    /// destination; its checkpoint did not move.
     pub async fn handle(
         &self,
         payload: &serde_json::Value,
-    ) -> std::result::Result<PollReport, String> {
-        let name = target_of(payload)?;
-        let target = self
-            .config
-            .pollers
-            .get(&name)
-            .ok_or_else(|| format!("no poll target {name:?} is configured"))?;
-        let report = poll_once(target, self).await;
-        match &report.error {
-            Some(error) => Err(format!("poll of {name} failed: {error}")),
-            None => Ok(report),
+    ) -> std::result::Result<Vec<PollReport>, String> {
+        let mut reports = Vec::new();
+        match target_of(payload) {
+            Some(name) => {
+                let target = self
+                    .config
+                    .pollers
+                    .get(&name)
+                    .ok_or_else(|| format!("no poll target {name:?} is configured"))?;
+                reports.push(poll_once(target, self).await);
+            }
+            None => {
+                for target in self.config.pollers.values() {
+                    reports.push(poll(target, self, true).await);
+                }
+            }
+        }
+        let failed: Vec<String> = reports
+            .iter()
+            .filter_map(|r| {
+                r.error
+                    .as_ref()
+                    .map(|e| format!("poll of {} failed: {e}", r.target))
+            })
+            .collect();
+        if failed.is_empty() {
+            Ok(reports)
+        } else {
+            Err(failed.join("; "))
         }
     }
 }
@@ -150,6 +170,8 @@ pub struct PollReport {
     pub published: usize,
     /// Another run of the target was in progress; this one did nothing.
     pub skipped: bool,
+    /// The target was not due yet (a scheduled run of every target).
+    pub not_due: bool,
     /// How long the run took, in milliseconds.
     pub duration_ms: u64,
     /// Why the run failed; the checkpoint did not move.
@@ -157,19 +179,29 @@ pub struct PollReport {
     pub error: Option<String>,
 }
 
-/// The target a scheduled invocation names: `{"target": "beer"}` (the
-/// schedule's input), or an EventBridge event with `detail.target`.
-pub fn target_of(payload: &serde_json::Value) -> std::result::Result<String, String> {
+/// The target a scheduled invocation names: `{"target": "beer"}` (a
+/// schedule's input), or an EventBridge event with `detail.target`; `None`
+/// for an event that names none.
+pub fn target_of(payload: &serde_json::Value) -> Option<String> {
     payload
         .get("target")
         .or_else(|| payload.pointer("/detail/target"))
         .and_then(|v| v.as_str())
         .map(str::to_owned)
-        .ok_or_else(|| "the event names no target: expected {\"target\": \"name\"}".to_owned())
 }
+
+/// How early a target counts as due: a schedule that fires every minute
+/// does not wait a whole extra minute for a target polled 59.9 s ago.
+const DUE_SLACK: Duration = Duration::from_secs(10);
 
 /// Runs one poll of `target`.
 pub async fn poll_once(target: &Poller, deps: &RestPoller) -> PollReport {
+    poll(target, deps, false).await
+}
+
+/// Runs one poll of `target`; with `due_only`, only if its last successful
+/// poll started `every` ago or longer (else the report says `not_due`).
+async fn poll(target: &Poller, deps: &RestPoller, due_only: bool) -> PollReport {
     let started = Instant::now();
     let now = deps.publisher.now();
     let mut report = PollReport {
@@ -178,6 +210,17 @@ pub async fn poll_once(target: &Poller, deps: &RestPoller) -> PollReport {
     };
     let hold = target.budget + Duration::from_secs(30);
     match deps.checkpoints.begin(&target.name, now, hold).await {
+        Ok(Some((checkpoint, lease)))
+            if due_only
+                && checkpoint.last_success.is_some_and(|last| {
+                    last + target.every.as_secs() > unix_secs(now) + DUE_SLACK.as_secs()
+                }) =>
+        {
+            report.not_due = true;
+            if let Err(e) = deps.checkpoints.abort(&lease).await {
+                tracing::warn!(target = %target.name, error = %e, "cannot release the lease; it expires");
+            }
+        }
         Ok(Some((checkpoint, lease))) => {
             match run(target, deps, &checkpoint, now, started, &mut report).await {
                 Ok(next) => {
@@ -210,6 +253,8 @@ fn log(report: &PollReport) {
             duration_ms = report.duration_ms, error = %error,
             "poll failed; checkpoint unchanged"
         );
+    } else if report.not_due {
+        tracing::debug!(target_name = %report.target, "not due yet");
     } else if report.skipped {
         tracing::info!(target_name = %report.target, "poll skipped: another run of this target is in progress");
     } else {
@@ -445,7 +490,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(target_of(&event).unwrap(), "stocks");
-        assert!(target_of(&serde_json::json!({})).is_err());
+        assert_eq!(target_of(&serde_json::json!({})), None);
     }
 
     #[test]

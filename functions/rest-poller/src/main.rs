@@ -1,5 +1,6 @@
 //! Lambda entry of the REST poller: an EventBridge schedule invokes it with
-//! the target to poll (`{"target": "beer"}`).
+//! the target to poll (`{"target": "beer"}`), or with no target to poll
+//! every target that is due.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use rest_poller::RestPoller;

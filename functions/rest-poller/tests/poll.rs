@@ -503,8 +503,11 @@ async fn a_scheduled_event_polls_the_target_it_names() {
     let dir = tempfile::tempdir().unwrap();
     let local = open(dir.path(), &config);
     let event: Value = serde_json::from_str(include_str!("fixtures/scheduled-event.json")).unwrap();
-    let report = local.deps.handle(&event).await.unwrap();
-    assert_eq!((report.target.as_str(), report.published), ("beer", 1));
+    let reports = local.deps.handle(&event).await.unwrap();
+    assert_eq!(
+        (reports[0].target.as_str(), reports[0].published),
+        ("beer", 1)
+    );
     assert_eq!(values(dir.path()), ["Stout"]);
 
     let unknown = json!({"target": "nope"});
@@ -519,4 +522,42 @@ async fn a_scheduled_event_polls_the_target_it_names() {
     local.sink.script(Script::FailAll);
     let failed = local.deps.handle(&event).await.unwrap_err();
     assert!(failed.contains("poll of beer failed"), "{failed}");
+}
+
+/// A deployment's one schedule sends an event that names no target: every
+/// target due by its `every` and checkpoint is polled, the others are not.
+#[tokio::test]
+async fn an_event_naming_no_target_polls_every_due_target() {
+    let (base, _api) = start_api().await;
+    let config = config(&base);
+    let dir = tempfile::tempdir().unwrap();
+    let local = open(dir.path(), &config);
+    // Polled just now: not due again for 30 s.
+    poll(&local, &config, "beer").await;
+    let scheduled: Value = serde_json::from_str(
+        r#"{"version":"0","id":"89d1a02d","detail-type":"Scheduled Event","source":"aws.events",
+            "account":"123456789012","time":"2026-11-24T12:00:00Z","region":"us-east-1",
+            "resources":["arn:aws:events:us-east-1:123456789012:rule/Poll"],"detail":{}}"#,
+    )
+    .unwrap();
+    let reports = local.deps.handle(&scheduled).await.unwrap_or_else(|e| {
+        panic!("{e}");
+    });
+    let ran: Vec<(&str, bool)> = reports
+        .iter()
+        .map(|r| (r.target.as_str(), r.not_due))
+        .collect();
+    assert_eq!(
+        ran,
+        [
+            ("beer", true),
+            ("cursor", false),
+            ("items", false),
+            ("tight", false)
+        ]
+    );
+    assert_eq!(
+        values(dir.path()).iter().filter(|v| *v == "Stout").count(),
+        1
+    );
 }

@@ -7,6 +7,7 @@
 //! secret in AWS (fetched at cold start) and the environment variable
 //! [`secret_variable`]`(NAME)` locally.
 
+mod deployment;
 mod pollers;
 mod schemes;
 mod sources;
@@ -17,6 +18,7 @@ mod validate;
 mod writer;
 
 pub use crate::field::{Field, JsonPointer};
+pub use deployment::Deployment;
 pub use pollers::{Pagination, PollAuth, PollMethod, Poller};
 pub use sources::{DEFAULT_DEDUPE_WINDOW, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, Source};
 pub use tokens::{Token, TopicAccess};
@@ -24,7 +26,7 @@ pub use topics::Topic;
 pub use validate::{Env, secret_names, secret_variable};
 pub use writer::{CorsOrigins, DEFAULT_WRITER_MAX_BODY_BYTES, WriterSettings};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 
@@ -101,6 +103,9 @@ pub struct Config {
     /// The DynamoDB table of poller checkpoints (`[checkpoints] table`; in
     /// AWS only: locally they are kept under the data directory).
     pub checkpoint_table: Option<String>,
+    /// Topics whose stream the file does not name: a deployment creates
+    /// theirs (see [`Deployment`]).
+    pub created_streams: BTreeSet<String>,
 }
 
 #[derive(Deserialize)]
@@ -124,7 +129,7 @@ impl Config {
     pub fn parse(text: &str, env: Env<'_>) -> Result<Config, ConfigError> {
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| ConfigError::new("", e.to_string()))?;
-        let topics = topics::parse(raw.topics)?;
+        let (topics, created_streams) = topics::parse(raw.topics)?;
         Ok(Config {
             sources: sources::parse(raw.sources, &topics, env)?,
             tokens: tokens::parse(raw.tokens, &topics, env)?,
@@ -137,6 +142,7 @@ impl Config {
             dedupe_table: stores::table("dedupe", raw.dedupe)?,
             checkpoint_table: stores::table("checkpoints", raw.checkpoints)?,
             topics,
+            created_streams,
         })
     }
 

@@ -120,7 +120,10 @@ fn errors_name_the_bad_key_or_variable() {
             "[sources.a]\nscheme = \"none\"\ntopic = \"nope\"".to_owned(),
             "no topic \"nope\"",
         ),
-        ("[topics.t]\n".to_owned(), "missing field `stream`"),
+        (
+            "[topics.t]\nstream = \" \"".to_owned(),
+            "leave it out to have the deployment create the stream",
+        ),
         (
             "[tokens.x]\ntoken = \"env:DASHBOARD_TOKEN\"\ntopics = [\"nope\"]".to_owned(),
             "tokens.x.topic",

@@ -1,0 +1,130 @@
+//! What a deployment tells each function about the resources it created,
+//! in environment variables `template.yaml` sets, applied to the
+//! configuration: the stream of every topic the file names none for
+//! (`<stack>-<topic>`), and the DynamoDB tables. So one `inlet.toml` runs
+//! locally and in AWS, and a topic the deployment did not create is refused
+//! at cold start by name, with no Describe call.
+
+use super::{Config, ConfigError, Env};
+
+/// `<stack>-`: the prefix of the stream names the stack created.
+pub const STREAM_PREFIX_ENV: &str = "INLET_STREAM_PREFIX";
+/// The topics the stack created a stream for, comma-separated.
+pub const TOPICS_ENV: &str = "INLET_TOPICS";
+/// The stack's delivery-id table.
+pub const DEDUPE_TABLE_ENV: &str = "INLET_DEDUPE_TABLE";
+/// The stack's checkpoint table.
+pub const CHECKPOINT_TABLE_ENV: &str = "INLET_CHECKPOINT_TABLE";
+
+/// The resources a deployment created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    /// Prefix of the created streams' names.
+    pub stream_prefix: String,
+    /// Topics with a created stream.
+    pub topics: Vec<String>,
+    /// The delivery-id table, if the stack has one.
+    pub dedupe_table: Option<String>,
+    /// The checkpoint table, if the stack has one.
+    pub checkpoint_table: Option<String>,
+}
+
+impl Deployment {
+    /// The deployment described by the environment; `None` outside one
+    /// (`INLET_STREAM_PREFIX` unset), where the configuration is used as is.
+    pub fn from_env(env: Env<'_>) -> Option<Deployment> {
+        let non_empty = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        Some(Deployment {
+            stream_prefix: non_empty(STREAM_PREFIX_ENV)?,
+            topics: non_empty(TOPICS_ENV)
+                .map(|list| list.split(',').map(|t| t.trim().to_owned()).collect())
+                .unwrap_or_default(),
+            dedupe_table: non_empty(DEDUPE_TABLE_ENV),
+            checkpoint_table: non_empty(CHECKPOINT_TABLE_ENV),
+        })
+    }
+}
+
+impl Config {
+    /// Points the configuration at what `deployment` created: each topic
+    /// without a configured stream gets `<prefix><topic>` (an error naming
+    /// the topic if the deployment created none for it), and the tables the
+    /// file leaves out are the stack's.
+    pub fn deploy(&mut self, deployment: &Deployment) -> Result<(), ConfigError> {
+        for name in &self.created_streams {
+            if !deployment.topics.iter().any(|t| t == name) {
+                return Err(ConfigError::new(
+                    format!("topics.{name}"),
+                    "this deployment created no stream for this topic: run `inlet deploy-params` with this configuration and `sam deploy` again (or name an existing stream in topics.<name>.stream)",
+                ));
+            }
+            if let Some(topic) = self.topics.get_mut(name) {
+                topic.stream = format!("{}{name}", deployment.stream_prefix);
+            }
+        }
+        if self.dedupe_table.is_none() {
+            self.dedupe_table = deployment.dedupe_table.clone();
+        }
+        if self.checkpoint_table.is_none() {
+            self.checkpoint_table = deployment.checkpoint_table.clone();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = r#"
+[topics.webhooks]
+
+[topics.orders]
+stream = "existing-orders"
+
+[sources.github]
+scheme = "github"
+secrets = ["secret:inlet/github"]
+topic = "webhooks"
+"#;
+
+    fn config() -> Config {
+        Config::parse(TEXT, &|_| Some("x".to_owned())).unwrap()
+    }
+
+    #[test]
+    fn topics_without_a_stream_get_the_deployments_and_named_ones_keep_theirs() {
+        let mut config = config();
+        assert_eq!(
+            config.topics["webhooks"].stream, "webhooks",
+            "locally: the name"
+        );
+        let env = |name: &str| match name {
+            STREAM_PREFIX_ENV => Some("prod-".to_owned()),
+            TOPICS_ENV => Some("webhooks".to_owned()),
+            DEDUPE_TABLE_ENV => Some("prod-DedupeTable-1".to_owned()),
+            _ => None,
+        };
+        config.deploy(&Deployment::from_env(&env).unwrap()).unwrap();
+        assert_eq!(config.topics["webhooks"].stream, "prod-webhooks");
+        assert_eq!(config.topics["orders"].stream, "existing-orders");
+        assert_eq!(config.dedupe_table.as_deref(), Some("prod-DedupeTable-1"));
+        assert_eq!(config.checkpoint_table, None);
+    }
+
+    #[test]
+    fn a_topic_the_deployment_did_not_create_is_refused_by_name() {
+        let deployment = Deployment {
+            stream_prefix: "prod-".into(),
+            topics: vec!["telemetry".into()],
+            dedupe_table: None,
+            checkpoint_table: None,
+        };
+        let error = config().deploy(&deployment).unwrap_err().to_string();
+        assert!(
+            error.contains("topics.webhooks") && error.contains("inlet deploy-params"),
+            "{error}"
+        );
+        assert!(Deployment::from_env(&|_| None).is_none());
+    }
+}
