@@ -30,7 +30,8 @@ pub struct DeployParamsArgs {
 pub struct Parameters {
     /// Topics whose stream the stack creates.
     pub topics: Vec<String>,
-    /// Streams the configuration names, which the functions may write to.
+    /// Streams the configuration names (topics.<name>.stream), which the
+    /// functions may write to.
     pub existing_streams: Vec<String>,
     /// Whether the poll schedule runs.
     pub poll: bool,
@@ -61,13 +62,17 @@ impl Parameters {
     /// `Key=Value` pairs for `sam deploy --parameter-overrides`.
     pub fn overrides(&self) -> String {
         let existing = if self.existing_streams.is_empty() {
-            // The template needs a value; no stream has this name.
             "none".to_owned()
         } else {
-            self.existing_streams.join(",")
+            // By name in any region and account of the standard partition.
+            self.existing_streams
+                .iter()
+                .map(|name| format!("arn:aws:kinesis:*:*:stream/{name}"))
+                .collect::<Vec<_>>()
+                .join(",")
         };
         format!(
-            "Topics={} ExistingStreams={existing} PollSchedule={}",
+            "Topics={} ExistingStreamArns={existing} PollSchedule={}",
             self.topics.join(","),
             if self.poll { "ENABLED" } else { "DISABLED" }
         )
