@@ -4,26 +4,8 @@
 //! start in `BatchGetSecretValue` calls of at most 20, and a missing one is
 //! an error naming it.
 
-use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use inlet_e2e::start_moto;
 use inlet_shared::secrets::load_config;
-
-fn client(endpoint: &str) -> Client {
-    let config = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIDTEST",
-            "test-secret",
-            None,
-            None,
-            "test",
-        ))
-        .endpoint_url(endpoint)
-        .build();
-    Client::from_conf(config)
-}
 
 fn config_text(tokens: usize, extra: &str) -> String {
     let mut text = String::from("[topics.telemetry]\nstream = \"inlet-telemetry\"\n");
@@ -39,7 +21,7 @@ fn config_text(tokens: usize, extra: &str) -> String {
 #[tokio::test]
 async fn secret_references_are_fetched_from_secrets_manager_at_start() {
     let moto = start_moto();
-    let client = client(&moto.endpoint);
+    let client = inlet_e2e::secrets_client(&moto.endpoint);
     // More than one call's worth (20), to show they are all fetched.
     for i in 0..23 {
         client

@@ -12,8 +12,6 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use inlet_shared::config::Config;
 use inlet_shared::publish::Publisher;
 use inlet_shared::secrets::load_config;
@@ -88,20 +86,7 @@ fn an_example_configuration_deploys_and_every_function_would_start_with_it() {
 
     // Each function's cold start, with the environment the template sets.
     let moto = inlet_e2e::start_moto();
-    let secrets = Client::from_conf(
-        aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(
-                "AKIDTEST",
-                "test-secret",
-                None,
-                None,
-                "test",
-            ))
-            .endpoint_url(&moto.endpoint)
-            .build(),
-    );
+    let secrets = inlet_e2e::secrets_client(&moto.endpoint);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let layer = out.join("config/inlet.toml").to_str().unwrap().to_owned();
     let topics = parameter(&overrides, "Topics").to_owned();

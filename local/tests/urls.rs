@@ -25,19 +25,7 @@ fn urls_prints_each_sources_webhook_url_from_the_stack_outputs() {
     let moto = inlet_e2e::start_moto();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let config = aws_sdk_cloudformation::Config::builder()
-            .behavior_version(aws_sdk_cloudformation::config::BehaviorVersion::latest())
-            .region(aws_sdk_cloudformation::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
-                "AKIDTEST",
-                "test-secret",
-                None,
-                None,
-                "test",
-            ))
-            .endpoint_url(&moto.endpoint)
-            .build();
-        aws_sdk_cloudformation::Client::from_conf(config)
+        inlet_e2e::cloudformation_client(&moto.endpoint)
             .create_stack()
             .stack_name("inlet-test")
             .template_body(

@@ -436,3 +436,41 @@ pub fn start_moto() -> Moto {
         endpoint: format!("http://127.0.0.1:{port}"),
     }
 }
+
+/// A Secrets Manager client for an endpoint (moto's), with dummy credentials.
+pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+    aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                "AKIDTEST",
+                "test-secret",
+                None,
+                None,
+                "test",
+            ))
+            .endpoint_url(endpoint)
+            .build(),
+    )
+}
+
+/// A CloudFormation client for an endpoint (moto's), with dummy credentials.
+pub fn cloudformation_client(endpoint: &str) -> aws_sdk_cloudformation::Client {
+    use aws_sdk_cloudformation::config::{BehaviorVersion, Credentials, Region};
+    aws_sdk_cloudformation::Client::from_conf(
+        aws_sdk_cloudformation::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                "AKIDTEST",
+                "test-secret",
+                None,
+                None,
+                "test",
+            ))
+            .endpoint_url(endpoint)
+            .build(),
+    )
+}
