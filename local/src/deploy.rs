@@ -47,6 +47,20 @@ impl Parameters {
                 "name at least one topic without a stream: the stack creates a stream for each",
             ));
         }
+        // The template names each stream resource by the topic's letters and
+        // digits (`&{Topic}Stream`): two topics must not share them.
+        let mut resources = std::collections::BTreeMap::new();
+        for topic in &topics {
+            let id: String = topic.chars().filter(char::is_ascii_alphanumeric).collect();
+            if let Some(other) = resources.insert(id, topic) {
+                return Err(ConfigError::new(
+                    format!("topics.{topic}"),
+                    format!(
+                        "differs from topics.{other} only in '-', '_' or '.': rename one (the stack's resources are named by letters and digits)"
+                    ),
+                ));
+            }
+        }
         Ok(Parameters {
             topics,
             existing_streams: config
@@ -165,6 +179,17 @@ fn stage(out: &Path, text: &str, parameters: &Parameters) -> std::io::Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn topics_that_differ_only_in_punctuation_are_refused() {
+        let config =
+            Config::parse("[topics.order-events]\n[topics.order_events]\n", &|_| None).unwrap();
+        let error = Parameters::of(&config).unwrap_err().to_string();
+        assert!(
+            error.contains("topics.order_events") && error.contains("topics.order-events"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn finds_every_env_reference_by_key() {
