@@ -9,6 +9,7 @@ use clap::Args;
 use inlet_shared::Config;
 
 use crate::CliError;
+use crate::deploy::STAND_IN;
 
 /// Arguments of `inlet urls`.
 #[derive(Debug, Args)]
@@ -30,7 +31,7 @@ pub(crate) async fn run(args: UrlsArgs) -> Result<(), CliError> {
     let config = match &args.config {
         // Every secret reference resolves to a stand-in: only names and
         // schemes are printed.
-        Some(path) => Some(Config::load(path, &|_| Some("unread".to_owned()))?),
+        Some(path) => Some(Config::load(path, &|_| Some(STAND_IN.to_owned()))?),
         None => None,
     };
     let client = Client::new(&inlet_shared::load_aws_config().await);

@@ -72,11 +72,11 @@ fn an_example_configuration_deploys_and_every_function_would_start_with_it() {
     for wiring in [
         "ContentUri: .inlet-deploy/config",
         "INLET_CONFIG_FILE: /opt/inlet.toml",
-        "INLET_STREAM_PREFIX: !Sub \"${AWS::StackName}-\"",
+        "INLET_STREAM_PREFIX: !Sub \"${AWS::StackName}.\"",
         "INLET_TOPICS: !Join [\",\", !Ref Topics]",
         "INLET_DEDUPE_TABLE: !Ref DedupeTable",
         "INLET_CHECKPOINT_TABLE: !Ref CheckpointTable",
-        "Name: !Sub \"${AWS::StackName}-${Topic}\"",
+        "Name: !Sub \"${AWS::StackName}.${Topic}\"",
         "  Topics:\n",
         "  ExistingStreamArns:\n",
         "  PollSchedule:\n",
@@ -92,7 +92,7 @@ fn an_example_configuration_deploys_and_every_function_would_start_with_it() {
     let topics = parameter(&overrides, "Topics").to_owned();
     let env = |name: &str| match name {
         "INLET_CONFIG_FILE" => Some(layer.clone()),
-        "INLET_STREAM_PREFIX" => Some("mystack-".to_owned()),
+        "INLET_STREAM_PREFIX" => Some("mystack.".to_owned()),
         "INLET_TOPICS" => Some(topics.clone()),
         "INLET_DEDUPE_TABLE" => Some("mystack-DedupeTable-1".to_owned()),
         "INLET_CHECKPOINT_TABLE" => Some("mystack-CheckpointTable-1".to_owned()),
@@ -119,8 +119,8 @@ fn an_example_configuration_deploys_and_every_function_would_start_with_it() {
         load_config(&secrets, &env).await.unwrap()
     });
     config.check_usable().unwrap();
-    assert_eq!(config.topics["webhooks"].stream, "mystack-webhooks");
-    assert_eq!(config.topics["orders"].stream, "mystack-orders");
+    assert_eq!(config.topics["webhooks"].stream, "mystack.webhooks");
+    assert_eq!(config.topics["orders"].stream, "mystack.orders");
     assert_eq!(
         config.dedupe_table.as_deref(),
         Some("mystack-DedupeTable-1")

@@ -200,11 +200,10 @@ impl<'de> Visitor<'de> for Step<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let index = self
-            .token
-            .parse::<usize>()
-            .ok()
-            .filter(|_| self.token == "0" || !self.token.starts_with('0'));
+        let index = self.token.parse::<usize>().ok().filter(|_| {
+            self.token.bytes().all(|b| b.is_ascii_digit())
+                && (self.token == "0" || !self.token.starts_with('0'))
+        });
         let mut found = None;
         let mut i = 0;
         loop {

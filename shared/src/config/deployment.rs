@@ -1,13 +1,13 @@
 //! What a deployment tells each function about the resources it created,
 //! in environment variables `template.yaml` sets, applied to the
 //! configuration: the stream of every topic the file names none for
-//! (`<stack>-<topic>`), and the DynamoDB tables. So one `inlet.toml` runs
+//! (`<stack>.<topic>`), and the DynamoDB tables. So one `inlet.toml` runs
 //! locally and in AWS, and a topic the deployment did not create is refused
 //! at cold start by name, with no Describe call.
 
 use super::{Config, ConfigError, Env};
 
-/// `<stack>-`: the prefix of the stream names the stack created.
+/// `<stack>.`: the prefix of the stream names the stack created.
 pub const STREAM_PREFIX_ENV: &str = "INLET_STREAM_PREFIX";
 /// The topics the stack created a stream for, comma-separated.
 pub const TOPICS_ENV: &str = "INLET_TOPICS";

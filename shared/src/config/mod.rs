@@ -129,6 +129,7 @@ impl Config {
     pub fn parse(text: &str, env: Env<'_>) -> Result<Config, ConfigError> {
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| ConfigError::new("", e.to_string()))?;
+        validate::check_secret_names(text)?;
         let (topics, created_streams) = topics::parse(raw.topics)?;
         Ok(Config {
             sources: sources::parse(raw.sources, &topics, env)?,

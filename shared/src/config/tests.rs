@@ -440,6 +440,13 @@ bearer = "secret:inlet/github"
     })
     .unwrap_err()
     .to_string();
+    let colliding = text.replace("secret:inlet/ci-token", "secret:inlet-github");
+    let error = Config::parse(&colliding, &env).unwrap_err().to_string();
+    assert!(
+        error.contains("\"inlet/github\" and \"inlet-github\"")
+            && error.contains("INLET_SECRET_INLET_GITHUB"),
+        "{error}"
+    );
     assert!(
         missing.contains("tokens.ci.token")
             && missing.contains("secret \"inlet/ci-token\" not found")

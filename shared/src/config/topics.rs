@@ -13,7 +13,7 @@ pub struct Topic {
     /// The topic's name.
     pub name: String,
     /// The Kinesis stream that backs it: as configured, or (when the file
-    /// names none) the one the deployment created for it, `<stack>-<topic>`;
+    /// names none) the one the deployment created for it, `<stack>.<topic>`;
     /// locally only shown.
     pub stream: String,
 }

@@ -121,6 +121,24 @@ pub fn secret_variable(name: &str) -> String {
     variable
 }
 
+/// Refuses two secret names read from the same variable locally (e.g.
+/// `inlet/github` and `inlet-github`): one would silently stand for both.
+pub(super) fn check_secret_names(text: &str) -> Result<(), ConfigError> {
+    let mut seen = std::collections::HashMap::new();
+    for name in secret_names(text) {
+        let variable = secret_variable(&name);
+        if let Some(other) = seen.insert(variable.clone(), name.clone()) {
+            return Err(ConfigError::new(
+                "",
+                format!(
+                    "secrets {other:?} and {name:?} would both be read from {variable} locally: rename one"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The names of every `secret:NAME` reference in a configuration's text, in
 /// order, without repeats (unparsable text has none: parsing reports it).
 pub fn secret_names(text: &str) -> Vec<String> {

@@ -464,14 +464,15 @@ impl Indexer {
                     continue;
                 };
                 let mut next = None;
-                let bound = if catching_up {
-                    u64::MAX
-                } else {
-                    self.follow
-                        .durable
-                        .get(topic)
-                        .map_or(u64::MAX, |end| end.load(Ordering::Acquire))
-                };
+                // Never past what the log has synced: a record beyond it may
+                // still be cut back (a failed write) and its number reused.
+                // At start-up everything on disk is synced; a catch-up
+                // retried while serving must not read further.
+                let bound = self
+                    .follow
+                    .durable
+                    .get(topic)
+                    .map_or(u64::MAX, |end| end.load(Ordering::Acquire));
                 loop {
                     let records = match reader.read_batch_below(bound) {
                         Ok(records) => records,
