@@ -48,12 +48,16 @@ impl RestPoller {
 
     /// Handles one scheduled invocation: polls the target the event names,
     /// or, for an event that names none (the one schedule of a deployment),
-    /// every target that is due by its `every` and its checkpoint. A failed
-    /// run is an error, so the invocation reaches the function's on-failure
-    /// destination; its checkpoint did not move.
+    /// every target that is due by its `every` and its checkpoint, a few at
+    /// a time; a target whose budget would outlast the invocation's
+    /// `deadline` is left to the next run (a run cut off by the deadline
+    /// would publish again what it published). A failed run is an error, so
+    /// the invocation reaches the function's on-failure destination; its
+    /// checkpoint did not move.
     pub async fn handle(
         &self,
         payload: &serde_json::Value,
+        deadline: Option<SystemTime>,
     ) -> std::result::Result<Vec<PollReport>, String> {
         let mut reports = Vec::new();
         match target_of(payload) {
@@ -66,9 +70,23 @@ impl RestPoller {
                 reports.push(poll_once(target, self).await);
             }
             None => {
-                for target in self.config.pollers.values() {
-                    reports.push(poll(target, self, true).await);
-                }
+                use futures_util::StreamExt;
+                reports = futures_util::stream::iter(self.config.pollers.values())
+                    .map(|target| async move {
+                        let needs = target.budget + DEADLINE_MARGIN;
+                        if deadline.is_some_and(|d| SystemTime::now() + needs > d) {
+                            tracing::info!(target_name = %target.name, "left to the next run: too little time left in this invocation");
+                            return PollReport {
+                                target: target.name.clone(),
+                                deferred: true,
+                                ..PollReport::default()
+                            };
+                        }
+                        poll(target, self, true).await
+                    })
+                    .buffered(CONCURRENT_POLLS)
+                    .collect()
+                    .await;
             }
         }
         let failed: Vec<String> = reports
@@ -172,6 +190,8 @@ pub struct PollReport {
     pub skipped: bool,
     /// The target was not due yet (a scheduled run of every target).
     pub not_due: bool,
+    /// Not started: too little of the invocation was left for its budget.
+    pub deferred: bool,
     /// How long the run took, in milliseconds.
     pub duration_ms: u64,
     /// Why the run failed; the checkpoint did not move.
@@ -189,6 +209,12 @@ pub fn target_of(payload: &serde_json::Value) -> Option<String> {
         .and_then(|v| v.as_str())
         .map(str::to_owned)
 }
+
+/// How many due targets one scheduled run polls at once.
+const CONCURRENT_POLLS: usize = 4;
+/// Time kept back from the invocation's deadline beyond a target's budget
+/// (the checkpoint commit, the answer).
+const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 
 /// How early a target counts as due: a schedule that fires every minute
 /// does not wait a whole extra minute for a target polled 59.9 s ago.

@@ -16,7 +16,13 @@ async fn main() -> Result<(), Error> {
     let poller = &poller;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            poller.handle(&event.payload).await.map_err(Error::from)
+            let deadline = (event.context.deadline > 0).then(|| {
+                std::time::UNIX_EPOCH + std::time::Duration::from_millis(event.context.deadline)
+            });
+            poller
+                .handle(&event.payload, deadline)
+                .await
+                .map_err(Error::from)
         },
     ))
     .await

@@ -503,7 +503,7 @@ async fn a_scheduled_event_polls_the_target_it_names() {
     let dir = tempfile::tempdir().unwrap();
     let local = open(dir.path(), &config);
     let event: Value = serde_json::from_str(include_str!("fixtures/scheduled-event.json")).unwrap();
-    let reports = local.deps.handle(&event).await.unwrap();
+    let reports = local.deps.handle(&event, None).await.unwrap();
     assert_eq!(
         (reports[0].target.as_str(), reports[0].published),
         ("beer", 1)
@@ -514,13 +514,13 @@ async fn a_scheduled_event_polls_the_target_it_names() {
     assert!(
         local
             .deps
-            .handle(&unknown)
+            .handle(&unknown, None)
             .await
             .unwrap_err()
             .contains("no poll target")
     );
     local.sink.script(Script::FailAll);
-    let failed = local.deps.handle(&event).await.unwrap_err();
+    let failed = local.deps.handle(&event, None).await.unwrap_err();
     assert!(failed.contains("poll of beer failed"), "{failed}");
 }
 
@@ -540,9 +540,13 @@ async fn an_event_naming_no_target_polls_every_due_target() {
             "resources":["arn:aws:events:us-east-1:123456789012:rule/Poll"],"detail":{}}"#,
     )
     .unwrap();
-    let reports = local.deps.handle(&scheduled).await.unwrap_or_else(|e| {
-        panic!("{e}");
-    });
+    let reports = local
+        .deps
+        .handle(&scheduled, None)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("{e}");
+        });
     let ran: Vec<(&str, bool)> = reports
         .iter()
         .map(|r| (r.target.as_str(), r.not_due))
