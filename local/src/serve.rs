@@ -58,7 +58,7 @@ pub struct ServeArgs {
     pub header_timeout: Duration,
     /// How long a client may leave an answer unread (no byte of it taken)
     /// before its connection is closed.
-    #[arg(long, default_value = "30s", env = "INLET_WRITE_TIMEOUT", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "30s", env = "INLET_WRITE_TIMEOUT", value_parser = positive_duration)]
     pub write_timeout: Duration,
     /// The most bytes of headers buffered per connection (at least 8192).
     #[arg(long, default_value_t = 64 * 1024, env = "INLET_MAX_HEADER_BYTES", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(8192..))]
@@ -70,6 +70,15 @@ pub struct ServeArgs {
     /// before their connections are dropped.
     #[arg(long, default_value = "10s", env = "INLET_SHUTDOWN_GRACE", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
+}
+
+/// A duration above zero, e.g. `30s` (zero would fail every write at once).
+fn positive_duration(value: &str) -> std::result::Result<Duration, String> {
+    match humantime::parse_duration(value) {
+        Ok(d) if d.is_zero() => Err("must be more than zero, e.g. 30s".to_owned()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("{e}; write e.g. 30s")),
+    }
 }
 
 /// How long the embedded log keeps records.
@@ -259,10 +268,11 @@ async fn summarize(published: Arc<Published>, every: Duration, stop: Cancellatio
     let mut last = published.totals();
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            () = stop.cancelled() => return,
-        }
+        // At shutdown (after the last request), what the last tick missed.
+        let stopping = tokio::select! {
+            _ = ticks.tick() => false,
+            () = stop.cancelled() => true,
+        };
         let now = published.totals();
         let topics: Vec<String> = now
             .0
@@ -274,12 +284,19 @@ async fn summarize(published: Arc<Published>, every: Duration, stop: Cancellatio
             .collect();
         let duplicates = now.1 - last.1;
         if !topics.is_empty() || duplicates > 0 {
+            let period = if stopping {
+                "since the last summary".to_owned()
+            } else {
+                format!("in the last {}s", every.as_secs())
+            };
             tracing::info!(
                 records = %topics.join(", "),
                 redeliveries = duplicates,
-                "published in the last {}s",
-                every.as_secs()
+                "published {period}"
             );
+        }
+        if stopping {
+            return;
         }
         last = now;
     }
@@ -468,6 +485,13 @@ mod tests {
             banner.to_string(),
             "Inlet is serving on http://h:1 (Kinesis)\n\nReady. Ctrl-C stops the server.\n"
         );
+    }
+
+    #[test]
+    fn a_write_timeout_must_be_above_zero() {
+        assert_eq!(positive_duration("30s"), Ok(Duration::from_secs(30)));
+        assert!(positive_duration("0s").unwrap_err().contains("more than zero"));
+        assert!(positive_duration("soon").unwrap_err().contains("e.g. 30s"));
     }
 
     #[test]
