@@ -490,7 +490,11 @@ mod tests {
     #[test]
     fn a_write_timeout_must_be_above_zero() {
         assert_eq!(positive_duration("30s"), Ok(Duration::from_secs(30)));
-        assert!(positive_duration("0s").unwrap_err().contains("more than zero"));
+        assert!(
+            positive_duration("0s")
+                .unwrap_err()
+                .contains("more than zero")
+        );
         assert!(positive_duration("soon").unwrap_err().contains("e.g. 30s"));
     }
 
