@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every check and test of Inlet, from a fresh clone: installs what the tests
-# need (Debian's chromium; kinesalite, dynalite and playwright-core from npm
+# need (Debian's chromium; kinesalite, dynalite, playwright-core and @microsoft/signalr from npm
 # into tests/node_modules; cfn-lint, schemathesis and moto from PyPI into .venv), then fmt,
 # clippy, cfn-lint on template.yaml, the whole test suite, and the Writer
 # API's OpenAPI contract run.
@@ -25,7 +25,7 @@ apt_install() {
 step "installing Debian's chromium for the browser tests (when missing)"
 apt_install chromium
 
-step "installing the AWS API emulators and playwright-core (npm ci in tests/)"
+step "installing the AWS API emulators, playwright-core and @microsoft/signalr (npm ci in tests/)"
 npm ci --prefix tests --no-audit --no-fund --loglevel=error
 
 step "installing cfn-lint, schemathesis and moto (a Secrets Manager API on loopback) into .venv"

@@ -205,6 +205,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         webhook_receiver::local(&ctx),
         write_proxy::local(&ctx),
         rest_poller::local(&ctx),
+        hub::local(&ctx),
     ];
 
     let sink_name = args.sink.name();

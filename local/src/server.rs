@@ -95,7 +95,11 @@ pub async fn serve(
             // tokio-io-timeout: hyper has no write deadline of its own.
             let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
             stream.set_write_timeout(Some(limits.write_timeout));
-            let connection = builder.serve_connection(TokioIo::new(Box::pin(stream)), service);
+            // Upgrades: the hub's websockets leave hyper here and run on
+            // their own task (the hub closes them at shutdown).
+            let connection = builder
+                .serve_connection(TokioIo::new(Box::pin(stream)), service)
+                .with_upgrades();
             tokio::pin!(connection);
             tokio::select! {
                 result = connection.as_mut() => log_end(result, peer),

@@ -2,99 +2,14 @@
 //! the printed curl pasted into a shell, `inlet tail` shows the event, and it
 //! is still there after a restart.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const INLET: &str = env!("CARGO_BIN_EXE_inlet");
+mod common;
 
-struct Server {
-    child: Child,
-    base_url: String,
-    curl: String,
-    banner: Vec<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(data_dir: &Path) -> Server {
-    serve_with(
-        &["--data-dir", data_dir.to_str().unwrap()],
-        &[("INLET_DEMO_SECRET", "test-demo-secret")],
-    )
-}
-
-fn serve_with(args: &[&str], env: &[(&str, &str)]) -> Server {
-    let mut command = Command::new(INLET);
-    command
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .args(args)
-        .envs(env.iter().copied());
-    started(command)
-}
-
-/// Starts `command` (an `inlet serve`) and waits for its banner.
-fn started(mut command: Command) -> Server {
-    let mut child = command
-        .env_remove("INLET_CONFIG_FILE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let (mut base_url, mut curl, mut banner) = (None, None, Vec::new());
-    loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("inlet serve printed its banner");
-        if let Some(rest) = line.strip_prefix("Inlet is serving on ") {
-            base_url = Some(rest.split_whitespace().next().unwrap().to_owned());
-        }
-        if curl.is_none() && line.trim_start().starts_with("curl ") {
-            curl = Some(line.trim().to_owned());
-        }
-        if line.starts_with("Ready.") {
-            break;
-        }
-        banner.push(line);
-    }
-    Server {
-        child,
-        base_url: base_url.unwrap(),
-        curl: curl.unwrap_or_default(),
-        banner,
-    }
-}
-
-fn tail(data_dir: &Path, topic: &str) -> Vec<serde_json::Value> {
-    let output = Command::new(INLET)
-        .args(["tail", topic, "--no-follow", "--data-dir"])
-        .arg(data_dir)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
+use common::{INLET, Server, serve, serve_with, started, tail};
 
 #[test]
 fn printed_curl_publishes_and_tail_shows_it_across_restarts() {

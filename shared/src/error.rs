@@ -40,6 +40,11 @@ pub enum Error {
     #[error("{0}")]
     NotFound(String),
 
+    /// The resource is in a state that refuses the request (a hub
+    /// connection id already in use).
+    #[error("{0}")]
+    Conflict(String),
+
     /// The route exists but not for this method.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -115,6 +120,7 @@ impl Error {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict(_) => StatusCode::CONFLICT,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::PayloadTooLarge { .. } | Error::RecordTooLarge { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
@@ -132,6 +138,7 @@ impl Error {
             Error::BadRequest(_) => "bad_request",
             Error::Forbidden(_) => "forbidden",
             Error::NotFound(_) => "not_found",
+            Error::Conflict(_) => "conflict",
             Error::MethodNotAllowed => "method_not_allowed",
             Error::PayloadTooLarge { .. } => "payload_too_large",
             Error::RecordTooLarge { .. } => "record_too_large",
@@ -143,6 +150,26 @@ impl Error {
     /// Whether sending the same request again may succeed.
     pub fn is_retriable(&self) -> bool {
         matches!(self, Error::Unavailable { .. } | Error::Io(_))
+    }
+
+    /// The error of a hub invocation's Completion: what a client may see,
+    /// after its code (`forbidden: token "x" may not write to topic "y"`).
+    /// Logged as an HTTP answer is.
+    pub fn completion_message(&self, method: &str) -> String {
+        self.log();
+        format!(
+            "Failed to invoke '{method}': {}: {}",
+            self.code(),
+            self.public_message()
+        )
+    }
+
+    fn log(&self) {
+        if self.status().is_server_error() {
+            tracing::error!(error = %self, code = self.code(), "request failed");
+        } else {
+            tracing::info!(error = %self, code = self.code(), "request rejected");
+        }
     }
 
     /// The message a client may see: internal details stay in the logs.
@@ -160,11 +187,7 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
-            tracing::error!(error = %self, code = self.code(), "request failed");
-        } else {
-            tracing::info!(error = %self, code = self.code(), "request rejected");
-        }
+        self.log();
         let body = json!({ "error": { "code": self.code(), "message": self.public_message() } });
         let mut response = (status, axum::Json(body)).into_response();
         let retry_after = match &self {
@@ -199,6 +222,17 @@ mod tests {
         assert!(!err.public_message().contains("secret"));
         let err = Error::Io(std::io::Error::other("/var/data/private path"));
         assert_eq!(err.public_message(), "internal error");
+    }
+
+    #[test]
+    fn a_completion_error_names_the_method_and_code_and_hides_internals() {
+        let err = Error::Forbidden("token \"a\" may not write to topic \"b\"".into());
+        assert_eq!(
+            err.completion_message("SendEventData"),
+            "Failed to invoke 'SendEventData': forbidden: token \"a\" may not write to topic \"b\""
+        );
+        let err = Error::unavailable("disk full at /var/x");
+        assert!(!err.completion_message("X").contains("/var/x"));
     }
 
     #[test]

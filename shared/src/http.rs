@@ -1,8 +1,12 @@
-//! HTTP pieces every function's router shares: bounded body reading and the
-//! JSON 404 and 405 answers.
+//! HTTP pieces every function's router shares: bounded body reading, the
+//! JSON 404 and 405 answers, and the one CORS policy of browser-facing
+//! endpoints.
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::config::CorsOrigins;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
@@ -43,4 +47,34 @@ pub fn method_not_allowed(allow: &str) -> Response {
         response.headers_mut().insert(header::ALLOW, value);
     }
     response
+}
+
+/// The CORS policy of every endpoint a browser page calls (the Writer API,
+/// the hub's negotiate), from `writer.cors_origins`; `None` adds no CORS
+/// headers. An allowed origin is echoed with credentials allowed: the
+/// SignalR client negotiates with `credentials: "include"`, which a `*`
+/// answer fails.
+pub fn cors_layer(origins: &CorsOrigins) -> Option<CorsLayer> {
+    let allow = match origins {
+        CorsOrigins::None => return None,
+        CorsOrigins::Any => AllowOrigin::mirror_request(),
+        CorsOrigins::List(list) => AllowOrigin::list(
+            list.iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .collect::<Vec<_>>(),
+        ),
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_credentials(true)
+            .allow_methods([Method::GET, Method::POST, Method::PUT])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("x-requested-with"),
+                HeaderName::from_static("x-signalr-user-agent"),
+            ])
+            .max_age(std::time::Duration::from_secs(3600)),
+    )
 }

@@ -15,6 +15,7 @@ pub mod publish;
 pub mod record;
 pub mod secrets;
 pub mod service;
+pub mod signalr;
 pub mod signature;
 pub mod sink;
 pub mod time;

@@ -6,8 +6,7 @@
 //
 // Exits 0 once the page has logged a line, 1 on a page error or after 20 s.
 import { readFile } from "node:fs/promises";
-import { createServer } from "node:http";
-import { chromium } from "playwright-core";
+import { launchChromium, servePage } from "./chromium.mjs";
 
 const [scriptPath, token] = process.argv.slice(2);
 if (!scriptPath || token === undefined) {
@@ -18,22 +17,8 @@ const script = await readFile(scriptPath, "utf8");
 const page = `<!doctype html><meta charset="utf-8"><title>sample</title>
 <script>globalThis.INLET_TOKEN = ${JSON.stringify(token)};</script>
 <script src="/sample.js"></script>`;
-const server = createServer((request, response) => {
-  const [type, body] = request.url === "/sample.js"
-    ? ["text/javascript", script]
-    : ["text/html", page];
-  response.writeHead(200, { "content-type": type }).end(body);
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-const origin = `http://127.0.0.1:${server.address().port}`;
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
+const { server, origin } = await servePage(page, { "/sample.js": script });
+const browser = await launchChromium();
 let code = 1;
 try {
   const tab = await browser.newPage();

@@ -14,17 +14,15 @@ use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::handler::Handler;
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
-use inlet_shared::config::CorsOrigins;
-use inlet_shared::http::{method_not_allowed, read_body, route_not_found};
+use inlet_shared::http::{cors_layer, method_not_allowed, read_body, route_not_found};
 use inlet_shared::publish::Publisher;
 use inlet_shared::service::{BannerSection, LocalContext, LocalService};
 use inlet_shared::writer::{Message, MessageKind, QuixWriter, bearer_token};
 use inlet_shared::{Config, Error, Result};
 use serde::Serialize;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// The write proxy's state: the Quix writer core, built once.
 #[derive(Clone)]
@@ -221,25 +219,6 @@ pub fn routes(proxy: WriteProxy) -> Router {
 /// The write proxy's whole router, as served in Lambda.
 pub fn router(proxy: WriteProxy) -> Router {
     routes(proxy).fallback(route_not_found)
-}
-
-fn cors_layer(origins: &CorsOrigins) -> Option<CorsLayer> {
-    let allow = match origins {
-        CorsOrigins::None => return None,
-        CorsOrigins::Any => AllowOrigin::any(),
-        CorsOrigins::List(list) => AllowOrigin::list(
-            list.iter()
-                .filter_map(|o| HeaderValue::from_str(o).ok())
-                .collect::<Vec<_>>(),
-        ),
-    };
-    Some(
-        CorsLayer::new()
-            .allow_origin(allow)
-            .allow_methods([Method::GET, Method::POST, Method::PUT])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-            .max_age(std::time::Duration::from_secs(3600)),
-    )
 }
 
 #[derive(Serialize)]

@@ -1,6 +1,6 @@
 //! Router tests: every rule of the Writer API, against the real embedded log.
 
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderValue, Request, StatusCode, header};
 use inlet_test_kit::{self as kit, Answer, ScriptedSink};
 use serde_json::Value;
 
@@ -442,13 +442,19 @@ async fn cors_allows_only_the_configured_origins() {
 }
 
 #[tokio::test]
-async fn cors_is_off_unless_configured_and_star_only_when_written() {
+async fn cors_is_off_unless_configured_and_any_origin_only_when_star_is_written() {
     let h = harness();
     let answer = h.send(preflight("https://app.example.com")).await;
     assert!(!answer.headers.contains_key("access-control-allow-origin"));
     let h = harness_with("[writer]\ncors_origins = [\"*\"]");
     let answer = h.send(preflight("https://anything.example")).await;
-    assert_eq!(answer.headers["access-control-allow-origin"], "*");
+    // Echoed with credentials allowed, as a credentialed request (the
+    // SignalR client's negotiate) needs: "*" would fail it.
+    assert_eq!(
+        answer.headers["access-control-allow-origin"],
+        "https://anything.example"
+    );
+    assert_eq!(answer.headers["access-control-allow-credentials"], "true");
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ pub use tokens::{Tokens, bearer_token};
 
 use std::sync::Arc;
 
-use crate::config::{Config, Topic};
+use crate::config::{Config, Token, Topic};
 use crate::error::{Error, Result};
 use crate::model::{
     Definitions, EventData, ParameterData, StreamEnd, StreamProperties, event_type,
@@ -67,6 +67,13 @@ impl Message {
             }
             MessageKind::End => Message::End(payload::stream_end(body)?),
         })
+    }
+
+    /// Parses a hub method's argument of `kind`: as [`Message::parse`], with
+    /// property names matched ignoring case, as ASP.NET Core binds them.
+    pub fn parse_argument(kind: MessageKind, json: &[u8]) -> Result<Message> {
+        let body = payload::with_field_names(kind, json)?;
+        Message::parse(kind, &body)
     }
 
     /// One event whose value is `body` as text, stamped `now`: the raw-body
@@ -129,7 +136,18 @@ impl QuixWriter {
     /// The topic, if `token` may write to it: 401 for an unknown token, 404
     /// for an unknown topic, 403 if the token is not allowed on it.
     pub fn authorize(&self, token: &str, topic: &str) -> Result<&Topic> {
-        let token = self.tokens.check(token)?;
+        let token = self.authenticate(token)?;
+        self.authorize_as(token, topic)
+    }
+
+    /// The configured token equal to `token`, or 401.
+    pub fn authenticate(&self, token: &str) -> Result<&Token> {
+        self.tokens.check(token)
+    }
+
+    /// The topic, if the authenticated `token` may write to it: 404 for an
+    /// unknown topic, 403 if the token is not allowed on it.
+    pub fn authorize_as(&self, token: &Token, topic: &str) -> Result<&Topic> {
         let topic = self.config.topic(topic)?;
         if token.topics.allows(&topic.name) {
             Ok(topic)

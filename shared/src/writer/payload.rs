@@ -13,6 +13,9 @@ use crate::model::{
     StreamProperties,
 };
 use crate::record::{MAX_RECORD_BYTES, Record};
+use crate::writer::MessageKind;
+
+use std::borrow::Cow;
 
 /// Parses a JSON object into `T`, naming the path of the first bad value
 /// (`timestamps[2]: ...`).
@@ -264,10 +267,150 @@ fn split_into(
     Ok(())
 }
 
+/// The property names of the objects of each kind of message, camelCase.
+fn field_names(kind: MessageKind) -> &'static [&'static str] {
+    match kind {
+        MessageKind::Properties => &["name", "location", "metadata", "parents", "timeOfRecording"],
+        MessageKind::ParameterData => &[
+            "epoch",
+            "timestamps",
+            "numericValues",
+            "stringValues",
+            "binaryValues",
+            "tagValues",
+        ],
+        MessageKind::Events => &["id", "timestamp", "value", "tags"],
+        MessageKind::ParameterDefinitions => &[
+            "id",
+            "name",
+            "description",
+            "minimumValue",
+            "maximumValue",
+            "unit",
+            "format",
+            "customProperties",
+            "location",
+        ],
+        MessageKind::EventDefinitions => &[
+            "id",
+            "name",
+            "description",
+            "customProperties",
+            "level",
+            "location",
+        ],
+        MessageKind::End => &["endStreamState"],
+    }
+}
+
+/// `json` with the property names of its object (or of each object of its
+/// array) that match a property of `kind` ignoring case written as that
+/// property, as ASP.NET Core binds hub arguments. Names inside maps (column
+/// names, tags, metadata) are kept as written.
+pub fn with_field_names(kind: MessageKind, json: &[u8]) -> Result<Cow<'_, [u8]>> {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(json).map_err(|e| Error::BadRequest(format!("not JSON: {e}")))?;
+    let names = field_names(kind);
+    let mut renamed = false;
+    let mut rename = |object: &mut serde_json::Map<String, serde_json::Value>| {
+        let keys: Vec<String> = object.keys().cloned().collect();
+        for key in keys {
+            if let Some(name) = names
+                .iter()
+                .find(|n| **n != key && n.eq_ignore_ascii_case(&key))
+            {
+                let v = object.remove(&key).expect("a key just listed");
+                object.insert((*name).to_owned(), v);
+                renamed = true;
+            }
+        }
+    };
+    match &mut value {
+        serde_json::Value::Object(object) => rename(object),
+        serde_json::Value::Array(items) => {
+            for item in items {
+                if let serde_json::Value::Object(object) = item {
+                    rename(object);
+                }
+            }
+        }
+        _ => {}
+    }
+    if renamed {
+        Ok(Cow::Owned(
+            serde_json::to_vec(&value).expect("a JSON value serializes"),
+        ))
+    } else {
+        Ok(Cow::Borrowed(json))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use bytes::Bytes;
+
+    #[test]
+    fn property_names_of_any_case_are_matched_and_map_keys_kept() {
+        let json = br#"{"TIMESTAMPS": [1], "numericvalues": {"EngineRPM": [1.5]}, "TagValues": {"Lap": ["1"]}}"#;
+        let body = with_field_names(MessageKind::ParameterData, json).unwrap();
+        let data = parameter_data(&body).unwrap();
+        assert_eq!(data.numeric_values["EngineRPM"], [Some(1.5)]);
+        assert_eq!(data.tag_values["Lap"], [Some("1".to_owned())]);
+        let json = br#"[{"ID": "a", "timeStamp": 5, "VALUE": "v", "tags": {"Tag": "x"}}]"#;
+        let body = with_field_names(MessageKind::Events, json).unwrap();
+        assert_eq!(events(&body).unwrap()[0].tags["Tag"], "x");
+        let json = br#"{"name": "as written"}"#;
+        assert!(matches!(
+            with_field_names(MessageKind::Properties, json).unwrap(),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn the_field_names_are_the_models_property_names() {
+        use crate::model::*;
+        fn keys<T: serde::Serialize>(value: &T) -> Vec<String> {
+            let mut keys: Vec<String> = match serde_json::to_value(value).unwrap() {
+                serde_json::Value::Object(map) => map.keys().cloned().collect(),
+                other => panic!("{other}"),
+            };
+            keys.sort();
+            keys
+        }
+        fn names(kind: MessageKind) -> Vec<String> {
+            let mut names: Vec<String> = field_names(kind).iter().map(|n| n.to_string()).collect();
+            names.sort();
+            names
+        }
+        let full = |json: &str| -> serde_json::Value { serde_json::from_str(json).unwrap() };
+        let properties: StreamProperties = serde_json::from_value(full(
+            r#"{"name":"n","location":"l","metadata":{"a":"b"},"parents":["p"],"timeOfRecording":"2026-01-01T00:00:00Z"}"#,
+        ))
+        .unwrap();
+        assert_eq!(keys(&properties), names(MessageKind::Properties));
+        let data: ParameterData = serde_json::from_value(full(
+            r#"{"epoch":1,"timestamps":[1],"numericValues":{"a":[1]},"stringValues":{"a":["x"]},"binaryValues":{"a":["eA=="]},"tagValues":{"a":["t"]}}"#,
+        ))
+        .unwrap();
+        assert_eq!(keys(&data), names(MessageKind::ParameterData));
+        let event: EventData = serde_json::from_value(full(
+            r#"{"id":"a","timestamp":1,"value":"v","tags":{"a":"b"}}"#,
+        ))
+        .unwrap();
+        assert_eq!(keys(&event), names(MessageKind::Events));
+        let parameter: ParameterDefinition = serde_json::from_value(full(
+            r#"{"id":"a","name":"n","description":"d","minimumValue":1,"maximumValue":2,"unit":"u","format":"f","customProperties":"c","location":"l"}"#,
+        ))
+        .unwrap();
+        assert_eq!(keys(&parameter), names(MessageKind::ParameterDefinitions));
+        let event: EventDefinition = serde_json::from_value(full(
+            r#"{"id":"a","name":"n","description":"d","customProperties":"c","level":"Error","location":"l"}"#,
+        ))
+        .unwrap();
+        assert_eq!(keys(&event), names(MessageKind::EventDefinitions));
+        assert_eq!(keys(&StreamEnd::default()), names(MessageKind::End));
+    }
 
     fn bad_request(result: Result<impl std::fmt::Debug>) -> String {
         match result {

@@ -1,0 +1,257 @@
+//! The hub's socket in `inlet serve`: `GET /hub` upgraded to a websocket,
+//! one task per connection. Invocations of one connection run concurrently
+//! (a client that does not await each call keeps many in flight), are
+//! started in the order they arrive, so their records enter a stream in that
+//! order, and each is completed once durable. The server pings every 15 s
+//! and closes a connection that sent nothing for 30 s (ASP.NET Core's
+//! defaults, which the JavaScript client expects).
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message as Frame, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use futures_util::stream::FuturesUnordered;
+use futures_util::{SinkExt, StreamExt};
+use inlet_shared::config::Token;
+use inlet_shared::service::{BannerSection, LocalContext, LocalService};
+use inlet_shared::signalr::{Connection, Event, protocol};
+use inlet_shared::{Error, Result};
+use serde::Deserialize;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::{HUB_PATH, Hub, Method, negotiate_routes};
+
+/// How often the server pings an open connection.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// A connection that sends nothing for this long is closed.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
+/// A connection must complete its handshake within this.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+/// The most invocations of one connection in flight; the socket is not read
+/// while they are.
+pub const MAX_IN_FLIGHT: usize = 256;
+
+/// The hub as the local runner mounts it.
+pub fn local(ctx: &LocalContext) -> LocalService {
+    let hub = Hub::new(ctx.config.clone(), ctx.publisher.clone());
+    let sockets = Sockets {
+        hub: hub.clone(),
+        open: Arc::default(),
+        shutdown: ctx.shutdown.clone(),
+        tracker: TaskTracker::new(),
+    };
+    let tracker = sockets.tracker.clone();
+    let shutdown = ctx.shutdown.clone();
+    // Once the runner stops, every socket finishes its invocations, says
+    // goodbye and is waited for.
+    let drain = Box::pin(async move {
+        shutdown.cancelled().await;
+        tracker.close();
+        tracker.wait().await;
+    });
+    let names: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
+    let base = &ctx.base_url;
+    LocalService {
+        routes: negotiate_routes(hub).merge(
+            Router::new()
+                .route(HUB_PATH, get(socket))
+                .with_state(sockets),
+        ),
+        tasks: vec![drain],
+        banner: vec![BannerSection::new(
+            "SignalR hub (Quix Streaming Writer hub compatible; @microsoft/signalr clients):",
+            vec![
+                format!("URL       {base}{HUB_PATH}  (negotiate: POST {base}{HUB_PATH}/negotiate)"),
+                format!("methods   {}", names.join(", ")),
+            ],
+        )],
+        warnings: Vec::new(),
+    }
+}
+
+#[derive(Clone)]
+struct Sockets {
+    hub: Hub,
+    /// Connection ids with an open socket: a second socket for one is 409.
+    open: Arc<Mutex<HashSet<String>>>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+#[derive(Deserialize)]
+struct SocketQuery {
+    id: Option<String>,
+    access_token: Option<String>,
+}
+
+/// `GET /hub?id=<connection token>&access_token=<token>`: 401 without a
+/// valid bearer token, 404 for a connection token this hub did not issue,
+/// 409 for one already connected; else the websocket. Without `id` (a
+/// client that skips negotiation) the connection is new.
+async fn socket(
+    State(sockets): State<Sockets>,
+    headers: HeaderMap,
+    Query(query): Query<SocketQuery>,
+    upgrade: std::result::Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response> {
+    let hub = &sockets.hub;
+    let caller = hub.authenticate(&headers, query.access_token.as_deref())?;
+    let upgrade = upgrade.map_err(|e| {
+        Error::BadRequest(format!(
+            "{e}: this is a SignalR hub; connect with a SignalR client (it negotiates at POST {HUB_PATH}/negotiate, then opens a websocket here)"
+        ))
+    })?;
+    let id = match &query.id {
+        Some(token) => {
+            let id = hub.connection_id(token)?;
+            if !sockets
+                .open
+                .lock()
+                .expect("not poisoned")
+                .insert(id.clone())
+            {
+                return Err(Error::Conflict(format!(
+                    "connection {id} already has a socket"
+                )));
+            }
+            Some(id)
+        }
+        None => None,
+    };
+    // A message may be twice the hub's limit on the wire so that one over
+    // the limit is read and answered with a Completion error; past that the
+    // socket is closed (1009).
+    let wire_limit = hub.max_message_bytes() * 2;
+    let tracker = sockets.tracker.clone();
+    Ok(upgrade
+        .max_message_size(wire_limit)
+        .max_frame_size(wire_limit)
+        .on_upgrade(move |socket| {
+            tracker.track_future(async move {
+                tracing::debug!(token = %caller.name, connection_id = ?id, "hub connected");
+                run(&sockets.hub, &caller, socket, &sockets.shutdown).await;
+                if let Some(id) = &id {
+                    sockets.open.lock().expect("not poisoned").remove(id);
+                }
+                tracing::debug!(connection_id = ?id, "hub disconnected");
+            })
+        }))
+}
+
+/// Serves one connection until it closes, times out, breaks the protocol
+/// or the runner stops.
+async fn run(hub: &Hub, caller: &Token, socket: WebSocket, shutdown: &CancellationToken) {
+    let (mut tx, mut rx) = socket.split();
+    let mut connection = Connection::new(hub.max_message_bytes() * 2);
+    let mut in_flight = FuturesUnordered::new();
+    let mut keep_alive = tokio::time::interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+    let opened = Instant::now();
+    let mut heard = Instant::now();
+    let goodbye: Option<String> = loop {
+        let deadline = if connection.is_open() {
+            heard + CLIENT_TIMEOUT
+        } else {
+            opened + HANDSHAKE_TIMEOUT
+        };
+        tokio::select! {
+            frame = rx.next(), if in_flight.len() < MAX_IN_FLIGHT => {
+                let text = match frame {
+                    Some(Ok(Frame::Text(text))) => text,
+                    Some(Ok(Frame::Binary(_))) => {
+                        break Some(protocol::close(Some("the JSON hub protocol takes text frames only"), false));
+                    }
+                    Some(Ok(_)) => { heard = Instant::now(); continue; }
+                    Some(Err(e)) => {
+                        tracing::debug!(error = %e, "hub socket failed");
+                        break None;
+                    }
+                    None => break None,
+                };
+                heard = Instant::now();
+                let mut replies = String::new();
+                let mut close = false;
+                for event in connection.receive(text.as_str()) {
+                    match event {
+                        Event::Send(text) => replies.push_str(&text),
+                        Event::Invoke(invocation) => {
+                            let hub = hub.clone();
+                            let caller = caller.clone();
+                            // Polled once here, in arrival order: that poll
+                            // parses the call and queues its records on the
+                            // log (whose queue is FIFO even when full), so
+                            // calls in flight together are stored in the
+                            // order they were made. Unconstrained, so tokio's
+                            // budget cannot defer that first poll.
+                            let mut call = Box::pin(tokio::task::unconstrained(async move {
+                                hub.invoke(&caller, invocation).await
+                            }));
+                            match futures_util::poll!(call.as_mut()) {
+                                Poll::Ready(done) => replies.push_str(&done.unwrap_or_default()),
+                                Poll::Pending => in_flight.push(call),
+                            }
+                        }
+                        Event::Close => close = true,
+                    }
+                }
+                if !replies.is_empty() && tx.send(Frame::text(replies)).await.is_err() {
+                    break None;
+                }
+                if close {
+                    break None;
+                }
+            }
+            Some(done) = in_flight.next() => {
+                // Completions ready together go out in one frame.
+                let mut replies = done.unwrap_or_default();
+                while let Some(Some(more)) = futures_util::FutureExt::now_or_never(in_flight.next()) {
+                    replies.push_str(&more.unwrap_or_default());
+                }
+                if !replies.is_empty() && tx.send(Frame::text(replies)).await.is_err() {
+                    break None;
+                }
+            }
+            _ = keep_alive.tick(), if connection.is_open() => {
+                if tx.send(Frame::text(protocol::PING)).await.is_err() {
+                    break None;
+                }
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                let why = if connection.is_open() {
+                    format!("the client sent nothing for {} s", CLIENT_TIMEOUT.as_secs())
+                } else {
+                    format!("no handshake within {} s", HANDSHAKE_TIMEOUT.as_secs())
+                };
+                tracing::info!("closing a hub connection: {why}");
+                break Some(if connection.is_open() {
+                    protocol::close(Some(&why), false)
+                } else {
+                    protocol::handshake_error(&why)
+                });
+            }
+            () = shutdown.cancelled() => {
+                break Some(protocol::close(Some("the server is stopping"), true));
+            }
+        }
+    };
+    // What was invoked is completed before the goodbye: a record may be
+    // durable already, and the client should hear so.
+    let mut replies = String::new();
+    while let Some(done) = in_flight.next().await {
+        replies.push_str(&done.unwrap_or_default());
+    }
+    replies.push_str(goodbye.as_deref().unwrap_or_default());
+    if !replies.is_empty() {
+        let _ = tx.send(Frame::text(replies)).await;
+    }
+    let _ = tx.close().await;
+}

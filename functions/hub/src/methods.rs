@@ -1,0 +1,207 @@
+//! The Writer hub's methods, as Quix's Streaming Writer hub names them, each
+//! bound to the writer core. Names are matched ignoring case and argument
+//! property names too, as ASP.NET Core binds them.
+
+use std::ops::RangeInclusive;
+
+use inlet_shared::config::Token;
+use inlet_shared::signalr::Invocation;
+use inlet_shared::writer::{Message, MessageKind};
+use inlet_shared::{Error, Result};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+use crate::Hub;
+
+/// A method of the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `CreateStream(topic, details)` returns `{streamId}`.
+    CreateStream,
+    /// `UpdateStream(topic, streamId, details)`; `(topic, details)`, as the
+    /// Quix documentation's JavaScript calls it, creates a stream as
+    /// `CreateStream` does.
+    UpdateStream,
+    /// `SendParameterData(topic, streamId, data)`.
+    SendParameterData,
+    /// `SendEventData(topic, streamId, events)`.
+    SendEventData,
+    /// `CloseStream(topic, streamId[, endStreamState])`.
+    CloseStream,
+}
+
+impl Method {
+    /// Every method, in the order the README lists them.
+    pub const ALL: [Method; 5] = [
+        Method::CreateStream,
+        Method::UpdateStream,
+        Method::SendParameterData,
+        Method::SendEventData,
+        Method::CloseStream,
+    ];
+
+    /// The method's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::CreateStream => "CreateStream",
+            Method::UpdateStream => "UpdateStream",
+            Method::SendParameterData => "SendParameterData",
+            Method::SendEventData => "SendEventData",
+            Method::CloseStream => "CloseStream",
+        }
+    }
+
+    /// Its arguments, for errors.
+    fn signature(self) -> &'static str {
+        match self {
+            Method::CreateStream => "(topic, details)",
+            Method::UpdateStream => "(topic, streamId, details)",
+            Method::SendParameterData => "(topic, streamId, data)",
+            Method::SendEventData => "(topic, streamId, events)",
+            Method::CloseStream => "(topic, streamId, endStreamState?)",
+        }
+    }
+
+    /// The method called `target`, ignoring case.
+    pub fn find(target: &str) -> Option<Method> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(target))
+    }
+}
+
+/// Runs `invocation` for `caller`: the result of a method that returns one.
+pub(crate) async fn call(
+    hub: &Hub,
+    caller: &Token,
+    invocation: &Invocation,
+) -> Result<Option<Value>> {
+    if invocation.size > hub.max_message_bytes {
+        return Err(Error::PayloadTooLarge {
+            limit: hub.max_message_bytes,
+        });
+    }
+    let method = Method::find(&invocation.target).ok_or_else(|| {
+        let names: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
+        Error::NotFound(format!(
+            "the hub has no method {:?}; it has {}",
+            invocation.target,
+            names.join(", ")
+        ))
+    })?;
+    let args = Arguments {
+        method,
+        values: &invocation.arguments,
+    };
+    let writer = &hub.writer;
+    match method {
+        Method::CreateStream => {
+            args.count(1..=2)?;
+            let topic = writer.authorize_as(caller, &args.string(0, "topic")?)?;
+            let properties = args.message_or_empty(1, MessageKind::Properties)?;
+            let stream_id = writer.create_stream(topic, properties).await?;
+            Ok(Some(json!({ "streamId": stream_id })))
+        }
+        Method::UpdateStream if args.values.len() == 2 => {
+            let topic = writer.authorize_as(caller, &args.string(0, "topic")?)?;
+            let properties = args.message_or_empty(1, MessageKind::Properties)?;
+            let stream_id = writer.create_stream(topic, properties).await?;
+            Ok(Some(json!({ "streamId": stream_id })))
+        }
+        Method::UpdateStream => {
+            args.count(3..=3)?;
+            write(
+                hub,
+                caller,
+                &args,
+                args.message_or_empty(2, MessageKind::Properties),
+            )
+            .await
+        }
+        Method::SendParameterData => {
+            args.count(3..=3)?;
+            write(
+                hub,
+                caller,
+                &args,
+                args.message(2, MessageKind::ParameterData),
+            )
+            .await
+        }
+        Method::SendEventData => {
+            args.count(3..=3)?;
+            write(hub, caller, &args, args.message(2, MessageKind::Events)).await
+        }
+        Method::CloseStream => {
+            args.count(2..=3)?;
+            let end = match args.values.get(2).map(|v| v.get()) {
+                None | Some("null") => Message::parse(MessageKind::End, b""),
+                Some(state) => {
+                    let body = format!("{{\"endStreamState\":{state}}}");
+                    Message::parse(MessageKind::End, body.as_bytes())
+                }
+            };
+            write(hub, caller, &args, end).await
+        }
+    }
+}
+
+/// Authorises the topic of argument 1, then writes the message (parsed
+/// after the topic is known to be allowed) to the stream of argument 2.
+async fn write(
+    hub: &Hub,
+    caller: &Token,
+    args: &Arguments<'_>,
+    message: Result<Message>,
+) -> Result<Option<Value>> {
+    let topic = hub.writer.authorize_as(caller, &args.string(0, "topic")?)?;
+    let stream_id = args.string(1, "streamId")?;
+    if stream_id.is_empty() {
+        return Err(Error::BadRequest("argument 2 (streamId) is empty".into()));
+    }
+    hub.writer.write(topic, &stream_id, message?).await?;
+    Ok(None)
+}
+
+/// An invocation's arguments, read for one method.
+struct Arguments<'a> {
+    method: Method,
+    values: &'a [Box<RawValue>],
+}
+
+impl Arguments<'_> {
+    fn count(&self, allowed: RangeInclusive<usize>) -> Result<()> {
+        let given = self.values.len();
+        if allowed.contains(&given) {
+            return Ok(());
+        }
+        let takes = if allowed.start() == allowed.end() {
+            format!("{}", allowed.start())
+        } else {
+            format!("{} to {}", allowed.start(), allowed.end())
+        };
+        Err(Error::BadRequest(format!(
+            "{} takes {takes} arguments {}; {given} given",
+            self.method.name(),
+            self.method.signature()
+        )))
+    }
+
+    fn string(&self, index: usize, what: &str) -> Result<String> {
+        serde_json::from_str(self.values[index].get()).map_err(|_| {
+            Error::BadRequest(format!("argument {} ({what}) must be a string", index + 1))
+        })
+    }
+
+    fn message(&self, index: usize, kind: MessageKind) -> Result<Message> {
+        Message::parse_argument(kind, self.values[index].get().as_bytes())
+    }
+
+    /// The message of argument `index`; absent or `null` is an empty one.
+    fn message_or_empty(&self, index: usize, kind: MessageKind) -> Result<Message> {
+        match self.values.get(index).map(|v| v.get()) {
+            None | Some("null") => Message::parse(kind, b""),
+            Some(_) => self.message(index, kind),
+        }
+    }
+}

@@ -1,0 +1,470 @@
+//! The hub's methods and negotiate, against the real embedded log.
+
+use axum::body::Body;
+use axum::http::{Method as HttpMethod, Request, StatusCode};
+use inlet_shared::signalr::protocol::{self, Message, Parsed};
+use inlet_test_kit::{self as kit, ScriptedSink};
+use serde_json::{Value, json};
+
+use super::*;
+
+const TOKEN: &str = "hub-token-1234";
+const LIMITED: &str = "limited-token-5678";
+
+fn config(extra: &str) -> Arc<Config> {
+    let text = format!(
+        r#"
+[topics.telemetry]
+[topics.other]
+[tokens.all]
+token = "env:ALL_TOKEN"
+topics = ["*"]
+[tokens.limited]
+token = "env:LIMITED_TOKEN"
+topics = ["other"]
+{extra}
+"#
+    );
+    kit::config(&text, &[("ALL_TOKEN", TOKEN), ("LIMITED_TOKEN", LIMITED)])
+}
+
+struct Harness {
+    sink: Arc<ScriptedSink>,
+    hub: Hub,
+}
+
+fn harness_with(extra: &str) -> Harness {
+    let sink = ScriptedSink::new(&["telemetry", "other"]);
+    Harness {
+        hub: Hub::new(config(extra), sink.publisher()),
+        sink,
+    }
+}
+
+fn harness() -> Harness {
+    harness_with("")
+}
+
+fn invocation(text: &str) -> Invocation {
+    match protocol::parse(text).unwrap() {
+        Parsed::Message(Message::Invocation(i)) => i,
+        other => panic!("not an invocation: {other:?}"),
+    }
+}
+
+fn call(id: Option<&str>, target: &str, arguments: Value) -> Invocation {
+    let mut message = json!({"type": 1, "target": target, "arguments": arguments});
+    if let Some(id) = id {
+        message["invocationId"] = id.into();
+    }
+    invocation(&message.to_string())
+}
+
+impl Harness {
+    fn caller(&self, token: &str) -> Token {
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        self.hub.authenticate(&headers, None).unwrap()
+    }
+
+    /// Invokes as the all-topics token; the Completion as JSON.
+    async fn invoke(&self, target: &str, arguments: Value) -> Value {
+        self.invoke_as(TOKEN, target, arguments).await
+    }
+
+    async fn invoke_as(&self, token: &str, target: &str, arguments: Value) -> Value {
+        let completion = self
+            .hub
+            .invoke(&self.caller(token), call(Some("1"), target, arguments))
+            .await
+            .expect("an invocation with an id is completed");
+        let text = completion
+            .strip_suffix(protocol::RECORD_SEPARATOR)
+            .expect("a framed message");
+        let completion: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(completion["type"], 3);
+        assert_eq!(completion["invocationId"], "1");
+        completion
+    }
+
+    async fn error(&self, target: &str, arguments: Value) -> String {
+        let completion = self.invoke(target, arguments).await;
+        completion["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not an error: {completion}"))
+            .to_owned()
+    }
+}
+
+#[tokio::test]
+async fn every_writer_method_publishes_what_the_http_api_would() {
+    let h = harness();
+    let created = h
+        .invoke(
+            "CreateStream",
+            json!(["telemetry", {"name": "car-1", "metadata": {"rain": "light"}}]),
+        )
+        .await;
+    let stream = created["result"]["streamId"].as_str().unwrap().to_owned();
+    let done = h
+        .invoke(
+            "UpdateStream",
+            json!(["telemetry", stream, {"Name": "renamed", "LOCATION": "/cars"}]),
+        )
+        .await;
+    assert_eq!(done, json!({"type": 3, "invocationId": "1"}));
+    h.invoke(
+        "SendParameterData",
+        json!(["telemetry", stream, {"epoch": 10, "timestamps": [1, 2],
+            "numericValues": {"Speed": [1.5, null]}, "binaryValues": {"B": ["aGk=", null]},
+            "tagValues": {"Lap": ["1", null]}}]),
+    )
+    .await;
+    h.invoke(
+        "SendEventData",
+        json!(["telemetry", stream, [{"timestamp": 1733400000000_i64, "tags": {"mousestatus": "tracking"},
+            "id": "mouse position", "value": "{\"x\":1}"}]]),
+    )
+    .await;
+    h.invoke("CloseStream", json!(["telemetry", stream, "Aborted"]))
+        .await;
+
+    let records = h.sink.stored("telemetry");
+    let types: Vec<&str> = records
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "io.quix.stream.properties",
+            "io.quix.stream.properties",
+            "io.quix.parameters",
+            "io.quix.events",
+            "io.quix.stream.end"
+        ]
+    );
+    assert!(
+        records
+            .iter()
+            .all(|r| r["subject"] == stream.as_str() && r["source"] == "/writer")
+    );
+    assert_eq!(records[0]["data"]["metadata"]["rain"], "light");
+    assert_eq!(records[1]["data"]["name"], "renamed");
+    assert_eq!(records[1]["data"]["location"], "/cars");
+    assert_eq!(records[2]["data"]["epoch"], 10);
+    assert_eq!(
+        records[2]["data"]["numericValues"]["Speed"],
+        json!([1.5, null])
+    );
+    // Millisecond timestamps pass through as the HTTP API passes them.
+    assert_eq!(records[3]["data"]["timestamp"], 1733400000000_i64);
+    assert_eq!(records[3]["data"]["tags"]["mousestatus"], "tracking");
+    assert_eq!(records[4]["data"]["endStreamState"], "Aborted");
+}
+
+#[tokio::test]
+async fn update_stream_with_two_arguments_creates_a_stream_as_the_quix_docs_call_it() {
+    let h = harness();
+    let completion = h
+        .invoke("UpdateStream", json!(["telemetry", {"name": "docs form"}]))
+        .await;
+    let stream = completion["result"]["streamId"].as_str().unwrap();
+    let records = h.sink.stored("telemetry");
+    assert_eq!(records[0]["subject"], stream);
+    assert_eq!(records[0]["data"]["name"], "docs form");
+}
+
+#[tokio::test]
+async fn method_names_are_matched_ignoring_case() {
+    let h = harness();
+    let done = h
+        .invoke(
+            "sendeventdata",
+            json!(["telemetry", "s", {"id": "a", "timestamp": 1}]),
+        )
+        .await;
+    assert!(done.get("error").is_none(), "{done}");
+    assert_eq!(h.sink.stored("telemetry").len(), 1);
+}
+
+#[tokio::test]
+async fn a_completion_is_sent_only_once_the_records_are_durable() {
+    let h = harness();
+    h.sink.hold();
+    let hub = h.hub.clone();
+    let caller = h.caller(TOKEN);
+    let mut invoked = tokio::spawn(async move {
+        hub.invoke(
+            &caller,
+            call(
+                Some("9"),
+                "SendEventData",
+                json!(["telemetry", "s", [{"id": "a", "timestamp": 1}]]),
+            ),
+        )
+        .await
+    });
+    h.sink.until_held(1).await;
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(50), &mut invoked)
+            .await
+            .is_err(),
+        "completed before the sink stored the record"
+    );
+    assert!(h.sink.stored("telemetry").is_empty());
+    h.sink.release();
+    let completion = invoked.await.unwrap().unwrap();
+    assert_eq!(completion, "{\"type\":3,\"invocationId\":\"9\"}\u{1e}");
+    assert_eq!(h.sink.stored("telemetry").len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_store_is_a_completion_error_to_retry() {
+    let h = harness();
+    h.sink.script(kit::Script::FailAll);
+    let error = h
+        .error(
+            "SendEventData",
+            json!(["telemetry", "s", [{"id": "a", "timestamp": 1}]]),
+        )
+        .await;
+    assert_eq!(
+        error,
+        "Failed to invoke 'SendEventData': unavailable: the stream cannot take the record now; retry later"
+    );
+}
+
+#[tokio::test]
+async fn bad_invocations_are_completion_errors_naming_the_problem() {
+    let h = harness();
+    let cases = [
+        (
+            "NoSuchMethod",
+            json!([]),
+            "not_found: the hub has no method \"NoSuchMethod\"; it has CreateStream, UpdateStream, SendParameterData, SendEventData, CloseStream",
+        ),
+        (
+            "SendEventData",
+            json!(["telemetry", "s"]),
+            "bad_request: SendEventData takes 3 arguments (topic, streamId, events); 2 given",
+        ),
+        (
+            "CreateStream",
+            json!([]),
+            "bad_request: CreateStream takes 1 to 2 arguments (topic, details); 0 given",
+        ),
+        (
+            "SendEventData",
+            json!([1, "s", []]),
+            "bad_request: argument 1 (topic) must be a string",
+        ),
+        (
+            "SendEventData",
+            json!(["telemetry", null, []]),
+            "bad_request: argument 2 (streamId) must be a string",
+        ),
+        (
+            "SendEventData",
+            json!(["telemetry", "", [{"id": "a", "timestamp": 1}]]),
+            "bad_request: argument 2 (streamId) is empty",
+        ),
+        (
+            "SendEventData",
+            json!(["telemetry", "s", []]),
+            "bad_request: events: the list is empty",
+        ),
+        (
+            "SendEventData",
+            json!(["telemetry", "s", [{"id": "a", "timestamp": "x"}]]),
+            "bad_request: events: [0].timestamp: invalid type",
+        ),
+        (
+            "SendParameterData",
+            json!(["telemetry", "s", {"timestamps": [1, 2], "numericValues": {"a": [1]}}]),
+            "bad_request: parameter data: numericValues.a has 1 values but timestamps has 2",
+        ),
+        (
+            "SendEventData",
+            json!(["nope", "s", [{"id": "a", "timestamp": 1}]]),
+            "not_found: unknown topic \"nope\"",
+        ),
+        (
+            "CloseStream",
+            json!(["telemetry", "s", "Exploded"]),
+            "bad_request: close: endStreamState: unknown variant",
+        ),
+    ];
+    for (target, arguments, expected) in cases {
+        let error = h.error(target, arguments.clone()).await;
+        let expected = format!("Failed to invoke '{target}': {expected}");
+        assert!(
+            error.starts_with(&expected),
+            "{target}({arguments}):\n  got      {error}\n  expected {expected}"
+        );
+    }
+    assert!(h.sink.stored("telemetry").is_empty());
+}
+
+#[tokio::test]
+async fn a_token_may_write_only_to_its_topics() {
+    let h = harness();
+    let completion = h
+        .invoke_as(
+            LIMITED,
+            "SendEventData",
+            json!(["telemetry", "s", [{"id": "a", "timestamp": 1}]]),
+        )
+        .await;
+    assert_eq!(
+        completion["error"],
+        "Failed to invoke 'SendEventData': forbidden: token \"limited\" may not write to topic \"telemetry\""
+    );
+    let completion = h
+        .invoke_as(
+            LIMITED,
+            "SendEventData",
+            json!(["other", "s", [{"id": "a", "timestamp": 1}]]),
+        )
+        .await;
+    assert!(completion.get("error").is_none());
+}
+
+#[tokio::test]
+async fn a_message_over_the_limit_is_a_completion_error() {
+    let h = harness_with("[writer]\nmax_body_bytes = 200");
+    let value = "x".repeat(200);
+    let error = h
+        .error(
+            "SendEventData",
+            json!(["telemetry", "s", [{"id": "a", "timestamp": 1, "value": value}]]),
+        )
+        .await;
+    assert_eq!(
+        error,
+        "Failed to invoke 'SendEventData': payload_too_large: body exceeds the limit of 200 bytes"
+    );
+}
+
+#[tokio::test]
+async fn a_send_without_an_invocation_id_is_never_answered() {
+    let h = harness();
+    let caller = h.caller(TOKEN);
+    let ok = call(
+        None,
+        "SendEventData",
+        json!(["telemetry", "s", [{"id": "a", "timestamp": 1}]]),
+    );
+    assert_eq!(h.hub.invoke(&caller, ok).await, None);
+    let bad = call(None, "SendEventData", json!(["telemetry"]));
+    assert_eq!(h.hub.invoke(&caller, bad).await, None);
+    assert_eq!(h.sink.stored("telemetry").len(), 1);
+}
+
+fn negotiate_request(token: Option<&str>, query: &str) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(HttpMethod::POST)
+        .uri(format!("/hub/negotiate{query}"));
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    request.body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn negotiate_answers_a_connection_token_the_hub_accepts() {
+    let h = harness();
+    let router = negotiate_routes(h.hub.clone());
+    let answer = kit::send(
+        &router,
+        negotiate_request(Some(TOKEN), "?negotiateVersion=1"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let body = answer.json();
+    assert_eq!(body["negotiateVersion"], 1);
+    assert_eq!(
+        body["availableTransports"],
+        json!([{"transport": "WebSockets", "transferFormats": ["Text"]}])
+    );
+    let token = body["connectionToken"].as_str().unwrap();
+    assert_eq!(h.hub.connection_id(token).unwrap(), body["connectionId"]);
+    // The public id does not open a connection.
+    let id = body["connectionId"].as_str().unwrap();
+    assert_eq!(
+        h.hub.connection_id(id).unwrap_err().status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Version 0: the id is the token.
+    let answer = kit::send(&router, negotiate_request(Some(TOKEN), "")).await;
+    let id = answer.json()["connectionId"].as_str().unwrap().to_owned();
+    assert!(h.hub.connection_id(&id).is_ok());
+}
+
+#[tokio::test]
+async fn negotiate_without_a_valid_token_is_401() {
+    let h = harness();
+    let router = negotiate_routes(h.hub.clone());
+    let answer = kit::send(&router, negotiate_request(None, "?negotiateVersion=1")).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    let answer = kit::send(
+        &router,
+        negotiate_request(Some("wrong"), "?negotiateVersion=1"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.message(), "invalid bearer token");
+    // The token in the URL, as browsers must send it on the socket.
+    let answer = kit::send(
+        &router,
+        negotiate_request(None, &format!("?negotiateVersion=1&access_token={TOKEN}")),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn negotiate_allows_credentialed_cross_origin_calls_from_allowed_origins() {
+    let h = harness_with("[writer]\ncors_origins = [\"http://localhost:3000\"]");
+    let router = negotiate_routes(h.hub.clone());
+    let preflight = Request::builder()
+        .method(HttpMethod::OPTIONS)
+        .uri("/hub/negotiate?negotiateVersion=1")
+        .header("origin", "http://localhost:3000")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, x-requested-with, x-signalr-user-agent, content-type",
+        )
+        .body(Body::empty())
+        .unwrap();
+    let answer = kit::send(&router, preflight).await;
+    assert!(answer.status.is_success(), "{}", answer.status);
+    assert_eq!(
+        answer.headers["access-control-allow-origin"],
+        "http://localhost:3000"
+    );
+    assert_eq!(answer.headers["access-control-allow-credentials"], "true");
+    let allowed = answer.headers["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
+    assert!(allowed.contains("x-signalr-user-agent") && allowed.contains("x-requested-with"));
+}
+
+#[tokio::test]
+async fn connection_tokens_agree_across_hubs_with_the_same_configuration() {
+    // Negotiate and the socket may be served by different Lambda invocations.
+    let one = harness();
+    let two = harness();
+    let (_, token) = one.hub.connections.issue(std::time::SystemTime::now());
+    assert!(two.hub.connection_id(&token).is_ok());
+    let other = Hub::new(
+        kit::config(
+            "[topics.t]\n[tokens.x]\ntoken = \"env:X\"\ntopics = [\"*\"]",
+            &[("X", "another-token")],
+        ),
+        one.sink.publisher(),
+    );
+    assert!(other.connection_id(&token).is_err());
+}

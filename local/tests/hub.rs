@@ -1,0 +1,183 @@
+//! The SignalR hub of `inlet serve` through real clients: the official
+//! `@microsoft/signalr` client in Node.js, and the Quix documentation's mouse
+//! page in headless Chromium on another origin.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+mod common;
+
+use common::{serve_with, tail};
+
+const TESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests");
+
+/// `inlet serve` with a topic the token may write, one it may not, and
+/// browser pages of any origin allowed.
+fn hub_server(dir: &Path) -> common::Server {
+    let config = dir.join("inlet.toml");
+    std::fs::write(
+        &config,
+        r#"
+[topics.telemetry]
+[topics.private]
+[tokens.devices]
+token = "env:DEVICE_TOKEN"
+topics = ["telemetry"]
+[writer]
+cors_origins = ["*"]
+"#,
+    )
+    .unwrap();
+    let data = dir.join("data");
+    serve_with(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &[("DEVICE_TOKEN", "device-token-1234")],
+    )
+}
+
+fn node(script: &str, args: &[&str]) -> std::process::Output {
+    Command::new("node")
+        .arg(format!("{TESTS}/{script}"))
+        .args(args)
+        .current_dir(TESTS)
+        .output()
+        .expect("node runs (tests/run.sh installs @microsoft/signalr with npm ci)")
+}
+
+#[test]
+fn the_official_node_client_calls_every_writer_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = hub_server(dir.path());
+    assert!(
+        server
+            .banner
+            .iter()
+            .any(|l| l.contains(&format!("{}/hub", server.base_url))),
+        "the banner shows the hub URL: {:#?}",
+        server.banner
+    );
+    let url = format!("{}/hub", server.base_url);
+    let output = node(
+        "signalr/writer-client.mjs",
+        &[&url, "device-token-1234", "telemetry", "private"],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let wrote: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let stream = wrote["stream"].as_str().unwrap();
+
+    let records = tail(&dir.path().join("data"), "telemetry");
+    let of_stream: Vec<&Value> = records.iter().filter(|r| r["subject"] == stream).collect();
+    let kinds: Vec<String> = of_stream
+        .iter()
+        .map(|r| {
+            let data_id = r["data"]["id"].as_str().unwrap_or("");
+            format!("{} {data_id}", r["type"].as_str().unwrap())
+        })
+        .collect();
+    let mut expected = vec![
+        "io.quix.stream.properties ".to_owned(),
+        "io.quix.stream.properties ".to_owned(),
+        "io.quix.parameters ".to_owned(),
+        "io.quix.parameters ".to_owned(),
+        "io.quix.events mouse position".to_owned(),
+        "io.quix.events sent".to_owned(),
+    ];
+    expected.extend((0..200).map(|_| "io.quix.events burst".to_owned()));
+    expected.push("io.quix.stream.end ".to_owned());
+    assert_eq!(kinds, expected);
+
+    assert_eq!(of_stream[0]["data"]["name"], "car-1");
+    assert_eq!(of_stream[1]["data"]["metadata"]["fruit"], "apple");
+    let parameters = &of_stream[2]["data"];
+    assert_eq!(parameters["epoch"], 1_700_000_000_000_000_000_i64);
+    assert_eq!(
+        parameters["binaryValues"]["BinaryParameter1"][0],
+        "SGVsbG8="
+    );
+    assert_eq!(
+        parameters["tagValues"]["Tag1"],
+        serde_json::json!(["A", "B", null])
+    );
+    assert_eq!(of_stream[3]["data"]["numericValues"]["Speed"][0], 1.5);
+    assert_eq!(of_stream[4]["data"]["timestamp"], wrote["millis"]);
+    // Calls in flight together keep their order in the stream.
+    let burst: Vec<String> = of_stream[6..206]
+        .iter()
+        .map(|r| r["data"]["value"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(burst, (0..200).map(|i| i.to_string()).collect::<Vec<_>>());
+    // The two-argument UpdateStream made a stream of its own.
+    assert!(
+        records
+            .iter()
+            .any(|r| r["subject"] == wrote["docsStream"] && r["data"]["name"] == "docs form")
+    );
+    // Nothing reached the forbidden topic.
+    assert!(tail(&dir.path().join("data"), "private").is_empty());
+}
+
+#[test]
+fn the_quix_docs_mouse_page_streams_mouse_moves_from_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = hub_server(dir.path());
+    let url = format!("{}/hub", server.base_url);
+    let mut page = Command::new("node")
+        .arg(format!("{TESTS}/browser/mouse-page.mjs"))
+        .args([&url, "device-token-1234", "telemetry", "mouse", "25"])
+        .current_dir(TESTS)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut printed = Vec::new();
+    for line in BufReader::new(page.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let moved = line.starts_with("moved ");
+        printed.push(line);
+        if moved {
+            break;
+        }
+    }
+    assert!(
+        printed.iter().any(|l| l == "moved 25"),
+        "in Chromium (tests/run.sh installs Debian's chromium and playwright-core): {printed:#?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let events = loop {
+        let events: Vec<Value> = tail(&dir.path().join("data"), "telemetry")
+            .into_iter()
+            .filter(|r| r["subject"] == "mouse")
+            .collect();
+        if events.len() >= 25 || Instant::now() > deadline {
+            break events;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    drop(page.stdin.take());
+    let status = page.wait().unwrap();
+    assert!(status.success(), "the page failed: {printed:#?}");
+    assert_eq!(events.len(), 25, "mouse events in the topic");
+    let first = &events[0]["data"];
+    assert_eq!(first["id"], "mouse position");
+    assert_eq!(first["tags"]["mousestatus"], "tracking");
+    let position: Value = serde_json::from_str(first["value"].as_str().unwrap()).unwrap();
+    assert!(
+        position["x"].is_number() && position["y"].is_number(),
+        "{position}"
+    );
+    drop(server);
+}
