@@ -3,13 +3,16 @@
 // line, the JSON of what it wrote (stream ids) for the caller to find in the
 // topic.
 //
-//   node writer-client.mjs HUB_URL TOKEN TOPIC FORBIDDEN_TOPIC
+//   node writer-client.mjs HUB_URL TOKEN TOPIC FORBIDDEN_TOPIC [BURST]
 //
-// TOKEN may write to TOPIC and not to FORBIDDEN_TOPIC (which exists).
+// TOKEN may write to TOPIC and not to FORBIDDEN_TOPIC (which exists). BURST
+// calls (default 200) are made at once, without awaiting each: the client
+// then sends them in as few frames as it can, which API Gateway refuses past
+// 32 KB a frame.
 import assert from "node:assert/strict";
 import * as signalR from "@microsoft/signalr";
 
-const [url, token, topic, forbiddenTopic] = process.argv.slice(2);
+const [url, token, topic, forbiddenTopic, burstSize = "200"] = process.argv.slice(2);
 if (!forbiddenTopic) {
   console.error("usage: node writer-client.mjs HUB_URL TOKEN TOPIC FORBIDDEN_TOPIC");
   process.exit(2);
@@ -85,7 +88,7 @@ assert.equal(connection.state, signalR.HubConnectionState.Connected);
 // Many calls in flight at once, as a page that does not await each one:
 // every one is completed, and the records keep the order of the calls.
 const burst = [];
-for (let i = 0; i < 200; i += 1) {
+for (let i = 0; i < Number(burstSize); i += 1) {
   burst.push(connection.invoke("SendEventData", topic, stream, [{ timestamp: i, id: "burst", value: String(i) }]));
 }
 assert.deepEqual(await Promise.all(burst), burst.map(() => undefined));

@@ -2,6 +2,8 @@
 //! `emulators.js`), SDK clients pointed at them, and a fault-injecting HTTP
 //! proxy that makes Kinesis refuse some records of a `PutRecords` call.
 
+pub mod apigw;
+
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};

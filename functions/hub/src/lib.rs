@@ -7,6 +7,7 @@
 //! The protocol lives in `inlet_shared::signalr`; this crate holds the hub's
 //! methods, negotiate, and (feature `local`) the socket of `inlet serve`.
 
+pub mod aws;
 #[cfg(feature = "local")]
 mod local;
 mod methods;
@@ -105,6 +106,15 @@ impl Hub {
             }
             (None, Ok(_)) => None,
         }
+    }
+}
+
+/// What the hub warns about at start-up.
+pub fn warnings(config: &Config) -> Vec<String> {
+    if config.tokens.is_empty() {
+        vec!["the hub has no [tokens.*] configured: every connection gets 401".to_owned()]
+    } else {
+        Vec::new()
     }
 }
 

@@ -468,3 +468,145 @@ async fn connection_tokens_agree_across_hubs_with_the_same_configuration() {
     );
     assert!(other.connection_id(&token).is_err());
 }
+
+mod aws {
+    //! The AWS handler with the events API Gateway sends, as its
+    //! documentation shows them.
+
+    use super::*;
+    use crate::aws::{Invocation as Event, handle};
+
+    fn authorizer(query: Value, headers: Value) -> Event {
+        Event::from_event(json!({
+            "type": "REQUEST",
+            "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/$connect",
+            "headers": headers,
+            "queryStringParameters": query,
+            "requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "connectionId": "c1="},
+        }))
+        .unwrap()
+    }
+
+    fn frame(body: &str, authorizer: Value) -> Event {
+        Event::from_event(json!({
+            "requestContext": {
+                "routeKey": "$default", "eventType": "MESSAGE", "connectionId": "c1=",
+                "messageDirection": "IN", "stage": "prod", "authorizer": authorizer,
+            },
+            "body": body,
+            "isBase64Encoded": false,
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_authorizer_allows_a_valid_token_and_names_it_in_the_context() {
+        let h = harness();
+        let (_, connection) = h.hub.connections.issue(std::time::SystemTime::now());
+        let policy = handle(
+            &h.hub,
+            authorizer(json!({"id": connection, "access_token": TOKEN}), json!({})),
+        )
+        .await
+        .unwrap();
+        assert_eq!(policy["principalId"], "all");
+        assert_eq!(policy["context"]["token"], "all");
+        let statement = &policy["policyDocument"]["Statement"][0];
+        assert_eq!(statement["Effect"], "Allow");
+        assert_eq!(statement["Action"], "execute-api:Invoke");
+        assert!(
+            statement["Resource"]
+                .as_str()
+                .unwrap()
+                .ends_with("/prod/$connect")
+        );
+        // Node.js clients send the token as a header instead.
+        let policy = handle(
+            &h.hub,
+            authorizer(
+                json!({}),
+                json!({"Authorization": format!("Bearer {LIMITED}")}),
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(policy["context"]["token"], "limited");
+    }
+
+    #[tokio::test]
+    async fn the_authorizer_refuses_a_bad_token_with_401_and_a_bad_connection_token_with_deny() {
+        let h = harness();
+        let refused = handle(
+            &h.hub,
+            authorizer(json!({"access_token": "wrong"}), json!({})),
+        )
+        .await;
+        assert_eq!(refused.unwrap_err().to_string(), "Unauthorized");
+        let refused = handle(&h.hub, authorizer(json!({}), json!({}))).await;
+        assert!(refused.is_err());
+        let policy = handle(
+            &h.hub,
+            authorizer(json!({"access_token": TOKEN, "id": "forged"}), json!({})),
+        )
+        .await
+        .unwrap();
+        assert_eq!(policy["policyDocument"]["Statement"][0]["Effect"], "Deny");
+    }
+
+    #[tokio::test]
+    async fn a_frame_is_answered_through_the_route_response() {
+        let h = harness();
+        let context = json!({"principalId": "all", "token": "all"});
+        let body = "{\"protocol\":\"json\",\"version\":1}\u{1e}";
+        let answer = handle(&h.hub, frame(body, context.clone())).await.unwrap();
+        assert_eq!(answer, json!({"statusCode": 200, "body": "{}\u{1e}"}));
+        // A ping is answered with one: the client hears from the server.
+        let answer = handle(&h.hub, frame("{\"type\":6}\u{1e}", context.clone()))
+            .await
+            .unwrap();
+        assert_eq!(answer["body"], "{\"type\":6}\u{1e}");
+        let call = r#"{"type":1,"invocationId":"4","target":"SendEventData","arguments":["telemetry","s",[{"id":"a","timestamp":1}]]}"#;
+        let answer = handle(&h.hub, frame(&format!("{call}\u{1e}"), context.clone()))
+            .await
+            .unwrap();
+        assert_eq!(answer["body"], "{\"type\":3,\"invocationId\":\"4\"}\u{1e}");
+        assert_eq!(h.sink.stored("telemetry").len(), 1);
+        // A send() is answered with nothing.
+        let send = r#"{"type":1,"target":"SendEventData","arguments":["telemetry","s",[{"id":"a","timestamp":1}]]}"#;
+        let answer = handle(&h.hub, frame(&format!("{send}\u{1e}"), context))
+            .await
+            .unwrap();
+        assert_eq!(answer, json!({"statusCode": 200}));
+        assert_eq!(h.sink.stored("telemetry").len(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_invocation_without_the_authorizer_context_is_refused_by_name() {
+        let h = harness();
+        let call = r#"{"type":1,"invocationId":"4","target":"SendEventData","arguments":["telemetry","s",[{"id":"a","timestamp":1}]]}"#;
+        let answer = handle(&h.hub, frame(&format!("{call}\u{1e}"), json!({})))
+            .await
+            .unwrap();
+        let body = answer["body"].as_str().unwrap();
+        assert!(
+            body.contains("unauthorized: the connection has no authorizer context"),
+            "{body}"
+        );
+        assert!(h.sink.stored("telemetry").is_empty());
+    }
+
+    #[tokio::test]
+    async fn connect_and_disconnect_are_accepted() {
+        let h = harness();
+        for event_type in ["CONNECT", "DISCONNECT"] {
+            let event = Event::from_event(json!({
+                "requestContext": {"eventType": event_type, "connectionId": "c1=", "authorizer": {"token": "all"}},
+            }))
+            .unwrap();
+            assert_eq!(
+                handle(&h.hub, event).await.unwrap(),
+                json!({"statusCode": 200})
+            );
+        }
+    }
+}

@@ -98,6 +98,13 @@ impl Connection {
                         events.push(Event::Close);
                         return events;
                     }
+                    // Where the server cannot ping on its own (API Gateway
+                    // answers only what the client sends), a ping is answered
+                    // with one, so the client's 30 s server timeout is reset
+                    // by its own 15 s pings.
+                    Message::Ping if self.per_frame => {
+                        events.push(Event::Send(protocol::PING.to_owned()));
+                    }
                     // Nothing streams, so there is nothing to cancel; pings
                     // only show the client is alive, which the transport
                     // notes for any frame.
@@ -216,11 +223,14 @@ mod tests {
     }
 
     #[test]
-    fn a_per_frame_connection_answers_a_handshake_anywhere_and_refuses_a_partial_message() {
+    fn a_per_frame_connection_answers_a_handshake_anywhere_pings_back_and_refuses_a_partial_message()
+     {
         let mut connection = Connection::per_frame(1024);
         assert!(connection.is_open());
         let events = connection.receive(HANDSHAKE);
         assert_eq!(sent(&events), [HANDSHAKE_OK]);
+        let events = connection.receive("{\"type\":6}\u{1e}");
+        assert_eq!(sent(&events), [protocol::PING]);
         let events = connection.receive("{\"type\":6}\u{1e}{\"type\"");
         assert!(sent(&events)[0].contains("within its frame"));
         assert!(matches!(events.last(), Some(Event::Close)));

@@ -1,0 +1,115 @@
+//! The hub's AWS path without AWS: the real `hub` and `hub-negotiate`
+//! Lambda binaries, driven through the Lambda Runtime API by a stand-in for
+//! CloudFront, the HTTP API and the WebSocket API (`inlet_e2e::apigw`),
+//! publishing into kinesalite; the official `@microsoft/signalr` client in
+//! Node.js calls every writer method through it, negotiate included.
+
+use std::path::Path;
+use std::process::Command;
+
+use inlet_e2e::apigw::{HubGateway, LambdaHost};
+use serde_json::Value;
+
+const TESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests");
+
+const CONFIG: &str = r#"
+[topics.telemetry]
+stream = "hub-telemetry"
+[topics.private]
+stream = "hub-private"
+[tokens.devices]
+token = "env:DEVICE_TOKEN"
+topics = ["telemetry"]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_node_client_writes_through_api_gateway_and_the_hub_lambda() {
+    let emulators = inlet_e2e::start_emulators().await;
+    let kinesis = inlet_e2e::kinesis_client(&emulators.kinesis_endpoint);
+    inlet_e2e::create_stream(&kinesis, "hub-telemetry", 1).await;
+    inlet_e2e::create_stream(&kinesis, "hub-private", 1).await;
+    let env = [
+        ("INLET_CONFIG", CONFIG),
+        ("DEVICE_TOKEN", "device-token-1234"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
+        ("AWS_SECRET_ACCESS_KEY", "test-secret"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        (
+            "AWS_ENDPOINT_URL_KINESIS",
+            emulators.kinesis_endpoint.as_str(),
+        ),
+    ];
+    let negotiate = LambdaHost::start(
+        Path::new(env!("CARGO_BIN_EXE_hub-negotiate")),
+        "hub-negotiate",
+        &env,
+    )
+    .await;
+    let hub = LambdaHost::start(Path::new(env!("CARGO_BIN_EXE_hub")), "hub", &env).await;
+    let base = HubGateway::start(negotiate, hub).await;
+
+    let url = format!("{base}/hub");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(format!("{TESTS}/signalr/writer-client.mjs"))
+            // 40 calls at once stay under API Gateway's 32 KB frame limit
+            // (the client puts calls made together in one frame).
+            .args([&url, "device-token-1234", "telemetry", "private", "40"])
+            .current_dir(TESTS)
+            .output()
+            .expect("node runs (tests/run.sh installs @microsoft/signalr with npm ci)")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let wrote: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let stream = wrote["stream"].as_str().unwrap();
+
+    let records: Vec<Value> = inlet_e2e::read_stream(&kinesis, "hub-telemetry")
+        .await
+        .iter()
+        .map(|r| serde_json::from_slice(&r.data).unwrap())
+        .collect();
+    let of_stream: Vec<&Value> = records.iter().filter(|r| r["subject"] == stream).collect();
+    let kinds: Vec<String> = of_stream
+        .iter()
+        .map(|r| {
+            let id = r["data"]["id"].as_str().unwrap_or("");
+            format!("{} {id}", r["type"].as_str().unwrap())
+        })
+        .collect();
+    let mut expected = vec![
+        "io.quix.stream.properties ".to_owned(),
+        "io.quix.stream.properties ".to_owned(),
+        "io.quix.parameters ".to_owned(),
+        "io.quix.parameters ".to_owned(),
+        "io.quix.events mouse position".to_owned(),
+        "io.quix.events sent".to_owned(),
+    ];
+    expected.extend((0..40).map(|_| "io.quix.events burst".to_owned()));
+    expected.push("io.quix.stream.end ".to_owned());
+    assert_eq!(kinds, expected);
+    assert_eq!(of_stream[4]["data"]["timestamp"], wrote["millis"]);
+    let burst: Vec<&str> = of_stream[6..46]
+        .iter()
+        .map(|r| r["data"]["value"].as_str().unwrap())
+        .collect();
+    let in_order: Vec<String> = (0..40).map(|i| i.to_string()).collect();
+    assert_eq!(burst, in_order);
+    assert!(
+        records
+            .iter()
+            .any(|r| r["subject"] == wrote["docsStream"] && r["data"]["name"] == "docs form")
+    );
+    assert!(
+        inlet_e2e::read_stream(&kinesis, "hub-private")
+            .await
+            .is_empty()
+    );
+}
