@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Load benchmark of `inlet serve` (release build) with wrk and a signing load
-# generator, side by side with a bare server (tests/src/bin/bare-server.rs:
+# Load benchmark of `inlet serve` (release build) with wrk, a signing load
+# generator and a SignalR load generator (the hub), side by side with a bare server (tests/src/bin/bare-server.rs:
 # reads the body, answers 200) driven by the same requests, so each figure is
 # printed with its ratio to what a server can answer on this machine. Ends
 # with a no-loss check: the records in each topic equal the 2xx answers.
@@ -30,8 +30,8 @@ if [ -z "$INLET_BIN" ]; then
   INLET_BIN=$TARGET_DIR/release/inlet
 fi
 [ "$SINK" = kinesis ] && cargo build --release -q -p inlet-e2e --bin emulators && npm ci --prefix tests --no-audit --no-fund --loglevel=error
-echo "==> building the reference server and the webhook load generator"
-cargo build --release -q -p inlet-e2e --bin bare-server --bin webhook-load
+echo "==> building the reference server and the webhook and hub load generators"
+cargo build --release -q -p inlet-e2e --bin bare-server --bin webhook-load --bin hub-load
 
 work=$(mktemp -d)
 server=""
@@ -111,6 +111,21 @@ run() { # name conns script records-per-request rows-per-request [reference]
   if [ -n "${6:-}" ]; then reference=$(printf '%.0f' "$6"); versus=$(ratio "$rps" "$6"); fi
   printf '%-28s %6s %10.0f %10.0f %10.0f %9s %9s %8s %10s %7s\n' "$1" "$2" "$rps" "$(awk "BEGIN{print $rps * $4}")" "$(awk "BEGIN{print $rps * $5}")" "$p50" "$p99" "$((bad + errs))" "$reference" "$versus"
   LAST_OK=$ok
+  LAST_RPS=$rps
+}
+# The SignalR hub through hub-load (tests/src/bin/hub-load.rs): calls kept in
+# flight per connection; it waits for the last ones, so its count is exact.
+hub_run() { # name conns in-flight rows-per-call [--parameters ROWS]
+  local line rps ok errs p50 p99
+  line=$("$TARGET_DIR"/release/hub-load "$url" bench-token "$2" "$3" "${DURATION%s}" "${@:5}")
+  rps=$(sed -E 's/.* rps=([0-9.]+).*/\1/' <<<"$line")
+  ok=$(sed -E 's/.* ok=([0-9]+).*/\1/' <<<"$line")
+  errs=$(sed -E 's/.* errors=([0-9]+).*/\1/' <<<"$line")
+  p50=$(sed -E 's/.* p50_ms=([0-9.]+).*/\1/' <<<"$line")
+  p99=$(sed -E 's/.* p99_ms=([0-9.]+).*/\1/' <<<"$line")
+  printf '%-28s %6s %10.0f %10.0f %10.0f %9s %9s %8s %10s %7s\n' "$1" "$2" "$rps" "$rps" "$(awk "BEGIN{print $rps * $4}")" "$p50" "$p99" "$errs" "" ""
+  LAST_OK=$ok
+  LAST_RPS=$rps
 }
 for conns in 1 16 64; do
   reference=""
@@ -121,9 +136,19 @@ for conns in 1 16 64; do
 done
 run "Writer API events" 64 events.lua 1 0 "${BARE[events]}"
 telemetry_ok=$((telemetry_ok + LAST_OK))
+http_events=$LAST_RPS
 run "Writer API parameters x100" 64 parameters.lua 1 100
 telemetry_ok=$((telemetry_ok + LAST_OK))
+http_parameters=$LAST_RPS
 telemetry_inflight=128
+hub_run "hub SendEventData, 16 each" 64 16 1
+telemetry_ok=$((telemetry_ok + LAST_OK))
+hub_events=$LAST_RPS
+hub_run "hub SendParameterData x100" 1 16 100 --parameters 100
+telemetry_ok=$((telemetry_ok + LAST_OK))
+hub_parameters=$LAST_RPS
+echo "hub / HTTP: one-event calls $(ratio "$hub_events" "$http_events") of Writer API event requests (target 2x);"
+echo "            parameter rows over one connection $(ratio "$hub_parameters" "$http_parameters") of Writer API parameter rows over 64 (target 1x)"
 
 kill -TERM "$server"
 wait "$server" 2>/dev/null || true
