@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every check and test of Inlet, from a fresh clone: installs what the tests
 # need (Debian's chromium; kinesalite, dynalite, playwright-core and @microsoft/signalr from npm
-# into tests/node_modules; cfn-lint, schemathesis and moto from PyPI into .venv), then fmt,
-# clippy, cfn-lint on template.yaml, the whole test suite, and the Writer
+# into tests/node_modules; cfn-lint, the SAM CLI, schemathesis and moto from PyPI into
+# .venv), then fmt, clippy, cfn-lint and sam validate on template.yaml, the whole test suite, and the Writer
 # API's OpenAPI contract run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,8 +28,8 @@ apt_install chromium
 step "installing the AWS API emulators, playwright-core and @microsoft/signalr (npm ci in tests/)"
 npm ci --prefix tests --no-audit --no-fund --loglevel=error
 
-step "installing cfn-lint, schemathesis and moto (a Secrets Manager API on loopback) into .venv"
-python_tools=(cfn-lint==1.58.0 schemathesis==4.32.5 "moto[server]==5.2.5")
+step "installing cfn-lint, the SAM CLI, schemathesis and moto (a Secrets Manager API on loopback) into .venv"
+python_tools=(cfn-lint==1.58.0 aws-sam-cli==1.170.0 schemathesis==4.32.5 "moto[server]==5.2.5")
 if [ ! -f .venv/tools ] || [ "$(cat .venv/tools)" != "${python_tools[*]}" ]; then
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "${python_tools[@]}"
@@ -42,8 +42,10 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cfn-lint template.yaml"
+step "cfn-lint template.yaml, sam validate --lint"
 .venv/bin/cfn-lint template.yaml
+# samconfig.toml turns on the language extensions; no AWS call is made.
+SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 .venv/bin/sam validate --lint
 
 step "cargo test (unit, router, Lambda event, binary, and kinesalite end-to-end tests)"
 log=$(mktemp)

@@ -144,7 +144,7 @@ telemetry_inflight=128
 hub_run "hub SendEventData, 16 each" 64 16 1
 telemetry_ok=$((telemetry_ok + LAST_OK))
 hub_events=$LAST_RPS
-hub_run "hub SendParameterData x100" 1 16 100 --parameters 100
+hub_run "hub parameters x100, 64 each" 1 64 100 --parameters 100
 telemetry_ok=$((telemetry_ok + LAST_OK))
 hub_parameters=$LAST_RPS
 echo "hub / HTTP: one-event calls $(ratio "$hub_events" "$http_events") of Writer API event requests (target 2x);"

@@ -23,6 +23,14 @@ pub struct DeployParamsArgs {
     /// packages) and `parameter-overrides`.
     #[arg(long, default_value = ".inlet-deploy")]
     pub out: PathBuf,
+    /// The AWS partition of the existing streams' ARNs (`aws-cn`,
+    /// `aws-us-gov` for those regions).
+    #[arg(long, default_value = "aws")]
+    pub partition: String,
+    /// The template's SecretPrefix: every `secret:NAME` must start with it
+    /// (the functions may read no other secret).
+    #[arg(long, default_value = "inlet/")]
+    pub secret_prefix: String,
 }
 
 /// What every secret reference resolves to when only the configuration's
@@ -40,7 +48,17 @@ pub struct Parameters {
     pub existing_streams: Vec<String>,
     /// Whether the poll schedule runs.
     pub poll: bool,
+    /// The partition of the existing streams' ARNs.
+    pub partition: String,
+    /// The template's SecretPrefix.
+    pub secret_prefix: String,
 }
+
+/// The template's default SecretPrefix.
+const DEFAULT_SECRET_PREFIX: &str = "inlet/";
+
+/// The longest Kinesis stream name.
+const MAX_STREAM_NAME: usize = 128;
 
 impl Parameters {
     /// Derives them from a parsed configuration.
@@ -66,16 +84,71 @@ impl Parameters {
                 ));
             }
         }
+        let mut existing_streams = Vec::new();
+        for topic in config.topics.values() {
+            if config.created_streams.contains(&topic.name) {
+                continue;
+            }
+            let name = &topic.stream;
+            let valid = name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+            if name.is_empty() || name.len() > MAX_STREAM_NAME || !valid {
+                return Err(ConfigError::new(
+                    format!("topics.{}.stream", topic.name),
+                    format!(
+                        "{name:?} is not a Kinesis stream name (1 to {MAX_STREAM_NAME} letters, digits, '_', '.', '-')"
+                    ),
+                ));
+            }
+            existing_streams.push(name.clone());
+        }
         Ok(Parameters {
             topics,
-            existing_streams: config
-                .topics
-                .values()
-                .filter(|t| !config.created_streams.contains(&t.name))
-                .map(|t| t.stream.clone())
-                .collect(),
+            existing_streams,
             poll: !config.pollers.is_empty(),
+            partition: "aws".to_owned(),
+            secret_prefix: DEFAULT_SECRET_PREFIX.to_owned(),
         })
+    }
+
+    /// The same parameters for the stack's `partition` and `SecretPrefix`:
+    /// every secret in `secrets` must be under it.
+    pub fn with_stack(
+        mut self,
+        partition: &str,
+        secret_prefix: &str,
+        secrets: &[String],
+    ) -> Result<Parameters, ConfigError> {
+        if !["aws", "aws-cn", "aws-us-gov"].contains(&partition) {
+            return Err(ConfigError::new(
+                "--partition",
+                format!("{partition:?} is not aws, aws-cn or aws-us-gov"),
+            ));
+        }
+        if !secret_prefix.ends_with('/') {
+            return Err(ConfigError::new(
+                "--secret-prefix",
+                format!("{secret_prefix:?} must end with '/', as the template's SecretPrefix does"),
+            ));
+        }
+        let outside: Vec<&str> = secrets
+            .iter()
+            .filter(|name| !name.starts_with(secret_prefix))
+            .map(String::as_str)
+            .collect();
+        if !outside.is_empty() {
+            return Err(ConfigError::new(
+                "secret:",
+                format!(
+                    "{} not under the SecretPrefix {secret_prefix:?}: the functions may read no other secret; rename them, or deploy with --secret-prefix and SecretPrefix set alike",
+                    outside.join(", ")
+                ),
+            ));
+        }
+        self.partition = partition.to_owned();
+        self.secret_prefix = secret_prefix.to_owned();
+        Ok(self)
     }
 
     /// `Key=Value` pairs for `sam deploy --parameter-overrides`.
@@ -83,18 +156,22 @@ impl Parameters {
         let existing = if self.existing_streams.is_empty() {
             "none".to_owned()
         } else {
-            // By name in any region and account of the standard partition.
+            // By name in any region and account of the partition.
             self.existing_streams
                 .iter()
-                .map(|name| format!("arn:aws:kinesis:*:*:stream/{name}"))
+                .map(|name| format!("arn:{}:kinesis:*:*:stream/{name}", self.partition))
                 .collect::<Vec<_>>()
                 .join(",")
         };
-        format!(
+        let mut overrides = format!(
             "Topics={} ExistingStreamArns={existing} PollSchedule={}",
             self.topics.join(","),
             if self.poll { "ENABLED" } else { "DISABLED" }
-        )
+        );
+        if self.secret_prefix != DEFAULT_SECRET_PREFIX {
+            overrides.push_str(&format!(" SecretPrefix={}", self.secret_prefix));
+        }
+        overrides
     }
 }
 
@@ -144,9 +221,11 @@ pub(crate) fn run(args: DeployParamsArgs) -> Result<(), CliError> {
         )
         .into());
     }
-    let parameters = Parameters::of(&config).map_err(|e| e.within(&place))?;
-    stage(&args.out, &text, &parameters)?;
     let secrets = secret_names(&text);
+    let parameters = Parameters::of(&config)
+        .and_then(|p| p.with_stack(&args.partition, &args.secret_prefix, &secrets))
+        .map_err(|e| e.within(&place))?;
+    stage(&args.out, &text, &parameters)?;
     println!("Staged {} for sam deploy:", args.config.display());
     println!(
         "  layer             {}",
@@ -159,7 +238,8 @@ pub(crate) fn run(args: DeployParamsArgs) -> Result<(), CliError> {
     println!("    {}", parameters.overrides());
     if !secrets.is_empty() {
         println!(
-            "\nSecrets the functions read at cold start (create each once, under the template's SecretPrefix, default inlet/):"
+            "\nSecrets the functions read at cold start (create each once; all are under the SecretPrefix {}):",
+            parameters.secret_prefix
         );
         for name in &secrets {
             println!("  aws secretsmanager create-secret --name {name} --secret-string \"$VALUE\"");
@@ -194,6 +274,43 @@ mod tests {
             error.contains("topics.order_events") && error.contains("topics.order-events"),
             "{error}"
         );
+    }
+
+    fn parameters(text: &str) -> Parameters {
+        Parameters::of(&Config::parse(text, &|_| Some(STAND_IN.to_owned())).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn existing_streams_are_arns_of_the_chosen_partition() {
+        let p = parameters("[topics.a]\n[topics.b]\nstream = \"their-stream\"\n");
+        assert_eq!(
+            p.overrides(),
+            "Topics=a ExistingStreamArns=arn:aws:kinesis:*:*:stream/their-stream PollSchedule=DISABLED"
+        );
+        let p = p.with_stack("aws-cn", "inlet/", &[]).unwrap();
+        assert!(p.overrides().contains("arn:aws-cn:kinesis:*:*:stream/their-stream"));
+        assert!(p.clone().with_stack("azure", "inlet/", &[]).is_err());
+    }
+
+    #[test]
+    fn secrets_outside_the_secret_prefix_are_refused_by_name() {
+        let p = parameters("[topics.a]\n");
+        let secrets = ["inlet/ok".to_owned(), "other/github".to_owned()];
+        let error = p.clone().with_stack("aws", "inlet/", &secrets).unwrap_err().to_string();
+        assert!(error.contains("other/github") && !error.contains("inlet/ok"), "{error}");
+        let p = p.with_stack("aws", "other/", &secrets[1..]).unwrap();
+        assert!(p.overrides().ends_with(" SecretPrefix=other/"), "{}", p.overrides());
+    }
+
+    #[test]
+    fn an_existing_stream_name_kinesis_refuses_is_refused() {
+        let long = "s".repeat(129);
+        for name in [long.as_str(), "has space", "slash/name"] {
+            let text = format!("[topics.a]\n[topics.b]\nstream = \"{name}\"\n");
+            let config = Config::parse(&text, &|_| None).unwrap();
+            let error = Parameters::of(&config).unwrap_err().to_string();
+            assert!(error.contains("topics.b.stream"), "{name}: {error}");
+        }
     }
 
     #[test]

@@ -308,9 +308,15 @@ fn field_names(kind: MessageKind) -> &'static [&'static str] {
 /// property, as ASP.NET Core binds hub arguments. Names inside maps (column
 /// names, tags, metadata) are kept as written.
 pub fn with_field_names(kind: MessageKind, json: &[u8]) -> Result<Cow<'_, [u8]>> {
+    let names = field_names(kind);
+    // Most clients write the names as documented: then nothing is built.
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let other = serde::de::DeserializeSeed::deserialize(OtherCase(names), &mut de);
+    if !other.is_ok_and(|other| other) {
+        return Ok(Cow::Borrowed(json));
+    }
     let mut value: serde_json::Value =
         serde_json::from_slice(json).map_err(|e| Error::BadRequest(format!("not JSON: {e}")))?;
-    let names = field_names(kind);
     let mut renamed = false;
     let mut rename = |object: &mut serde_json::Map<String, serde_json::Value>| {
         let keys: Vec<String> = object.keys().cloned().collect();
@@ -345,6 +351,59 @@ pub fn with_field_names(kind: MessageKind, json: &[u8]) -> Result<Cow<'_, [u8]>>
     }
 }
 
+/// Whether a property name of a JSON object (or of an object in a JSON
+/// array) equals one of the names only ignoring case; values are skipped
+/// unbuilt. Anything else is `false` (the parser then names what is wrong).
+#[derive(Clone, Copy)]
+struct OtherCase<'n>(&'n [&'n str]);
+
+impl<'de> serde::de::DeserializeSeed<'de> for OtherCase<'_> {
+    type Value = bool;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for OtherCase<'_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<bool, A::Error> {
+        let mut other = false;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            other |= self.0.iter().any(|n| *n != key && n.eq_ignore_ascii_case(&key));
+            map.next_value::<serde::de::IgnoredAny>()?;
+        }
+        Ok(other)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<bool, A::Error> {
+        let mut other = false;
+        while let Some(found) = seq.next_element_seed(self)? {
+            other |= found;
+        }
+        Ok(other)
+    }
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_str<E>(self, _: &str) -> std::result::Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_unit<E>(self) -> std::result::Result<bool, E> {
+        Ok(false)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,11 +419,18 @@ mod tests {
         let json = br#"[{"ID": "a", "timeStamp": 5, "VALUE": "v", "tags": {"Tag": "x"}}]"#;
         let body = with_field_names(MessageKind::Events, json).unwrap();
         assert_eq!(events(&body).unwrap()[0].tags["Tag"], "x");
-        let json = br#"{"name": "as written"}"#;
-        assert!(matches!(
-            with_field_names(MessageKind::Properties, json).unwrap(),
-            Cow::Borrowed(_)
-        ));
+        for json in [
+            &br#"{"name": "as written", "metadata": {"NAME": "a map key"}}"#[..],
+            br#"[{"name": "x"}, 1, "y", null]"#,
+            br#"{"na\u006de": "escaped"}"#,
+            b"not json",
+        ] {
+            assert!(
+                matches!(with_field_names(MessageKind::Properties, json), Ok(Cow::Borrowed(_))),
+                "{}",
+                String::from_utf8_lossy(json)
+            );
+        }
     }
 
     #[test]

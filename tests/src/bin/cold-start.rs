@@ -6,7 +6,7 @@
 //! Writer API event written, a poll of a loopback API), so each figure
 //! includes one emulator round trip.
 //!
-//! Run: `cargo build --release -p webhook-receiver -p write-proxy -p rest-poller`
+//! Run: `cargo build --release -p webhook-receiver -p write-proxy -p rest-poller -p hub`
 //! then `cargo run --release -p inlet-e2e --bin cold-start -- [--runs N]`.
 
 use std::process::Stdio;
@@ -280,6 +280,42 @@ async fn main() {
                 json!({"content-type": "application/json", "authorization": "Bearer bench-writer-token"}),
                 r#"[{"id":"cold","timestamp":1,"value":"start"}]"#,
             ),
+        },
+        Case {
+            function: "hub-negotiate",
+            env: vec![
+                ("WRITER_TOKEN".into(), "bench-writer-token".into()),
+                (
+                    "INLET_CONFIG".into(),
+                    "[topics.telemetry]\nstream = \"bench-telemetry\"\n[tokens.bench]\ntoken = \"env:WRITER_TOKEN\"\ntopics = [\"*\"]\n".into(),
+                ),
+            ],
+            event: http_event(
+                "POST",
+                "/hub/negotiate",
+                json!({"authorization": "Bearer bench-writer-token"}),
+                "",
+            ),
+        },
+        // A frame of an open connection: the handshake and one call, so the
+        // first answer includes a Kinesis round trip.
+        Case {
+            function: "hub",
+            env: vec![
+                ("WRITER_TOKEN".into(), "bench-writer-token".into()),
+                (
+                    "INLET_CONFIG".into(),
+                    "[topics.telemetry]\nstream = \"bench-telemetry\"\n[tokens.bench]\ntoken = \"env:WRITER_TOKEN\"\ntopics = [\"*\"]\n".into(),
+                ),
+            ],
+            event: json!({
+                "requestContext": {
+                    "routeKey": "$default", "eventType": "MESSAGE", "connectionId": "c1=",
+                    "stage": "prod", "authorizer": {"principalId": "bench", "token": "bench"}
+                },
+                "body": "{\"protocol\":\"json\",\"version\":1}\u{1e}{\"type\":1,\"invocationId\":\"0\",\"target\":\"SendEventData\",\"arguments\":[\"telemetry\",\"s1\",[{\"id\":\"cold\",\"timestamp\":1}]]}\u{1e}",
+                "isBase64Encoded": false
+            }),
         },
         Case {
             function: "rest-poller",
