@@ -26,6 +26,7 @@ event_id = "/type"
 [tokens.demo]
 token = "env:INLET_DEMO_TOKEN"
 topics = ["*"]
+read = ["*"]
 
 # Browser pages on any origin may call the Writer API (with a token).
 [writer]

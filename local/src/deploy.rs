@@ -288,7 +288,10 @@ mod tests {
             "Topics=a ExistingStreamArns=arn:aws:kinesis:*:*:stream/their-stream PollSchedule=DISABLED"
         );
         let p = p.with_stack("aws-cn", "inlet/", &[]).unwrap();
-        assert!(p.overrides().contains("arn:aws-cn:kinesis:*:*:stream/their-stream"));
+        assert!(
+            p.overrides()
+                .contains("arn:aws-cn:kinesis:*:*:stream/their-stream")
+        );
         assert!(p.clone().with_stack("azure", "inlet/", &[]).is_err());
     }
 
@@ -296,10 +299,21 @@ mod tests {
     fn secrets_outside_the_secret_prefix_are_refused_by_name() {
         let p = parameters("[topics.a]\n");
         let secrets = ["inlet/ok".to_owned(), "other/github".to_owned()];
-        let error = p.clone().with_stack("aws", "inlet/", &secrets).unwrap_err().to_string();
-        assert!(error.contains("other/github") && !error.contains("inlet/ok"), "{error}");
+        let error = p
+            .clone()
+            .with_stack("aws", "inlet/", &secrets)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("other/github") && !error.contains("inlet/ok"),
+            "{error}"
+        );
         let p = p.with_stack("aws", "other/", &secrets[1..]).unwrap();
-        assert!(p.overrides().ends_with(" SecretPrefix=other/"), "{}", p.overrides());
+        assert!(
+            p.overrides().ends_with(" SecretPrefix=other/"),
+            "{}",
+            p.overrides()
+        );
     }
 
     #[test]

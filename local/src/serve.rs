@@ -18,7 +18,7 @@ use inlet_shared::dedupe::{EmbeddedDedupe, Follow};
 use inlet_shared::http::route_not_found;
 use inlet_shared::log::LogOptions;
 use inlet_shared::publish::{Published, Publisher};
-use inlet_shared::service::{BannerSection, LocalContext};
+use inlet_shared::service::{BannerSection, LocalContext, LogFeed};
 use inlet_shared::sink::{EmbeddedLog, KinesisSink, Sink};
 use inlet_shared::{Config, Error, Result, load_aws_config, lock_data_dir};
 use serde_json::json;
@@ -145,7 +145,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
 
     // The embedded log holds the data directory's lock itself; with Kinesis
     // the directory still keeps delivery ids and checkpoints, so lock it here.
-    let (sink, _lock, durable): (Arc<dyn Sink>, _, _) = match args.sink {
+    let (sink, _lock, durable, log_feed): (Arc<dyn Sink>, _, _, _) = match args.sink {
         SinkKind::Embedded => {
             let log = EmbeddedLog::open_with(
                 &args.data_dir,
@@ -156,12 +156,16 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
                 },
             )?;
             let durable = log.durable_ends();
-            (Arc::new(log), None, durable)
+            let feed = LogFeed {
+                data_dir: args.data_dir.clone(),
+                commits: log.commits(),
+            };
+            (Arc::new(log), None, durable, Some(feed))
         }
         SinkKind::Kinesis => {
             let lock = lock_data_dir(&args.data_dir)?;
             let sink = KinesisSink::from_config(&load_aws_config().await);
-            (Arc::new(sink), Some(lock), Default::default())
+            (Arc::new(sink), Some(lock), Default::default(), None)
         }
     };
     // Delivery ids; with the embedded log, the store follows it, so an id
@@ -198,6 +202,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
             .with_dedupe(dedupe)
             .with_summary(published.clone()),
         checkpoints: Arc::new(EmbeddedCheckpoints::open(&args.data_dir)?),
+        log_feed,
         base_url: base_url(local),
         shutdown: CancellationToken::new(),
     };

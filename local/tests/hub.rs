@@ -181,3 +181,72 @@ fn the_quix_docs_mouse_page_streams_mouse_moves_from_chromium() {
     );
     drop(server);
 }
+
+/// `inlet serve` with a token that may read and write a topic, one that may
+/// only write it, and browser pages of any origin allowed.
+fn reader_server(dir: &Path) -> common::Server {
+    let config = dir.join("inlet.toml");
+    std::fs::write(
+        &config,
+        r#"
+[topics.f1-data]
+[tokens.dashboard]
+token = "env:DASHBOARD_TOKEN"
+topics = ["f1-data"]
+read = ["f1-data"]
+[tokens.devices]
+token = "env:DEVICE_TOKEN"
+topics = ["f1-data"]
+[writer]
+cors_origins = ["*"]
+"#,
+    )
+    .unwrap();
+    let data = dir.join("data");
+    serve_with(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &[
+            ("DASHBOARD_TOKEN", "dashboard-token-1234"),
+            ("DEVICE_TOKEN", "device-token-1234"),
+        ],
+    )
+}
+
+#[test]
+fn the_official_node_client_subscribes_and_gets_quix_shaped_pushes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = reader_server(dir.path());
+    let url = format!("{}/hub", server.base_url);
+    let output = node(
+        "signalr/reader-client.mjs",
+        &[&url, "dashboard-token-1234", "device-token-1234", "f1-data"],
+    );
+    assert!(
+        output.status.success() && String::from_utf8_lossy(&output.stdout).contains("reader ok"),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_quix_docs_writer_and_reader_pages_talk_through_the_hub_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = reader_server(dir.path());
+    let url = format!("{}/hub", server.base_url);
+    let output = node(
+        "browser/writer-reader.mjs",
+        &[&url, "dashboard-token-1234", "f1-data", "40"],
+    );
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && printed.contains("painted 40"),
+        "in Chromium: {printed}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

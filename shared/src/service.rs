@@ -14,6 +14,16 @@ use crate::checkpoint::CheckpointStore;
 use crate::config::Config;
 use crate::publish::Publisher;
 
+/// The embedded log as in-process readers follow it: where it is, and each
+/// topic's durable end announced at every commit.
+#[derive(Clone, Debug)]
+pub struct LogFeed {
+    /// The data directory.
+    pub data_dir: std::path::PathBuf,
+    /// Per topic, the end of what is durable, changed at each commit.
+    pub commits: std::collections::HashMap<String, tokio::sync::watch::Receiver<u64>>,
+}
+
 /// What the local runner hands every function.
 #[derive(Clone)]
 pub struct LocalContext {
@@ -24,6 +34,8 @@ pub struct LocalContext {
     pub publisher: Publisher,
     /// Checkpoints under the data directory.
     pub checkpoints: Arc<dyn CheckpointStore>,
+    /// The embedded log to follow; `None` with another sink (Kinesis).
+    pub log_feed: Option<LogFeed>,
     /// The address the runner serves on, e.g. `http://127.0.0.1:8787`.
     pub base_url: String,
     /// Cancelled when the runner shuts down; tasks finish their current

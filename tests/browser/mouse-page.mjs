@@ -10,56 +10,16 @@
 // Prints "moved N" once the moves are made, then keeps the page open until
 // stdin closes (the caller reads the topic meanwhile). Exits 1 on a page
 // error or a failed invocation.
-import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { launchChromium, servePage } from "./chromium.mjs";
+import { bundle, writerPage } from "./quix-pages.mjs";
 
 const [hubUrl, token, topic, streamId, moves] = process.argv.slice(2);
 if (!moves) {
   console.error("usage: node mouse-page.mjs HUB_URL TOKEN TOPIC STREAM_ID MOVES");
   process.exit(2);
 }
-const require = createRequire(import.meta.url);
-const bundle = await readFile(
-  require.resolve("@microsoft/signalr/dist/browser/signalr.min.js"), "utf8");
-
-const page = `<!doctype html>
-<html><head><meta charset="utf-8"><title>Mouse tracking</title>
-<script src="/signalr.min.js"></script></head>
-<body>
-<canvas id="canvas" width="600" height="400" style="border: 1px solid #000"></canvas>
-<script>
-  const token = ${JSON.stringify(token)};
-  const topic = ${JSON.stringify(topic)};
-  const streamId = ${JSON.stringify(streamId)};
-
-  const connection = new signalR.HubConnectionBuilder()
-    .withUrl(${JSON.stringify(hubUrl)}, { accessTokenFactory: () => token })
-    .build();
-
-  connection.start().then(async () => {
-    console.log("Connected to Quix.");
-  });
-
-  const canvas = document.getElementById("canvas");
-  const ctx = canvas.getContext("2d");
-  canvas.addEventListener("mousemove", async (e) => {
-    const rect = canvas.getBoundingClientRect();
-    const x = Math.round(e.clientX - rect.left);
-    const y = Math.round(e.clientY - rect.top);
-    ctx.fillRect(x, y, 2, 2);
-    await connection.invoke("SendEventData", topic, streamId, [
-      {
-        timestamp: new Date().getTime(),
-        tags: { mousestatus: "tracking" },
-        id: "mouse position",
-        value: JSON.stringify({ x, y }),
-      },
-    ]);
-  });
-</script></body></html>`;
-
-const { server, origin } = await servePage(page, { "/signalr.min.js": bundle });
+const page = writerPage({ hubUrl, token, topic, streamId });
+const { server, origin } = await servePage(page, { "/signalr.min.js": await bundle() });
 const browser = await launchChromium();
 let code = 0;
 try {

@@ -160,7 +160,7 @@ async fn message(hub: &Hub, event: &RouteEvent) -> Value {
             Event::Send(text) => reply.push_str(&text),
             Event::Invoke(invocation) => match &caller {
                 Ok(caller) => {
-                    if let Some(done) = hub.invoke(caller, invocation).await {
+                    if let Some(done) = hub.invoke(caller, None, invocation).await {
                         reply.push_str(&done);
                     }
                 }

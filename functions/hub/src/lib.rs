@@ -9,12 +9,15 @@
 
 pub mod aws;
 #[cfg(feature = "local")]
+mod feed;
+#[cfg(feature = "local")]
 mod local;
 mod methods;
+pub mod reader;
 
 #[cfg(feature = "local")]
 pub use local::local;
-pub use methods::Method;
+pub use methods::{Method, Session};
 
 use std::sync::Arc;
 
@@ -92,8 +95,13 @@ impl Hub {
     /// Runs one invocation for `caller` and returns its Completion, sent
     /// only once the invocation's records are durable; `None` for a call
     /// without an invocation id (`send()`), whose failure is only logged.
-    pub async fn invoke(&self, caller: &Token, invocation: Invocation) -> Option<String> {
-        let result = methods::call(self, caller, &invocation).await;
+    pub async fn invoke(
+        &self,
+        caller: &Token,
+        session: Option<&Session>,
+        invocation: Invocation,
+    ) -> Option<String> {
+        let result = methods::call(self, caller, session, &invocation).await;
         match (invocation.invocation_id, result) {
             (Some(id), Ok(value)) => Some(protocol::completion(&id, value.as_ref())),
             (Some(id), Err(e)) => Some(protocol::completion_error(

@@ -25,11 +25,13 @@ use inlet_shared::service::{BannerSection, LocalContext, LocalService};
 use inlet_shared::signalr::{Connection, Event, protocol};
 use inlet_shared::{Error, Result};
 use serde::Deserialize;
+use tokio::sync::broadcast;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::{HUB_PATH, Hub, Method, negotiate_routes};
+use crate::reader::Item;
+use crate::{HUB_PATH, Hub, Method, Session, feed, negotiate_routes};
 
 /// How often the server pings an open connection.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -44,8 +46,22 @@ pub const MAX_IN_FLIGHT: usize = 256;
 /// The hub as the local runner mounts it.
 pub fn local(ctx: &LocalContext) -> LocalService {
     let hub = Hub::new(ctx.config.clone(), ctx.publisher.clone());
+    let (items, mut tasks) = match &ctx.log_feed {
+        Some(log) => {
+            let (items, tasks) = feed::start(log, &ctx.shutdown);
+            (Some(items), tasks)
+        }
+        None => (None, Vec::new()),
+    };
+    let mut warnings = Vec::new();
+    if items.is_none() {
+        warnings.push(
+            "the Reader hub (Subscribe... methods) needs the embedded log: with --sink kinesis only the Writer hub is served".to_owned(),
+        );
+    }
     let sockets = Sockets {
         hub: hub.clone(),
+        items,
         open: Arc::default(),
         shutdown: ctx.shutdown.clone(),
         tracker: TaskTracker::new(),
@@ -67,7 +83,10 @@ pub fn local(ctx: &LocalContext) -> LocalService {
                 .route(HUB_PATH, get(socket))
                 .with_state(sockets),
         ),
-        tasks: vec![drain],
+        tasks: {
+            tasks.push(drain);
+            tasks
+        },
         banner: vec![BannerSection::new(
             "SignalR hub (Quix Streaming Writer hub compatible; @microsoft/signalr clients):",
             vec![
@@ -75,13 +94,15 @@ pub fn local(ctx: &LocalContext) -> LocalService {
                 format!("methods   {}", names.join(", ")),
             ],
         )],
-        warnings: Vec::new(),
+        warnings,
     }
 }
 
 #[derive(Clone)]
 struct Sockets {
     hub: Hub,
+    /// Stored records for subscribers; `None` without the embedded log.
+    items: Option<broadcast::Sender<Arc<Item>>>,
     /// Connection ids with an open socket: a second socket for one is 409.
     open: Arc<Mutex<HashSet<String>>>,
     shutdown: CancellationToken,
@@ -139,7 +160,7 @@ async fn socket(
         .on_upgrade(move |socket| {
             tracker.track_future(async move {
                 tracing::debug!(token = %caller.name, connection_id = ?id, "hub connected");
-                run(&sockets.hub, &caller, socket, &sockets.shutdown).await;
+                run(&sockets, &caller, socket).await;
                 if let Some(id) = &id {
                     sockets.open.lock().expect("not poisoned").remove(id);
                 }
@@ -148,9 +169,15 @@ async fn socket(
         }))
 }
 
-/// Serves one connection until it closes, times out, breaks the protocol
-/// or the runner stops.
-async fn run(hub: &Hub, caller: &Token, socket: WebSocket, shutdown: &CancellationToken) {
+/// Serves one connection until it closes, times out, breaks the protocol,
+/// falls too far behind its subscriptions, or the runner stops.
+async fn run(sockets: &Sockets, caller: &Token, socket: WebSocket) {
+    let (hub, shutdown) = (&sockets.hub, &sockets.shutdown);
+    let workspace = hub.config().hub.workspace.clone();
+    // With a feed, the connection may subscribe; it listens only while it
+    // is subscribed to something.
+    let session: Option<Arc<Session>> = sockets.items.as_ref().map(|_| Arc::default());
+    let mut listening: Option<broadcast::Receiver<Arc<Item>>> = None;
     let (mut tx, mut rx) = socket.split();
     let mut connection = Connection::new(hub.max_message_bytes() * 2);
     let mut in_flight = FuturesUnordered::new();
@@ -186,6 +213,7 @@ async fn run(hub: &Hub, caller: &Token, socket: WebSocket, shutdown: &Cancellati
                         Event::Invoke(invocation) => {
                             let hub = hub.clone();
                             let caller = caller.clone();
+                            let session = session.clone();
                             // Polled once here, in arrival order: that poll
                             // parses the call and queues its records on the
                             // log (whose queue is FIFO even when full), so
@@ -193,7 +221,7 @@ async fn run(hub: &Hub, caller: &Token, socket: WebSocket, shutdown: &Cancellati
                             // order they were made. Unconstrained, so tokio's
                             // budget cannot defer that first poll.
                             let mut call = Box::pin(tokio::task::unconstrained(async move {
-                                hub.invoke(&caller, invocation).await
+                                hub.invoke(&caller, session.as_deref(), invocation).await
                             }));
                             match futures_util::poll!(call.as_mut()) {
                                 Poll::Ready(done) => replies.push_str(&done.unwrap_or_default()),
@@ -208,6 +236,55 @@ async fn run(hub: &Hub, caller: &Token, socket: WebSocket, shutdown: &Cancellati
                 }
                 if close {
                     break None;
+                }
+                // Subscriptions change only by calls of this frame, which
+                // complete at their first poll.
+                let subscribed = session
+                    .as_deref()
+                    .is_some_and(|s| !s.lock().expect("not poisoned").is_empty());
+                match (subscribed, &listening, &sockets.items) {
+                    (true, None, Some(items)) => listening = Some(items.subscribe()),
+                    (false, Some(_), _) => listening = None,
+                    _ => {}
+                }
+            }
+            item = next_item(&mut listening) => {
+                let mut pushes = String::new();
+                let mut item = item;
+                let mut lagged = None;
+                // Records ready together go out in one frame.
+                for _ in 0..256 {
+                    match item {
+                        Ok(item) => {
+                            if let Some(session) = &session {
+                                let subscriptions = session.lock().expect("not poisoned");
+                                subscriptions.pushes(&workspace, caller, &item, &mut pushes);
+                            }
+                        }
+                        Err(broadcast::error::RecvError::Lagged(behind)) => {
+                            lagged = Some(behind);
+                            break;
+                        }
+                        Err(broadcast::error::RecvError::Closed) => break,
+                    }
+                    item = match listening.as_mut().map(broadcast::Receiver::try_recv) {
+                        Some(Ok(next)) => Ok(next),
+                        Some(Err(broadcast::error::TryRecvError::Lagged(n))) => {
+                            Err(broadcast::error::RecvError::Lagged(n))
+                        }
+                        _ => break,
+                    };
+                }
+                if !pushes.is_empty() && tx.send(Frame::text(pushes)).await.is_err() {
+                    break None;
+                }
+                if let Some(behind) = lagged {
+                    let why = format!(
+                        "this connection fell {behind} records behind its subscriptions (at most {} are held for it): reconnect and subscribe again",
+                        feed::BACKLOG
+                    );
+                    tracing::warn!("closing a hub connection: {why}");
+                    break Some(protocol::close(Some(&why), true));
                 }
             }
             Some(done) = in_flight.next() => {
@@ -254,4 +331,15 @@ async fn run(hub: &Hub, caller: &Token, socket: WebSocket, shutdown: &Cancellati
         let _ = tx.send(Frame::text(replies)).await;
     }
     let _ = tx.close().await;
+}
+
+/// The next record for a connection that listens; never, for one that does
+/// not.
+async fn next_item(
+    listening: &mut Option<broadcast::Receiver<Arc<Item>>>,
+) -> Result<Arc<Item>, broadcast::error::RecvError> {
+    match listening {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
 }

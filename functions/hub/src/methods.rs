@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::Hub;
+use crate::reader::{Change, Subscriptions, authorize_read};
 
 /// A method of the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,17 +29,50 @@ pub enum Method {
     SendEventData,
     /// `CloseStream(topic, streamId[, endStreamState])`.
     CloseStream,
+    /// `SubscribeToPackages(topic)`; also called `SubscribeToTopicPackages`.
+    SubscribeToPackages,
+    /// `UnsubscribeFromPackages(topic)`.
+    UnsubscribeFromPackages,
+    /// `SubscribeToParameter(topic, streamId, parameterId)`.
+    SubscribeToParameter,
+    /// `UnsubscribeFromParameter(topic, streamId, parameterId)`.
+    UnsubscribeFromParameter,
+    /// `SubscribeToEvent(topic, streamId, eventId)`.
+    SubscribeToEvent,
+    /// `UnsubscribeFromEvent(topic, streamId, eventId)`.
+    UnsubscribeFromEvent,
+    /// `UnsubscribeFromStream(topic, streamId)`.
+    UnsubscribeFromStream,
 }
 
 impl Method {
     /// Every method, in the order the README lists them.
-    pub const ALL: [Method; 5] = [
+    pub const ALL: [Method; 12] = [
         Method::CreateStream,
         Method::UpdateStream,
         Method::SendParameterData,
         Method::SendEventData,
         Method::CloseStream,
+        Method::SubscribeToPackages,
+        Method::UnsubscribeFromPackages,
+        Method::SubscribeToParameter,
+        Method::UnsubscribeFromParameter,
+        Method::SubscribeToEvent,
+        Method::UnsubscribeFromEvent,
+        Method::UnsubscribeFromStream,
     ];
+
+    /// The Writer hub's methods.
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Method::CreateStream
+                | Method::UpdateStream
+                | Method::SendParameterData
+                | Method::SendEventData
+                | Method::CloseStream
+        )
+    }
 
     /// The method's name.
     pub fn name(self) -> &'static str {
@@ -48,6 +82,13 @@ impl Method {
             Method::SendParameterData => "SendParameterData",
             Method::SendEventData => "SendEventData",
             Method::CloseStream => "CloseStream",
+            Method::SubscribeToPackages => "SubscribeToPackages",
+            Method::UnsubscribeFromPackages => "UnsubscribeFromPackages",
+            Method::SubscribeToParameter => "SubscribeToParameter",
+            Method::UnsubscribeFromParameter => "UnsubscribeFromParameter",
+            Method::SubscribeToEvent => "SubscribeToEvent",
+            Method::UnsubscribeFromEvent => "UnsubscribeFromEvent",
+            Method::UnsubscribeFromStream => "UnsubscribeFromStream",
         }
     }
 
@@ -59,21 +100,47 @@ impl Method {
             Method::SendParameterData => "(topic, streamId, data)",
             Method::SendEventData => "(topic, streamId, events)",
             Method::CloseStream => "(topic, streamId, endStreamState?)",
+            Method::SubscribeToPackages | Method::UnsubscribeFromPackages => "(topic)",
+            Method::SubscribeToParameter | Method::UnsubscribeFromParameter => {
+                "(topic, streamId, parameterId)"
+            }
+            Method::SubscribeToEvent | Method::UnsubscribeFromEvent => "(topic, streamId, eventId)",
+            Method::UnsubscribeFromStream => "(topic, streamId)",
         }
     }
 
-    /// The method called `target`, ignoring case.
+    /// The method called `target`, ignoring case (with the other names the
+    /// Quix documentation uses).
     pub fn find(target: &str) -> Option<Method> {
+        const ALIASES: [(&str, Method); 2] = [
+            ("SubscribeToTopicPackages", Method::SubscribeToPackages),
+            (
+                "UnsubscribeFromTopicPackages",
+                Method::UnsubscribeFromPackages,
+            ),
+        ];
         Method::ALL
             .into_iter()
             .find(|m| m.name().eq_ignore_ascii_case(target))
+            .or_else(|| {
+                ALIASES
+                    .into_iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(target))
+                    .map(|(_, m)| m)
+            })
     }
 }
 
+/// A connection's subscriptions, where the transport keeps them.
+pub type Session = std::sync::Mutex<Subscriptions>;
+
 /// Runs `invocation` for `caller`: the result of a method that returns one.
+/// Reader methods change `session`; without one (no feed of records here)
+/// they are refused.
 pub(crate) async fn call(
     hub: &Hub,
     caller: &Token,
+    session: Option<&Session>,
     invocation: &Invocation,
 ) -> Result<Option<Value>> {
     if invocation.size > hub.max_message_bytes {
@@ -94,6 +161,9 @@ pub(crate) async fn call(
         values: &invocation.arguments,
     };
     let writer = &hub.writer;
+    if !method.writes() {
+        return subscribe(hub, caller, session, &args).map(|()| None);
+    }
     match method {
         Method::CreateStream => {
             args.count(1..=2)?;
@@ -143,7 +213,71 @@ pub(crate) async fn call(
             };
             write(hub, caller, &args, end).await
         }
+        _ => unreachable!("reader methods are handled above"),
     }
+}
+
+/// A Reader hub method: the subscription changed, once the topic is known
+/// to be readable by `caller`.
+fn subscribe(
+    hub: &Hub,
+    caller: &Token,
+    session: Option<&Session>,
+    args: &Arguments<'_>,
+) -> Result<()> {
+    let string = |i: usize, what: &str| args.string(i, what);
+    let change = match args.method {
+        Method::SubscribeToPackages | Method::UnsubscribeFromPackages => {
+            args.count(1..=1)?;
+            let topic = string(0, "topic")?;
+            if args.method == Method::SubscribeToPackages {
+                Change::Packages(topic)
+            } else {
+                Change::NoPackages(topic)
+            }
+        }
+        Method::SubscribeToParameter | Method::UnsubscribeFromParameter => {
+            args.count(3..=3)?;
+            let (t, s, p) = (
+                string(0, "topic")?,
+                string(1, "streamId")?,
+                string(2, "parameterId")?,
+            );
+            if args.method == Method::SubscribeToParameter {
+                Change::Parameter(t, s, p)
+            } else {
+                Change::NoParameter(t, s, p)
+            }
+        }
+        Method::SubscribeToEvent | Method::UnsubscribeFromEvent => {
+            args.count(3..=3)?;
+            let (t, s, e) = (
+                string(0, "topic")?,
+                string(1, "streamId")?,
+                string(2, "eventId")?,
+            );
+            if args.method == Method::SubscribeToEvent {
+                Change::Event(t, s, e)
+            } else {
+                Change::NoEvent(t, s, e)
+            }
+        }
+        Method::UnsubscribeFromStream => {
+            args.count(2..=2)?;
+            Change::NoStream(string(0, "topic")?, string(1, "streamId")?)
+        }
+        _ => unreachable!("writer methods are handled by call"),
+    };
+    if change.subscribes() {
+        authorize_read(hub.config(), caller, change.topic())?;
+    }
+    let session = session.ok_or_else(|| {
+        Error::NotFound(
+            "the Reader hub is served by inlet serve on its embedded log only (not with --sink kinesis, not in AWS yet)".into(),
+        )
+    })?;
+    session.lock().expect("not poisoned").apply(change);
+    Ok(())
 }
 
 /// Authorises the topic of argument 1, then writes the message (parsed

@@ -19,6 +19,7 @@ fn config(extra: &str) -> Arc<Config> {
 [tokens.all]
 token = "env:ALL_TOKEN"
 topics = ["*"]
+read = ["*"]
 [tokens.limited]
 token = "env:LIMITED_TOKEN"
 topics = ["other"]
@@ -31,6 +32,7 @@ topics = ["other"]
 struct Harness {
     sink: Arc<ScriptedSink>,
     hub: Hub,
+    session: Session,
 }
 
 fn harness_with(extra: &str) -> Harness {
@@ -38,6 +40,7 @@ fn harness_with(extra: &str) -> Harness {
     Harness {
         hub: Hub::new(config(extra), sink.publisher()),
         sink,
+        session: Session::default(),
     }
 }
 
@@ -75,7 +78,11 @@ impl Harness {
     async fn invoke_as(&self, token: &str, target: &str, arguments: Value) -> Value {
         let completion = self
             .hub
-            .invoke(&self.caller(token), call(Some("1"), target, arguments))
+            .invoke(
+                &self.caller(token),
+                Some(&self.session),
+                call(Some("1"), target, arguments),
+            )
             .await
             .expect("an invocation with an id is completed");
         let text = completion
@@ -197,6 +204,7 @@ async fn a_completion_is_sent_only_once_the_records_are_durable() {
     let mut invoked = tokio::spawn(async move {
         hub.invoke(
             &caller,
+            None,
             call(
                 Some("9"),
                 "SendEventData",
@@ -355,10 +363,71 @@ async fn a_send_without_an_invocation_id_is_never_answered() {
         "SendEventData",
         json!(["telemetry", "s", [{"id": "a", "timestamp": 1}]]),
     );
-    assert_eq!(h.hub.invoke(&caller, ok).await, None);
+    assert_eq!(h.hub.invoke(&caller, None, ok).await, None);
     let bad = call(None, "SendEventData", json!(["telemetry"]));
-    assert_eq!(h.hub.invoke(&caller, bad).await, None);
+    assert_eq!(h.hub.invoke(&caller, None, bad).await, None);
     assert_eq!(h.sink.stored("telemetry").len(), 1);
+}
+
+#[tokio::test]
+async fn subscribing_needs_read_access_which_no_token_has_unless_granted() {
+    let h = harness();
+    let done = h.invoke("SubscribeToPackages", json!(["telemetry"])).await;
+    assert!(done.get("error").is_none(), "{done}");
+    assert!(!h.session.lock().unwrap().is_empty());
+    // `limited` has only `topics`: it writes, and reads nothing.
+    for topic in ["other", "*"] {
+        let completion = h
+            .invoke_as(LIMITED, "SubscribeToPackages", json!([topic]))
+            .await;
+        assert_eq!(
+            completion["error"],
+            format!(
+                "Failed to invoke 'SubscribeToPackages': forbidden: token \"limited\" may not read topic \"{topic}\" (tokens.limited.read)"
+            )
+        );
+    }
+    let completion = h
+        .invoke("SubscribeToEvent", json!(["nope", "*", "*"]))
+        .await;
+    assert!(
+        completion["error"]
+            .as_str()
+            .unwrap()
+            .contains("not_found: unknown topic \"nope\"")
+    );
+    let completion = h
+        .invoke("SubscribeToEvent", json!(["telemetry", "*"]))
+        .await;
+    assert!(
+        completion["error"]
+            .as_str()
+            .unwrap()
+            .contains("SubscribeToEvent takes 3 arguments (topic, streamId, eventId); 2 given")
+    );
+    // Unsubscribing needs no read access and always succeeds.
+    let completion = h
+        .invoke_as(LIMITED, "UnsubscribeFromPackages", json!(["other"]))
+        .await;
+    assert!(completion.get("error").is_none(), "{completion}");
+}
+
+#[tokio::test]
+async fn subscribing_where_no_records_are_fed_is_refused_by_name() {
+    let h = harness();
+    let completion = h
+        .hub
+        .invoke(
+            &h.caller(TOKEN),
+            None,
+            call(Some("1"), "SubscribeToTopicPackages", json!(["telemetry"])),
+        )
+        .await
+        .unwrap();
+    assert!(
+        completion.contains("the Reader hub is served by inlet serve on its embedded log only"),
+        "{completion}"
+    );
 }
 
 fn negotiate_request(token: Option<&str>, query: &str) -> Request<Body> {

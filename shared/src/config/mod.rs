@@ -8,6 +8,7 @@
 //! [`secret_variable`]`(NAME)` locally.
 
 mod deployment;
+mod hub;
 mod pollers;
 mod schemes;
 mod sources;
@@ -19,6 +20,7 @@ mod writer;
 
 pub use crate::field::{Field, JsonPointer};
 pub use deployment::Deployment;
+pub use hub::{DEFAULT_WORKSPACE, HubSettings};
 pub use pollers::{Pagination, PollAuth, PollMethod, Poller};
 pub use sources::{DEFAULT_DEDUPE_WINDOW, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, Source};
 pub use tokens::{Token, TopicAccess};
@@ -97,6 +99,8 @@ pub struct Config {
     pub pollers: BTreeMap<String, Poller>,
     /// Settings of the Writer API.
     pub writer: WriterSettings,
+    /// Settings of the SignalR hub.
+    pub hub: HubSettings,
     /// The DynamoDB table remembering webhook delivery ids (`[dedupe] table`;
     /// in AWS only: locally they are kept under the data directory).
     pub dedupe_table: Option<String>,
@@ -120,6 +124,7 @@ struct RawConfig {
     #[serde(default)]
     pollers: BTreeMap<String, pollers::RawPoller>,
     writer: Option<writer::RawWriter>,
+    hub: Option<hub::RawHub>,
     dedupe: Option<stores::RawTable>,
     checkpoints: Option<stores::RawTable>,
 }
@@ -140,6 +145,7 @@ impl Config {
                 .map(writer::parse)
                 .transpose()?
                 .unwrap_or_default(),
+            hub: raw.hub.map(hub::parse).transpose()?.unwrap_or_default(),
             dedupe_table: stores::table("dedupe", raw.dedupe)?,
             checkpoint_table: stores::table("checkpoints", raw.checkpoints)?,
             topics,

@@ -1,5 +1,5 @@
-//! `[tokens.<name>]`: bearer tokens of the Writer API and the topics each
-//! may write to.
+//! `[tokens.<name>]`: bearer tokens of the Writer API and the hub, the
+//! topics each may write to and the topics each may read.
 
 use std::collections::BTreeMap;
 
@@ -37,6 +37,8 @@ pub struct Token {
     pub token: Secret,
     /// Topics it may write to.
     pub topics: TopicAccess,
+    /// Topics it may read through the hub (`read`; none unless given).
+    pub read: TopicAccess,
 }
 
 #[derive(Deserialize)]
@@ -44,6 +46,22 @@ pub struct Token {
 pub(super) struct RawToken {
     token: String,
     topics: Vec<String>,
+    #[serde(default)]
+    read: Vec<String>,
+}
+
+fn access(
+    topics: &BTreeMap<String, Topic>,
+    at: &str,
+    names: Vec<String>,
+) -> Result<TopicAccess, ConfigError> {
+    if names.iter().any(|t| t == "*") {
+        return Ok(TopicAccess::All);
+    }
+    for topic in &names {
+        check_topic(topics, at, topic)?;
+    }
+    Ok(TopicAccess::Only(names))
 }
 
 pub(super) fn parse(
@@ -55,20 +73,15 @@ pub(super) fn parse(
     for (name, raw) in raw {
         let at = format!("tokens.{name}");
         let token = resolve_secret(&format!("{at}.token"), &raw.token, env)?;
-        let access = if raw.topics.iter().any(|t| t == "*") {
-            TopicAccess::All
-        } else {
-            for topic in &raw.topics {
-                check_topic(topics, &format!("{at}.topics"), topic)?;
-            }
-            TopicAccess::Only(raw.topics)
-        };
+        let write = access(topics, &format!("{at}.topics"), raw.topics)?;
+        let read = access(topics, &format!("{at}.read"), raw.read)?;
         tokens.insert(
             name.clone(),
             Token {
                 name,
                 token,
-                topics: access,
+                topics: write,
+                read,
             },
         );
     }

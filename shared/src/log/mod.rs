@@ -34,7 +34,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::record::Record;
 use segments::{Segments, sync_dir, topics_dir};
@@ -93,6 +93,7 @@ pub enum AppendError {
 pub struct Log {
     writers: HashMap<String, mpsc::Sender<Job>>,
     durable: HashMap<String, Arc<AtomicU64>>,
+    commits: HashMap<String, watch::Receiver<u64>>,
     _lock: File,
 }
 
@@ -117,17 +118,20 @@ impl Log {
         std::fs::create_dir_all(topics_dir(dir))?;
         format::check(dir, true)?;
 
-        let (mut writers, mut durable) = (HashMap::new(), HashMap::new());
+        let (mut writers, mut durable, mut commits) =
+            (HashMap::new(), HashMap::new(), HashMap::new());
         for topic in topics {
             let (segments, next_seq) = Segments::open(dir, topic, options)?;
             let (tx, rx) = mpsc::channel(1024);
             let synced = Arc::new(AtomicU64::new(next_seq));
+            let (committed, watching) = watch::channel(next_seq);
             let shared = synced.clone();
             std::thread::Builder::new()
                 .name(format!("log-{topic}"))
-                .spawn(move || write_loop(segments, next_seq, shared, rx))?;
+                .spawn(move || write_loop(segments, next_seq, shared, committed, rx))?;
             writers.insert(topic.to_owned(), tx);
             durable.insert(topic.to_owned(), synced);
+            commits.insert(topic.to_owned(), watching);
         }
         sync_dir(&topics_dir(dir))?;
         if let Some(retention) = options.retention {
@@ -139,6 +143,7 @@ impl Log {
         Ok(Log {
             writers,
             durable,
+            commits,
             _lock: lock,
         })
     }
@@ -147,6 +152,12 @@ impl Log {
     /// records below it are durable and will never be cut back.
     pub fn durable_ends(&self) -> HashMap<String, Arc<AtomicU64>> {
         self.durable.clone()
+    }
+
+    /// Per topic, the durable end (as [`Log::durable_ends`]) announced at
+    /// each commit: in-process readers wait on it instead of polling.
+    pub fn commits(&self) -> HashMap<String, watch::Receiver<u64>> {
+        self.commits.clone()
     }
 
     /// Durably appends `records` to `topic`, in order, and returns the

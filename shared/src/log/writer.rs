@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::frame::encode;
 use super::segments::Segments;
@@ -53,6 +53,7 @@ pub(super) fn write_loop(
     mut segments: Segments,
     mut next_seq: u64,
     durable: Arc<AtomicU64>,
+    committed: watch::Sender<u64>,
     mut rx: mpsc::Receiver<Job>,
 ) {
     let mut buf = Vec::new();
@@ -91,6 +92,7 @@ pub(super) fn write_loop(
                 next_seq += jobs.iter().map(|(r, _)| r.len() as u64).sum::<u64>();
                 // Synced: readers in this process may now rely on them.
                 durable.store(next_seq, Ordering::Release);
+                committed.send_replace(next_seq);
                 let mut seq = first;
                 for (records, reply) in jobs {
                     // A sender that gave up waiting is no reason to stop.

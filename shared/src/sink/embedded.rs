@@ -47,6 +47,11 @@ impl EmbeddedLog {
     pub fn durable_ends(&self) -> HashMap<String, Arc<AtomicU64>> {
         self.log.durable_ends()
     }
+
+    /// Per topic, that durable end announced at each commit.
+    pub fn commits(&self) -> HashMap<String, tokio::sync::watch::Receiver<u64>> {
+        self.log.commits()
+    }
 }
 
 #[async_trait]

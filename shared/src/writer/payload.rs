@@ -369,15 +369,24 @@ impl<'de> serde::de::Visitor<'de> for OtherCase<'_> {
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("any JSON")
     }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<bool, A::Error> {
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<bool, A::Error> {
         let mut other = false;
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            other |= self.0.iter().any(|n| *n != key && n.eq_ignore_ascii_case(&key));
+            other |= self
+                .0
+                .iter()
+                .any(|n| *n != key && n.eq_ignore_ascii_case(&key));
             map.next_value::<serde::de::IgnoredAny>()?;
         }
         Ok(other)
     }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<bool, A::Error> {
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<bool, A::Error> {
         let mut other = false;
         while let Some(found) = seq.next_element_seed(self)? {
             other |= found;
@@ -426,7 +435,10 @@ mod tests {
             b"not json",
         ] {
             assert!(
-                matches!(with_field_names(MessageKind::Properties, json), Ok(Cow::Borrowed(_))),
+                matches!(
+                    with_field_names(MessageKind::Properties, json),
+                    Ok(Cow::Borrowed(_))
+                ),
                 "{}",
                 String::from_utf8_lossy(json)
             );
