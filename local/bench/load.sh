@@ -31,7 +31,7 @@ if [ -z "$INLET_BIN" ]; then
 fi
 [ "$SINK" = kinesis ] && cargo build --release -q -p inlet-e2e --bin emulators && npm ci --prefix tests --no-audit --no-fund --loglevel=error
 echo "==> building the reference server and the webhook and hub load generators"
-cargo build --release -q -p inlet-e2e --bin bare-server --bin webhook-load --bin hub-load
+cargo build --release -q -p inlet-e2e --bin bare-server --bin webhook-load --bin hub-load --bin reader-load
 
 work=$(mktemp -d)
 server=""
@@ -149,6 +149,20 @@ telemetry_ok=$((telemetry_ok + LAST_OK))
 hub_parameters=$LAST_RPS
 echo "hub / HTTP: one-event calls $(ratio "$hub_events" "$http_events") of Writer API event requests (target 2x);"
 echo "            parameter rows over one connection $(ratio "$hub_parameters" "$http_parameters") of Writer API parameter rows over 64 (target 1x)"
+
+# The Reader hub (tests/src/bin/reader-load.rs): a writer calls SendEventData
+# 1,000 times a second; each subscriber times every PackageReceived from the
+# moment its call was sent.
+echo
+echo "Reader hub: SendEventData at 1,000 calls/s, each timed to every subscriber's PackageReceived"
+printf '%-28s %10s %10s %12s %9s %9s %9s\n' subscribers 'pushes/s' pushes expected 'p50 ms' 'p99 ms' 'max ms'
+for subscribers in 1 100; do
+  line=$("$TARGET_DIR"/release/reader-load "$url" bench-token telemetry "$subscribers" 1000 "${DURATION%s}")
+  field() { sed -E "s/.* $1=([0-9.]+).*/\1/" <<<"$line"; }
+  printf '%-28s %10s %10s %12s %9s %9s %9s\n' "$subscribers" "$(field pushes_per_s)" "$(field pushes)" "$(field expected)" "$(field p50_ms)" "$(field p99_ms)" "$(field max_ms)"
+  telemetry_ok=$((telemetry_ok + $(field expected) / subscribers))
+  telemetry_inflight=$((telemetry_inflight + 1000))
+done
 
 kill -TERM "$server"
 wait "$server" 2>/dev/null || true

@@ -250,3 +250,90 @@ fn the_quix_docs_writer_and_reader_pages_talk_through_the_hub_in_chromium() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_too_far_behind_is_closed_with_a_reason_and_writers_are_not_held() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    let server = tokio::task::spawn_blocking(move || reader_server(&path))
+        .await
+        .unwrap();
+    let base = server.base_url.clone();
+    let http = reqwest::Client::new();
+    let negotiated: Value = http
+        .post(format!("{base}/hub/negotiate?negotiateVersion=1"))
+        .bearer_auth("dashboard-token-1234")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let socket = format!(
+        "{}/hub?id={}&access_token=dashboard-token-1234",
+        base.replacen("http", "ws", 1),
+        negotiated["connectionToken"].as_str().unwrap()
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(socket).await.unwrap();
+    ws.send(Message::text(
+        "{\"protocol\":\"json\",\"version\":1}\u{1e}{\"type\":1,\"invocationId\":\"1\",\"target\":\"SubscribeToEvent\",\"arguments\":[\"f1-data\",\"*\",\"*\"]}\u{1e}",
+    ))
+    .await
+    .unwrap();
+    // The handshake answer and the subscription's Completion.
+    let mut answered = String::new();
+    while !answered.contains("\"invocationId\":\"1\"") {
+        if let Message::Text(text) = ws.next().await.unwrap().unwrap() {
+            answered.push_str(text.as_str());
+        }
+    }
+
+    // The subscriber reads nothing while 80,000 events are written: every
+    // write is answered (the writer is not held by the reader).
+    let events: Vec<Value> = (0..20_000)
+        .map(|i| serde_json::json!({"id": "lap", "timestamp": i, "value": "x".repeat(64)}))
+        .collect();
+    for _ in 0..4 {
+        let answer = http
+            .post(format!("{base}/topics/f1-data/streams/car/events/data"))
+            .bearer_auth("device-token-1234")
+            .json(&events)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+
+    // Reading again: the pushes that were held, then a Close saying why.
+    let mut pushes = 0usize;
+    let close = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let Some(Ok(Message::Text(text))) = ws.next().await else {
+                panic!("the socket ended without a Close message ({pushes} pushes)");
+            };
+            for message in text.as_str().split('\u{1e}').filter(|m| !m.is_empty()) {
+                let message: Value = serde_json::from_str(message).unwrap();
+                match message["type"].as_u64() {
+                    Some(1) => pushes += 1,
+                    Some(7) => return message,
+                    _ => {}
+                }
+            }
+        }
+    })
+    .await
+    .expect("a Close within 30 s");
+    let error = close["error"].as_str().unwrap();
+    assert!(
+        error.contains("fell") && error.contains("behind"),
+        "{error}"
+    );
+    assert_eq!(close["allowReconnect"], true);
+    assert!(pushes < 80_000, "{pushes} pushes");
+    tokio::task::spawn_blocking(move || drop(server))
+        .await
+        .unwrap();
+}

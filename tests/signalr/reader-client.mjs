@@ -105,6 +105,35 @@ await writer.invoke("SendEventData", topic, "other-car", [{ id: "Marker", timest
 await until("the marker", () => received.EventDataReceived.length >= 3);
 assert.deepEqual(received.EventDataReceived.map((e) => e.id), ["Alert", "After", "Marker"]);
 
+// Active streams: the list so far, then each change as it happens.
+const changes = [];
+reader.on("ActiveStreamsChanged", (stream, action) => { changes.push([stream, action]); });
+const metricsPushed = [];
+reader.on("TopicMetricsUpdated", (metrics) => { metricsPushed.push(metrics); });
+const active = await reader.invoke("SubscribeToActiveStreams", topic);
+const car = active.find((stream) => stream.streamId === "car-7");
+assert.ok(car, JSON.stringify(active));
+assert.equal(car.topicName, topic);
+assert.equal(car.topicId, topicId);
+assert.equal(car.status, "Open");
+assert.equal(car.parameters.EngineRPM.dataType, "Numeric");
+assert.ok("Alert" in car.events);
+assert.ok(Array.isArray(await reader.invoke("SubscribeToTopicMetrics", topic)));
+const created = await writer.invoke("CreateStream", topic, { name: "new car", location: "/cars" });
+await until("the new stream's AddUpdate", () =>
+  changes.some(([stream, action]) => stream.streamId === created.streamId && action === "AddUpdate"));
+const added = changes.find(([stream]) => stream.streamId === created.streamId)[0];
+assert.equal(added.name, "new car");
+assert.equal(added.location, "/cars");
+await writer.invoke("CloseStream", topic, created.streamId);
+await until("its Remove", () =>
+  changes.some(([stream, action]) => stream.streamId === created.streamId && action === "Remove"));
+await until("a metrics push", () => metricsPushed.length >= 1);
+assert.deepEqual(Object.keys(metricsPushed[0]).sort(),
+  ["activeStreams", "bytesPerSecond", "timestamp", "topicId", "topicName"]);
+assert.equal(metricsPushed[0].topicName, topic);
+assert.equal(typeof metricsPushed[0].bytesPerSecond, "number");
+
 await reader.stop();
 await writer.stop();
 console.log("reader ok");

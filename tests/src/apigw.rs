@@ -79,6 +79,12 @@ impl LambdaHost {
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
             .envs(env.iter().copied())
+            // Its logs (JSON lines on stdout) only on request.
+            .stdout(if std::env::var_os("INLET_LAMBDA_LOGS").is_some() {
+                std::process::Stdio::inherit()
+            } else {
+                std::process::Stdio::null()
+            })
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("{}: {e}", binary.display()));

@@ -1,92 +1,133 @@
 //! Records for the Reader hub in `inlet serve`: one follower per topic
 //! wakes at each commit of the embedded log (no polling), reads what became
-//! durable, decodes each record once and broadcasts it to the connections
-//! that subscribe. The broadcast is bounded: a connection that falls too far
-//! behind is told so and closed, and never slows writers or other readers.
-//! A follower reads only while some connection listens.
+//! durable, decodes each record once, keeps the topic's active streams and
+//! metrics, and broadcasts records and changes to the connections that
+//! listen. The broadcast is bounded: a connection that falls too far behind
+//! is told so and closed, and never slows writers or other readers.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use inlet_shared::log::LogReader;
 use inlet_shared::service::{LogFeed, Task};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::reader::Item;
+use crate::reader::{Item, Update};
+use crate::streams::{TopicState, Topics};
 
-/// How many records a connection may lag behind before it is closed.
+/// How many updates a connection may lag behind before it is closed.
 pub const BACKLOG: usize = 16 * 1024;
 
-/// Starts a follower per topic; the sender hands out receivers.
+/// How often each topic's metrics are taken and pushed.
+pub const METRICS_EVERY: Duration = Duration::from_secs(1);
+
+/// Starts a follower and a metrics clock per topic.
 pub fn start(
     feed: &LogFeed,
+    workspace: &str,
     shutdown: &CancellationToken,
-) -> (broadcast::Sender<Arc<Item>>, Vec<Task>) {
+) -> (broadcast::Sender<Arc<Update>>, Topics, Vec<Task>) {
     let (tx, _) = broadcast::channel(BACKLOG);
-    let tasks = feed
-        .commits
-        .iter()
-        .map(|(topic, commits)| {
-            let task = follow(
-                topic.clone(),
-                feed.data_dir.clone(),
-                commits.clone(),
-                tx.clone(),
-                shutdown.clone(),
-            );
-            Box::pin(task) as Task
-        })
-        .collect();
-    (tx, tasks)
+    let topics: Topics = Arc::new(
+        feed.commits
+            .keys()
+            .map(|topic| (topic.clone(), Mutex::new(TopicState::default())))
+            .collect::<BTreeMap<_, _>>(),
+    );
+    let mut tasks: Vec<Task> = Vec::new();
+    for (topic, commits) in &feed.commits {
+        let follower = Follower {
+            topic: topic.clone(),
+            workspace: workspace.to_owned(),
+            tx: tx.clone(),
+            topics: topics.clone(),
+        };
+        tasks.push(Box::pin(follower.clone().follow(
+            feed.data_dir.clone(),
+            commits.clone(),
+            shutdown.clone(),
+        )));
+        tasks.push(Box::pin(follower.measure(shutdown.clone())));
+    }
+    (tx, topics, tasks)
 }
 
-async fn follow(
+#[derive(Clone)]
+struct Follower {
     topic: String,
-    dir: std::path::PathBuf,
-    mut commits: tokio::sync::watch::Receiver<u64>,
-    tx: broadcast::Sender<Arc<Item>>,
-    shutdown: CancellationToken,
-) {
-    let mut reader: Option<LogReader> = None;
-    let mut seen = *commits.borrow_and_update();
-    loop {
-        tokio::select! {
-            changed = commits.changed() => if changed.is_err() { return },
-            () = shutdown.cancelled() => return,
-        }
-        let end = *commits.borrow_and_update();
-        if tx.receiver_count() == 0 {
-            reader = None;
-            seen = end;
-            continue;
-        }
-        if reader.is_none() {
-            match LogReader::open_at(&dir, &topic, seen) {
-                Ok(opened) => reader = Some(opened),
-                Err(e) => {
-                    tracing::error!(topic, error = %e, "the Reader hub cannot read the topic");
-                    continue;
-                }
+    workspace: String,
+    tx: broadcast::Sender<Arc<Update>>,
+    topics: Topics,
+}
+
+impl Follower {
+    fn state(&self) -> std::sync::MutexGuard<'_, TopicState> {
+        self.topics[&self.topic].lock().expect("not poisoned")
+    }
+
+    /// Follows the topic from what is durable at start-up on.
+    async fn follow(
+        self,
+        dir: std::path::PathBuf,
+        mut commits: tokio::sync::watch::Receiver<u64>,
+        shutdown: CancellationToken,
+    ) {
+        let start = *commits.borrow_and_update();
+        let mut reader = match LogReader::open_at(&dir, &self.topic, start) {
+            Ok(reader) => reader,
+            Err(e) => {
+                tracing::error!(topic = self.topic, error = %e, "the Reader hub cannot read the topic");
+                return;
             }
-        }
-        let Some(log) = reader.as_mut() else { continue };
+        };
         loop {
-            match log.read_batch_below(end) {
-                Ok(batch) if batch.is_empty() => break,
-                Ok(batch) => {
-                    for record in batch {
-                        if let Some(item) = Item::decode(&topic, &record.data) {
-                            let _ = tx.send(Arc::new(item));
+            tokio::select! {
+                changed = commits.changed() => if changed.is_err() { return },
+                () = shutdown.cancelled() => return,
+            }
+            let end = *commits.borrow_and_update();
+            loop {
+                let batch = match reader.read_batch_below(end) {
+                    Ok(batch) if batch.is_empty() => break,
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        tracing::error!(topic = self.topic, error = %e, "the Reader hub cannot read the topic");
+                        break;
+                    }
+                };
+                let listening = self.tx.receiver_count() > 0;
+                for record in batch {
+                    let Some(item) = Item::decode(&self.topic, &record.data) else {
+                        continue;
+                    };
+                    let changes = self.state().observe(&self.workspace, &item);
+                    if listening {
+                        for (stream, action) in changes {
+                            let _ = self.tx.send(Arc::new(Update::Stream(stream, action)));
                         }
+                        let _ = self.tx.send(Arc::new(Update::Record(item)));
                     }
                 }
-                Err(e) => {
-                    tracing::error!(topic, error = %e, "the Reader hub cannot read the topic");
-                    reader = None;
-                    break;
-                }
             }
         }
-        seen = end;
+    }
+
+    /// Takes the topic's metrics every second and pushes them.
+    async fn measure(self, shutdown: CancellationToken) {
+        let mut every = tokio::time::interval(METRICS_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                () = shutdown.cancelled() => return,
+            }
+            let now = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+            let metrics = self.state().tick(&self.workspace, &self.topic, &now);
+            if self.tx.receiver_count() > 0 {
+                let _ = self.tx.send(Arc::new(Update::Metrics(metrics)));
+            }
+        }
     }
 }

@@ -14,6 +14,7 @@ mod feed;
 mod local;
 mod methods;
 pub mod reader;
+pub mod streams;
 
 #[cfg(feature = "local")]
 pub use local::local;

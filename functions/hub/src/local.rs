@@ -30,7 +30,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::reader::Item;
+use crate::reader::Update;
+use crate::streams::Topics;
 use crate::{HUB_PATH, Hub, Method, Session, feed, negotiate_routes};
 
 /// How often the server pings an open connection.
@@ -46,12 +47,12 @@ pub const MAX_IN_FLIGHT: usize = 256;
 /// The hub as the local runner mounts it.
 pub fn local(ctx: &LocalContext) -> LocalService {
     let hub = Hub::new(ctx.config.clone(), ctx.publisher.clone());
-    let (items, mut tasks) = match &ctx.log_feed {
+    let (items, topics, mut tasks) = match &ctx.log_feed {
         Some(log) => {
-            let (items, tasks) = feed::start(log, &ctx.shutdown);
-            (Some(items), tasks)
+            let (items, topics, tasks) = feed::start(log, &ctx.config.hub.workspace, &ctx.shutdown);
+            (Some(items), Some(topics), tasks)
         }
-        None => (None, Vec::new()),
+        None => (None, None, Vec::new()),
     };
     let mut warnings = Vec::new();
     if items.is_none() {
@@ -62,6 +63,7 @@ pub fn local(ctx: &LocalContext) -> LocalService {
     let sockets = Sockets {
         hub: hub.clone(),
         items,
+        topics,
         open: Arc::default(),
         shutdown: ctx.shutdown.clone(),
         tracker: TaskTracker::new(),
@@ -101,8 +103,11 @@ pub fn local(ctx: &LocalContext) -> LocalService {
 #[derive(Clone)]
 struct Sockets {
     hub: Hub,
-    /// Stored records for subscribers; `None` without the embedded log.
-    items: Option<broadcast::Sender<Arc<Item>>>,
+    /// Stored records and topic changes for subscribers; `None` without
+    /// the embedded log.
+    items: Option<broadcast::Sender<Arc<Update>>>,
+    /// Every topic's streams and metrics, with the embedded log.
+    topics: Option<Topics>,
     /// Connection ids with an open socket: a second socket for one is 409.
     open: Arc<Mutex<HashSet<String>>>,
     shutdown: CancellationToken,
@@ -176,8 +181,11 @@ async fn run(sockets: &Sockets, caller: &Token, socket: WebSocket) {
     let workspace = hub.config().hub.workspace.clone();
     // With a feed, the connection may subscribe; it listens only while it
     // is subscribed to something.
-    let session: Option<Arc<Session>> = sockets.items.as_ref().map(|_| Arc::default());
-    let mut listening: Option<broadcast::Receiver<Arc<Item>>> = None;
+    let session: Option<Arc<Session>> = sockets
+        .topics
+        .as_ref()
+        .map(|topics| Arc::new(Session::new(topics.clone())));
+    let mut listening: Option<broadcast::Receiver<Arc<Update>>> = None;
     let (mut tx, mut rx) = socket.split();
     let mut connection = Connection::new(hub.max_message_bytes() * 2);
     let mut in_flight = FuturesUnordered::new();
@@ -241,7 +249,7 @@ async fn run(sockets: &Sockets, caller: &Token, socket: WebSocket) {
                 // complete at their first poll.
                 let subscribed = session
                     .as_deref()
-                    .is_some_and(|s| !s.lock().expect("not poisoned").is_empty());
+                    .is_some_and(|s| !s.subscriptions.lock().expect("not poisoned").is_empty());
                 match (subscribed, &listening, &sockets.items) {
                     (true, None, Some(items)) => listening = Some(items.subscribe()),
                     (false, Some(_), _) => listening = None,
@@ -257,7 +265,7 @@ async fn run(sockets: &Sockets, caller: &Token, socket: WebSocket) {
                     match item {
                         Ok(item) => {
                             if let Some(session) = &session {
-                                let subscriptions = session.lock().expect("not poisoned");
+                                let subscriptions = session.subscriptions.lock().expect("not poisoned");
                                 subscriptions.pushes(&workspace, caller, &item, &mut pushes);
                             }
                         }
@@ -336,8 +344,8 @@ async fn run(sockets: &Sockets, caller: &Token, socket: WebSocket) {
 /// The next record for a connection that listens; never, for one that does
 /// not.
 async fn next_item(
-    listening: &mut Option<broadcast::Receiver<Arc<Item>>>,
-) -> Result<Arc<Item>, broadcast::error::RecvError> {
+    listening: &mut Option<broadcast::Receiver<Arc<Update>>>,
+) -> Result<Arc<Update>, broadcast::error::RecvError> {
     match listening {
         Some(receiver) => receiver.recv().await,
         None => std::future::pending().await,

@@ -12,7 +12,8 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::Hub;
-use crate::reader::{Change, Subscriptions, authorize_read};
+use crate::reader::{ANY, Change, Subscriptions, authorize_read};
+use crate::streams::Topics;
 
 /// A method of the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,11 +44,19 @@ pub enum Method {
     UnsubscribeFromEvent,
     /// `UnsubscribeFromStream(topic, streamId)`.
     UnsubscribeFromStream,
+    /// `SubscribeToActiveStreams(topic)` returns the active streams.
+    SubscribeToActiveStreams,
+    /// `UnsubscribeFromActiveStreams(topic)`.
+    UnsubscribeFromActiveStreams,
+    /// `SubscribeToTopicMetrics(topic)` returns the last 5 minutes' metrics.
+    SubscribeToTopicMetrics,
+    /// `UnsubscribeFromTopicMetrics(topic)`.
+    UnsubscribeFromTopicMetrics,
 }
 
 impl Method {
     /// Every method, in the order the README lists them.
-    pub const ALL: [Method; 12] = [
+    pub const ALL: [Method; 16] = [
         Method::CreateStream,
         Method::UpdateStream,
         Method::SendParameterData,
@@ -60,6 +69,10 @@ impl Method {
         Method::SubscribeToEvent,
         Method::UnsubscribeFromEvent,
         Method::UnsubscribeFromStream,
+        Method::SubscribeToActiveStreams,
+        Method::UnsubscribeFromActiveStreams,
+        Method::SubscribeToTopicMetrics,
+        Method::UnsubscribeFromTopicMetrics,
     ];
 
     /// The Writer hub's methods.
@@ -89,6 +102,10 @@ impl Method {
             Method::SubscribeToEvent => "SubscribeToEvent",
             Method::UnsubscribeFromEvent => "UnsubscribeFromEvent",
             Method::UnsubscribeFromStream => "UnsubscribeFromStream",
+            Method::SubscribeToActiveStreams => "SubscribeToActiveStreams",
+            Method::UnsubscribeFromActiveStreams => "UnsubscribeFromActiveStreams",
+            Method::SubscribeToTopicMetrics => "SubscribeToTopicMetrics",
+            Method::UnsubscribeFromTopicMetrics => "UnsubscribeFromTopicMetrics",
         }
     }
 
@@ -100,7 +117,12 @@ impl Method {
             Method::SendParameterData => "(topic, streamId, data)",
             Method::SendEventData => "(topic, streamId, events)",
             Method::CloseStream => "(topic, streamId, endStreamState?)",
-            Method::SubscribeToPackages | Method::UnsubscribeFromPackages => "(topic)",
+            Method::SubscribeToPackages
+            | Method::UnsubscribeFromPackages
+            | Method::SubscribeToActiveStreams
+            | Method::UnsubscribeFromActiveStreams
+            | Method::SubscribeToTopicMetrics
+            | Method::UnsubscribeFromTopicMetrics => "(topic)",
             Method::SubscribeToParameter | Method::UnsubscribeFromParameter => {
                 "(topic, streamId, parameterId)"
             }
@@ -131,8 +153,25 @@ impl Method {
     }
 }
 
-/// A connection's subscriptions, where the transport keeps them.
-pub type Session = std::sync::Mutex<Subscriptions>;
+/// A connection's subscriptions, and what the Reader hub knows of each
+/// topic (for the lists the subscribe methods return).
+#[derive(Debug)]
+pub struct Session {
+    /// What the connection is subscribed to.
+    pub subscriptions: std::sync::Mutex<Subscriptions>,
+    /// Every topic's streams and metrics.
+    pub topics: Topics,
+}
+
+impl Session {
+    /// A connection with no subscriptions.
+    pub fn new(topics: Topics) -> Self {
+        Session {
+            subscriptions: std::sync::Mutex::default(),
+            topics,
+        }
+    }
+}
 
 /// Runs `invocation` for `caller`: the result of a method that returns one.
 /// Reader methods change `session`; without one (no feed of records here)
@@ -162,7 +201,7 @@ pub(crate) async fn call(
     };
     let writer = &hub.writer;
     if !method.writes() {
-        return subscribe(hub, caller, session, &args).map(|()| None);
+        return subscribe(hub, caller, session, &args);
     }
     match method {
         Method::CreateStream => {
@@ -224,9 +263,22 @@ fn subscribe(
     caller: &Token,
     session: Option<&Session>,
     args: &Arguments<'_>,
-) -> Result<()> {
+) -> Result<Option<Value>> {
     let string = |i: usize, what: &str| args.string(i, what);
     let change = match args.method {
+        Method::SubscribeToActiveStreams
+        | Method::UnsubscribeFromActiveStreams
+        | Method::SubscribeToTopicMetrics
+        | Method::UnsubscribeFromTopicMetrics => {
+            args.count(1..=1)?;
+            let topic = string(0, "topic")?;
+            match args.method {
+                Method::SubscribeToActiveStreams => Change::ActiveStreams(topic),
+                Method::UnsubscribeFromActiveStreams => Change::NoActiveStreams(topic),
+                Method::SubscribeToTopicMetrics => Change::Metrics(topic),
+                _ => Change::NoMetrics(topic),
+            }
+        }
         Method::SubscribeToPackages | Method::UnsubscribeFromPackages => {
             args.count(1..=1)?;
             let topic = string(0, "topic")?;
@@ -276,8 +328,38 @@ fn subscribe(
             "the Reader hub is served by inlet serve on its embedded log only (not with --sink kinesis, not in AWS yet)".into(),
         )
     })?;
-    session.lock().expect("not poisoned").apply(change);
-    Ok(())
+    // What the two list-returning subscriptions return: the current state of
+    // every topic the caller may read that the pattern names.
+    let readable = |topic: &str| {
+        caller.read.allows(topic) && (change.topic() == ANY || change.topic() == topic)
+    };
+    let result = match &change {
+        Change::ActiveStreams(_) => {
+            let streams: Vec<_> = session
+                .topics
+                .iter()
+                .filter(|(topic, _)| readable(topic))
+                .flat_map(|(_, state)| state.lock().expect("not poisoned").streams())
+                .collect();
+            Some(serde_json::to_value(streams).expect("streams serialise"))
+        }
+        Change::Metrics(_) => {
+            let metrics: Vec<_> = session
+                .topics
+                .iter()
+                .filter(|(topic, _)| readable(topic))
+                .flat_map(|(_, state)| state.lock().expect("not poisoned").metrics())
+                .collect();
+            Some(serde_json::to_value(metrics).expect("metrics serialise"))
+        }
+        _ => None,
+    };
+    session
+        .subscriptions
+        .lock()
+        .expect("not poisoned")
+        .apply(change);
+    Ok(result)
 }
 
 /// Authorises the topic of argument 1, then writes the message (parsed

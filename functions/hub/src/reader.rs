@@ -14,6 +14,8 @@ use inlet_shared::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::streams::{Action, ActiveStream, TopicMetrics};
+
 /// The wildcard of topics, streams, parameters and events.
 pub const ANY: &str = "*";
 
@@ -82,10 +84,24 @@ impl Item {
     }
 }
 
+/// What the Reader hub hands its connections: a stored record, or a change
+/// of a topic's streams or metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    /// A record, as stored.
+    Record(Item),
+    /// A stream was added, updated or removed (`ActiveStreamsChanged`).
+    Stream(ActiveStream, Action),
+    /// A topic's last second (`TopicMetricsUpdated`).
+    Metrics(TopicMetrics),
+}
+
 /// What one connection is subscribed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Subscriptions {
     packages: BTreeSet<String>,
+    active_streams: BTreeSet<String>,
+    metrics: BTreeSet<String>,
     /// (topic, stream, parameter).
     parameters: BTreeSet<(String, String, String)>,
     /// (topic, stream, event).
@@ -113,13 +129,27 @@ pub enum Change {
     NoEvent(String, String, String),
     /// `UnsubscribeFromStream(topic, stream)`: its parameters and events.
     NoStream(String, String),
+    /// `SubscribeToActiveStreams(topic)`.
+    ActiveStreams(String),
+    /// `UnsubscribeFromActiveStreams(topic)`.
+    NoActiveStreams(String),
+    /// `SubscribeToTopicMetrics(topic)`.
+    Metrics(String),
+    /// `UnsubscribeFromTopicMetrics(topic)`.
+    NoMetrics(String),
 }
 
 impl Change {
     /// The topic the change names.
     pub fn topic(&self) -> &str {
         match self {
-            Change::Packages(t) | Change::NoPackages(t) | Change::NoStream(t, _) => t,
+            Change::Packages(t)
+            | Change::NoPackages(t)
+            | Change::NoStream(t, _)
+            | Change::ActiveStreams(t)
+            | Change::NoActiveStreams(t)
+            | Change::Metrics(t)
+            | Change::NoMetrics(t) => t,
             Change::Parameter(t, ..)
             | Change::NoParameter(t, ..)
             | Change::Event(t, ..)
@@ -131,7 +161,11 @@ impl Change {
     pub fn subscribes(&self) -> bool {
         matches!(
             self,
-            Change::Packages(_) | Change::Parameter(..) | Change::Event(..)
+            Change::Packages(_)
+                | Change::Parameter(..)
+                | Change::Event(..)
+                | Change::ActiveStreams(_)
+                | Change::Metrics(_)
         )
     }
 }
@@ -189,17 +223,58 @@ impl Subscriptions {
                     .retain(|(pt, ps, _)| !(pt == &t && ps == &s));
                 self.events.retain(|(et, es, _)| !(et == &t && es == &s));
             }
+            Change::ActiveStreams(topic) => {
+                self.active_streams.insert(topic);
+            }
+            Change::NoActiveStreams(topic) => {
+                self.active_streams.remove(&topic);
+            }
+            Change::Metrics(topic) => {
+                self.metrics.insert(topic);
+            }
+            Change::NoMetrics(topic) => {
+                self.metrics.remove(&topic);
+            }
         }
     }
 
     /// Whether nothing is subscribed.
     pub fn is_empty(&self) -> bool {
-        self.packages.is_empty() && self.parameters.is_empty() && self.events.is_empty()
+        self.packages.is_empty()
+            && self.parameters.is_empty()
+            && self.events.is_empty()
+            && self.active_streams.is_empty()
+            && self.metrics.is_empty()
     }
 
-    /// The pushes `item` makes for this connection, as framed hub messages
-    /// appended to `out`; only topics `caller` may read.
-    pub fn pushes(&self, workspace: &str, caller: &Token, item: &Item, out: &mut String) {
+    /// The pushes `update` makes for this connection, as framed hub
+    /// messages appended to `out`; only of topics `caller` may read.
+    pub fn pushes(&self, workspace: &str, caller: &Token, update: &Update, out: &mut String) {
+        let item = match update {
+            Update::Record(item) => item,
+            Update::Stream(stream, action) => {
+                if caller.read.allows(&stream.topic_name)
+                    && self
+                        .active_streams
+                        .iter()
+                        .any(|t| matches(t, &stream.topic_name))
+                {
+                    out.push_str(&protocol::invocation(
+                        "ActiveStreamsChanged",
+                        &(stream, action.name()),
+                    ));
+                }
+                return;
+            }
+            Update::Metrics(metrics) => {
+                if caller.read.allows(&metrics.topic_name)
+                    && self.metrics.iter().any(|t| matches(t, &metrics.topic_name))
+                {
+                    out.push_str(&protocol::invocation("TopicMetricsUpdated", &[metrics]));
+                }
+                return;
+            }
+        };
         if !caller.read.allows(&item.topic) {
             return;
         }
@@ -504,7 +579,8 @@ mod tests {
 
     fn pushes(subscriptions: &Subscriptions, item: &Item) -> Vec<Value> {
         let mut out = String::new();
-        subscriptions.pushes("ws", &reader("[\"*\"]"), item, &mut out);
+        let update = Update::Record(item.clone());
+        subscriptions.pushes("ws", &reader("[\"*\"]"), &update, &mut out);
         out.split('\u{1e}')
             .filter(|m| !m.is_empty())
             .map(|m| serde_json::from_str(m).unwrap())
@@ -682,7 +758,12 @@ mod tests {
         let mut subscriptions = Subscriptions::default();
         subscriptions.apply(Change::Packages("*".into()));
         let mut out = String::new();
-        subscriptions.pushes("ws", &reader("[\"other\"]"), &item, &mut out);
+        subscriptions.pushes(
+            "ws",
+            &reader("[\"other\"]"),
+            &Update::Record(item),
+            &mut out,
+        );
         assert!(out.is_empty());
     }
 }

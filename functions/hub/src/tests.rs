@@ -40,7 +40,7 @@ fn harness_with(extra: &str) -> Harness {
     Harness {
         hub: Hub::new(config(extra), sink.publisher()),
         sink,
-        session: Session::default(),
+        session: Session::new(Default::default()),
     }
 }
 
@@ -374,7 +374,7 @@ async fn subscribing_needs_read_access_which_no_token_has_unless_granted() {
     let h = harness();
     let done = h.invoke("SubscribeToPackages", json!(["telemetry"])).await;
     assert!(done.get("error").is_none(), "{done}");
-    assert!(!h.session.lock().unwrap().is_empty());
+    assert!(!h.session.subscriptions.lock().unwrap().is_empty());
     // `limited` has only `topics`: it writes, and reads nothing.
     for topic in ["other", "*"] {
         let completion = h
