@@ -337,3 +337,48 @@ async fn a_subscriber_too_far_behind_is_closed_with_a_reason_and_writers_are_not
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_hub_socket_counts_against_max_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_owned();
+    let server = tokio::task::spawn_blocking(move || {
+        serve_with(
+            &["--data-dir", &data, "--max-connections", "1"],
+            &[
+                ("INLET_DEMO_TOKEN", "demo-token-1234"),
+                ("INLET_DEMO_SECRET", "s"),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let base = server.base_url.clone();
+    // Skipping negotiation, as clients may: one socket takes the one slot.
+    let socket = format!(
+        "{}/hub?access_token=demo-token-1234",
+        base.replacen("http", "ws", 1)
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(socket).await.unwrap();
+    let health = reqwest::Client::new()
+        .get(format!("{base}/health"))
+        .timeout(Duration::from_millis(800))
+        .send()
+        .await;
+    assert!(
+        health.is_err(),
+        "served while the socket held the only slot"
+    );
+    ws.close(None).await.unwrap();
+    drop(ws);
+    let health = reqwest::Client::new()
+        .get(format!("{base}/health"))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    tokio::task::spawn_blocking(move || drop(server))
+        .await
+        .unwrap();
+}

@@ -87,3 +87,22 @@ impl fmt::Display for BannerSection {
         Ok(())
     }
 }
+
+/// The `--max-connections` slot a connection of `inlet serve` holds, in
+/// each request's extensions: a handler that takes the connection over (a
+/// websocket upgrade) takes the slot with it, so the socket keeps counting
+/// against the limit until it closes.
+#[derive(Clone, Default)]
+pub struct ConnectionSlot(Arc<std::sync::Mutex<Option<Box<dyn std::any::Any + Send + Sync>>>>);
+
+impl ConnectionSlot {
+    /// A slot holding `held` (a semaphore permit) until it is dropped.
+    pub fn new(held: impl std::any::Any + Send + Sync) -> Self {
+        ConnectionSlot(Arc::new(std::sync::Mutex::new(Some(Box::new(held)))))
+    }
+
+    /// Takes what the slot holds; keep it as long as the connection lives.
+    pub fn take(&self) -> Option<Box<dyn std::any::Any + Send + Sync>> {
+        self.0.lock().expect("not poisoned").take()
+    }
+}

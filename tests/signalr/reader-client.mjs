@@ -115,7 +115,7 @@ const car = active.find((stream) => stream.streamId === "car-7");
 assert.ok(car, JSON.stringify(active));
 assert.equal(car.topicName, topic);
 assert.equal(car.topicId, topicId);
-assert.equal(car.status, "Open");
+assert.equal(car.status, "Receiving");
 assert.equal(car.parameters.EngineRPM.dataType, "Numeric");
 assert.ok("Alert" in car.events);
 assert.ok(Array.isArray(await reader.invoke("SubscribeToTopicMetrics", topic)));

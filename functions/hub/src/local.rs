@@ -14,14 +14,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message as Frame, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
 use inlet_shared::config::Token;
-use inlet_shared::service::{BannerSection, LocalContext, LocalService};
+use inlet_shared::service::{BannerSection, ConnectionSlot, LocalContext, LocalService};
 use inlet_shared::signalr::{Connection, Event, protocol};
 use inlet_shared::{Error, Result};
 use serde::Deserialize;
@@ -40,6 +40,8 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 /// A connection must complete its handshake within this.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a closing connection waits for its calls to complete.
+pub const DRAIN: Duration = Duration::from_secs(10);
 /// The most invocations of one connection in flight; the socket is not read
 /// while they are.
 pub const MAX_IN_FLIGHT: usize = 256;
@@ -114,6 +116,28 @@ struct Sockets {
     tracker: TaskTracker,
 }
 
+/// A connection id with an open socket, released when dropped (also when
+/// an upgrade never completes).
+struct OpenId(String, Arc<Mutex<HashSet<String>>>);
+
+impl OpenId {
+    /// Claims `id`: 409 if it already has a socket.
+    fn claim(open: &Arc<Mutex<HashSet<String>>>, id: String) -> Result<OpenId> {
+        if !open.lock().expect("not poisoned").insert(id.clone()) {
+            return Err(Error::Conflict(format!(
+                "connection {id} already has a socket"
+            )));
+        }
+        Ok(OpenId(id, open.clone()))
+    }
+}
+
+impl Drop for OpenId {
+    fn drop(&mut self) {
+        self.1.lock().expect("not poisoned").remove(&self.0);
+    }
+}
+
 #[derive(Deserialize)]
 struct SocketQuery {
     id: Option<String>,
@@ -126,6 +150,7 @@ struct SocketQuery {
 /// client that skips negotiation) the connection is new.
 async fn socket(
     State(sockets): State<Sockets>,
+    slot: Option<Extension<ConnectionSlot>>,
     headers: HeaderMap,
     Query(query): Query<SocketQuery>,
     upgrade: std::result::Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -138,22 +163,11 @@ async fn socket(
         ))
     })?;
     let id = match &query.id {
-        Some(token) => {
-            let id = hub.connection_id(token)?;
-            if !sockets
-                .open
-                .lock()
-                .expect("not poisoned")
-                .insert(id.clone())
-            {
-                return Err(Error::Conflict(format!(
-                    "connection {id} already has a socket"
-                )));
-            }
-            Some(id)
-        }
+        Some(token) => Some(OpenId::claim(&sockets.open, hub.connection_id(token)?)?),
         None => None,
     };
+    // The socket keeps the connection's --max-connections slot.
+    let slot = slot.and_then(|Extension(slot)| slot.take());
     // A message may be twice the hub's limit on the wire so that one over
     // the limit is read and answered with a Completion error; past that the
     // socket is closed (1009).
@@ -164,12 +178,12 @@ async fn socket(
         .max_frame_size(wire_limit)
         .on_upgrade(move |socket| {
             tracker.track_future(async move {
-                tracing::debug!(token = %caller.name, connection_id = ?id, "hub connected");
+                let _slot = slot;
+                let connection_id = id.as_ref().map(|id| id.0.clone());
+                tracing::debug!(token = %caller.name, ?connection_id, "hub connected");
                 run(&sockets, &caller, socket).await;
-                if let Some(id) = &id {
-                    sockets.open.lock().expect("not poisoned").remove(id);
-                }
-                tracing::debug!(connection_id = ?id, "hub disconnected");
+                tracing::debug!(?connection_id, "hub disconnected");
+                drop(id);
             })
         }))
 }
@@ -219,6 +233,14 @@ async fn run(sockets: &Sockets, caller: &Token, socket: WebSocket) {
                     match event {
                         Event::Send(text) => replies.push_str(&text),
                         Event::Invoke(invocation) => {
+                            // Listen before a subscription is made, so nothing
+                            // stored after its answer is missed.
+                            if listening.is_none()
+                                && Method::find(&invocation.target).is_some_and(|m| !m.writes())
+                                && let Some(items) = &sockets.items
+                            {
+                                listening = Some(items.subscribe());
+                            }
                             let hub = hub.clone();
                             let caller = caller.clone();
                             let session = session.clone();
@@ -310,7 +332,8 @@ async fn run(sockets: &Sockets, caller: &Token, socket: WebSocket) {
                     break None;
                 }
             }
-            () = tokio::time::sleep_until(deadline) => {
+            // A client whose calls fill the connection is waited for.
+            () = tokio::time::sleep_until(deadline), if in_flight.len() < MAX_IN_FLIGHT => {
                 let why = if connection.is_open() {
                     format!("the client sent nothing for {} s", CLIENT_TIMEOUT.as_secs())
                 } else {
@@ -331,8 +354,13 @@ async fn run(sockets: &Sockets, caller: &Token, socket: WebSocket) {
     // What was invoked is completed before the goodbye: a record may be
     // durable already, and the client should hear so.
     let mut replies = String::new();
-    while let Some(done) = in_flight.next().await {
-        replies.push_str(&done.unwrap_or_default());
+    let drained = tokio::time::timeout(DRAIN, async {
+        while let Some(done) = in_flight.next().await {
+            replies.push_str(&done.unwrap_or_default());
+        }
+    });
+    if drained.await.is_err() {
+        tracing::warn!("a hub connection closed with calls unfinished after {DRAIN:?}");
     }
     replies.push_str(goodbye.as_deref().unwrap_or_default());
     if !replies.is_empty() {

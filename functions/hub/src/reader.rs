@@ -50,28 +50,27 @@ pub enum Package {
 }
 
 #[derive(Deserialize)]
-struct Envelope {
+struct Envelope<'a> {
     #[serde(rename = "type")]
-    ty: String,
+    ty: &'a str,
     subject: String,
     time: String,
-    data: Value,
+    #[serde(borrow)]
+    data: &'a serde_json::value::RawValue,
 }
 
 impl Item {
-    /// Decodes a record of `topic`; `None` for a record that is not a Quix
-    /// CloudEvent (nothing to push).
+    /// Decodes a record of `topic` straight into its model (no JSON tree);
+    /// `None` for a record that is not a Quix CloudEvent (nothing to push).
     pub fn decode(topic: &str, record: &[u8]) -> Option<Item> {
-        let envelope: Envelope = serde_json::from_slice(record).ok()?;
-        let data = envelope.data;
-        let package = match envelope.ty.as_str() {
-            event_type::PARAMETERS => Package::Parameters(serde_json::from_value(data).ok()?),
-            event_type::EVENTS => Package::Event(serde_json::from_value(data).ok()?),
-            event_type::STREAM_PROPERTIES => {
-                Package::Properties(serde_json::from_value(data).ok()?)
-            }
-            event_type::DEFINITIONS => Package::Definitions(serde_json::from_value(data).ok()?),
-            event_type::STREAM_END => Package::End(serde_json::from_value(data).ok()?),
+        let envelope: Envelope<'_> = serde_json::from_slice(record).ok()?;
+        let data = envelope.data.get();
+        let package = match envelope.ty {
+            event_type::PARAMETERS => Package::Parameters(serde_json::from_str(data).ok()?),
+            event_type::EVENTS => Package::Event(serde_json::from_str(data).ok()?),
+            event_type::STREAM_PROPERTIES => Package::Properties(serde_json::from_str(data).ok()?),
+            event_type::DEFINITIONS => Package::Definitions(serde_json::from_str(data).ok()?),
+            event_type::STREAM_END => Package::End(serde_json::from_str(data).ok()?),
             _ => return None,
         };
         Some(Item {
@@ -499,7 +498,8 @@ fn json<T: Serialize>(value: &T) -> String {
 }
 
 /// A `ParameterDataReceived` argument: only the `wanted` parameters (`*`:
-/// all), every tag; `None` if the package has none of them.
+/// all), every tag, timestamps absolute; `None` if the package has none of
+/// them.
 fn parameter_data_received(
     workspace: &str,
     item: &Item,
@@ -531,8 +531,9 @@ fn parameter_data_received(
         "topicId": topic_id(workspace, &item.topic),
         "topicName": item.topic,
         "streamId": item.stream_id,
-        "epoch": data.epoch,
-        "timestamps": data.timestamps,
+        // Absolute, as the Quix docs' pushes show them (epoch 0).
+        "epoch": 0,
+        "timestamps": data.timestamps.iter().map(|t| t + data.epoch).collect::<Vec<_>>(),
         "numericValues": numeric,
         "stringValues": strings,
         "binaryValues": binary,
@@ -685,7 +686,7 @@ mod tests {
             &record(
                 "io.quix.parameters",
                 "s1",
-                json!({"timestamps": [1], "numericValues": {"EngineRPM": [1.0], "Speed": [2.0]},
+                json!({"epoch": 10, "timestamps": [1], "numericValues": {"EngineRPM": [1.0], "Speed": [2.0]},
                 "stringValues": {"Gear": ["3"]}, "tagValues": {"DriverStatus": ["Flying_lap"]}}),
             ),
         )
@@ -702,7 +703,7 @@ mod tests {
         assert_eq!(
             pushed[0]["arguments"][0],
             json!({"topicId": "ws-f1-data", "topicName": "f1-data", "streamId": "s1", "epoch": 0,
-                "timestamps": [1], "numericValues": {"EngineRPM": [1.0]}, "stringValues": {},
+                "timestamps": [11], "numericValues": {"EngineRPM": [1.0]}, "stringValues": {},
                 "binaryValues": {}, "tagValues": {"DriverStatus": ["Flying_lap"]}})
         );
         // Another stream, topic or parameter: nothing.

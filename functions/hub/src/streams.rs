@@ -48,7 +48,7 @@ pub struct ActiveStream {
     /// When it last carried data (parameters or events).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_data: Option<String>,
-    /// `Open` until the stream ends (then it is removed).
+    /// `Receiving` until the stream ends (then it is removed, `Closed`).
     pub status: &'static str,
 }
 
@@ -184,7 +184,7 @@ impl TopicState {
                 first_seen: item.time.clone(),
                 last_seen: item.time.clone(),
                 last_data: None,
-                status: "Open",
+                status: "Receiving",
             });
         stream.last_seen = item.time.clone();
         let mut changed = new;
@@ -307,7 +307,7 @@ mod tests {
         assert_eq!(
             serde_json::to_value(stream).unwrap(),
             json!({"streamId": "s1", "topicId": "ws-t", "topicName": "t", "name": "car", "metadata": {"a": "b"},
-                "parents": [], "parameters": {}, "events": {}, "firstSeen": "T1", "lastSeen": "T1", "status": "Open"})
+                "parents": [], "parameters": {}, "events": {}, "firstSeen": "T1", "lastSeen": "T1", "status": "Receiving"})
         );
         let changes = state.observe(
             "ws",
