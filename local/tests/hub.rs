@@ -382,3 +382,81 @@ async fn an_open_hub_socket_counts_against_max_connections() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_kinesis_sink_the_writer_hub_publishes_and_the_reader_hub_says_why_not() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let emulators = inlet_e2e::start_emulators().await;
+    let kinesis = inlet_e2e::kinesis_client(&emulators.kinesis_endpoint);
+    inlet_e2e::create_stream(&kinesis, "hub-kinesis", 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("inlet.toml");
+    std::fs::write(
+        &config,
+        "[topics.telemetry]\nstream = \"hub-kinesis\"\n[tokens.devices]\ntoken = \"env:DEVICE_TOKEN\"\ntopics = [\"*\"]\nread = [\"*\"]\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let endpoint = emulators.kinesis_endpoint.clone();
+    let server = tokio::task::spawn_blocking(move || {
+        serve_with(
+            &[
+                "--sink",
+                "kinesis",
+                "--config",
+                config.to_str().unwrap(),
+                "--data-dir",
+                data.to_str().unwrap(),
+            ],
+            &[
+                ("DEVICE_TOKEN", "device-token-1234"),
+                ("AWS_ENDPOINT_URL_KINESIS", &endpoint),
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
+                ("AWS_SECRET_ACCESS_KEY", "test-secret"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let socket = format!(
+        "{}/hub?access_token=device-token-1234",
+        server.base_url.replacen("http", "ws", 1)
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(socket).await.unwrap();
+    let calls = [
+        r#"{"protocol":"json","version":1}"#,
+        r#"{"type":1,"invocationId":"1","target":"SendEventData","arguments":["telemetry","car-1",[{"id":"lap","timestamp":1,"value":"via Kinesis"}]]}"#,
+        r#"{"type":1,"invocationId":"2","target":"SubscribeToPackages","arguments":["telemetry"]}"#,
+    ];
+    let frame: String = calls.iter().map(|c| format!("{c}\u{1e}")).collect();
+    ws.send(Message::text(frame)).await.unwrap();
+    let mut answers: Vec<Value> = Vec::new();
+    while answers.iter().filter(|a| a["type"] == 3).count() < 2 {
+        let Some(Ok(Message::Text(text))) = ws.next().await else {
+            panic!("the socket ended: {answers:?}");
+        };
+        for message in text.as_str().split('\u{1e}').filter(|m| !m.is_empty()) {
+            answers.push(serde_json::from_str(message).unwrap());
+        }
+    }
+    let completion = |id: &str| answers.iter().find(|a| a["invocationId"] == id).unwrap();
+    assert_eq!(
+        *completion("1"),
+        serde_json::json!({"type": 3, "invocationId": "1"})
+    );
+    let refused = completion("2")["error"].as_str().unwrap();
+    assert!(refused.contains("embedded log only"), "{refused}");
+
+    let records = inlet_e2e::read_stream(&kinesis, "hub-kinesis").await;
+    assert_eq!(records.len(), 1);
+    let event: Value = serde_json::from_slice(&records[0].data).unwrap();
+    assert_eq!(event["data"]["value"], "via Kinesis");
+    assert_eq!(records[0].partition_key, "car-1");
+    tokio::task::spawn_blocking(move || drop(server))
+        .await
+        .unwrap();
+}

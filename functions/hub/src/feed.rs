@@ -89,7 +89,23 @@ impl Follower {
             }
             let end = *commits.borrow_and_update();
             loop {
-                let batch = match reader.read_batch_below(end) {
+                // File reads off the async workers.
+                let read = tokio::task::spawn_blocking(move || {
+                    let batch = reader.read_batch_below(end);
+                    (reader, batch)
+                })
+                .await;
+                let batch = match read {
+                    Ok((back, batch)) => {
+                        reader = back;
+                        batch
+                    }
+                    Err(e) => {
+                        tracing::error!(topic = self.topic, error = %e, "the Reader hub's reader failed");
+                        return;
+                    }
+                };
+                let batch = match batch {
                     Ok(batch) if batch.is_empty() => break,
                     Ok(batch) => batch,
                     Err(e) => {
