@@ -449,7 +449,10 @@ async fn with_the_kinesis_sink_the_writer_hub_publishes_and_the_reader_hub_says_
         serde_json::json!({"type": 3, "invocationId": "1"})
     );
     let refused = completion("2")["error"].as_str().unwrap();
-    assert!(refused.contains("embedded log only"), "{refused}");
+    assert!(
+        refused.contains("needs inlet serve's embedded log"),
+        "{refused}"
+    );
 
     let records = inlet_e2e::read_stream(&kinesis, "hub-kinesis").await;
     assert_eq!(records.len(), 1);

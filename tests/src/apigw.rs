@@ -457,3 +457,90 @@ async fn post_to_connection(
         _ => StatusCode::GONE,
     }
 }
+
+/// An event source mapping as Lambda runs one for a Kinesis stream: each
+/// shard read from its trim horizon, batches of up to 100 records given to
+/// `function` as a `KinesisEvent`; when the answer lists
+/// `batchItemFailures`, the shard is read again from the first one listed
+/// (Lambda's retry; unbounded here, where no test fails a batch for good).
+/// Polls every 100 ms while a shard is idle; runs until the task is dropped.
+pub fn event_source_mapping(
+    kinesis: aws_sdk_kinesis::Client,
+    stream: String,
+    function: Arc<LambdaHost>,
+) -> tokio::task::JoinHandle<()> {
+    use aws_sdk_kinesis::types::ShardIteratorType;
+    use base64::Engine;
+    tokio::spawn(async move {
+        let shards = kinesis
+            .list_shards()
+            .stream_name(&stream)
+            .send()
+            .await
+            .expect("ListShards");
+        let shard = shards.shards()[0].shard_id().to_owned();
+        let iterator = |kind: ShardIteratorType, at: Option<String>| {
+            let (kinesis, stream, shard) = (kinesis.clone(), stream.clone(), shard.clone());
+            async move {
+                kinesis
+                    .get_shard_iterator()
+                    .stream_name(stream)
+                    .shard_id(shard)
+                    .shard_iterator_type(kind)
+                    .set_starting_sequence_number(at)
+                    .send()
+                    .await
+                    .expect("GetShardIterator")
+                    .shard_iterator()
+                    .map(str::to_owned)
+            }
+        };
+        let mut next = iterator(ShardIteratorType::TrimHorizon, None).await;
+        while let Some(it) = next.take() {
+            let page = kinesis
+                .get_records()
+                .shard_iterator(it)
+                .limit(100)
+                .send()
+                .await
+                .expect("GetRecords");
+            next = page.next_shard_iterator().map(str::to_owned);
+            if page.records().is_empty() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            let records: Vec<Value> = page
+                .records()
+                .iter()
+                .map(|r| {
+                    json!({
+                        "kinesis": {
+                            "kinesisSchemaVersion": "1.0",
+                            "partitionKey": r.partition_key(),
+                            "sequenceNumber": r.sequence_number(),
+                            "data": base64::engine::general_purpose::STANDARD.encode(r.data().as_ref()),
+                            "approximateArrivalTimestamp": r.approximate_arrival_timestamp().map_or(0.0, |t| t.as_secs_f64()),
+                        },
+                        "eventSource": "aws:kinesis",
+                        "eventVersion": "1.0",
+                        "eventID": format!("{shard}:{}", r.sequence_number()),
+                        "eventName": "aws:kinesis:record",
+                        "invokeIdentityArn": "arn:aws:iam::123456789012:role/fanout",
+                        "awsRegion": "us-east-1",
+                        "eventSourceARN": format!("arn:aws:kinesis:us-east-1:123456789012:stream/{stream}"),
+                    })
+                })
+                .collect();
+            let answer = function.invoke(json!({ "Records": records })).await;
+            let failed = answer.ok().and_then(|a| {
+                a["batchItemFailures"][0]["itemIdentifier"]
+                    .as_str()
+                    .map(str::to_owned)
+            });
+            if let Some(at) = failed {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                next = iterator(ShardIteratorType::AtSequenceNumber, Some(at)).await;
+            }
+        }
+    })
+}

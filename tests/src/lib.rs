@@ -84,31 +84,43 @@ pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
 /// Creates the dedupe table as `template.yaml` does (key `pk`), and waits
 /// until it is active.
 pub async fn create_dedupe_table(client: &aws_sdk_dynamodb::Client, name: &str) {
+    create_table(client, name, &["pk"]).await;
+}
+
+/// Creates an on-demand table keyed by `keys` (a hash key, then a range
+/// key), all strings, as the template does; waits until it is active.
+pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, keys: &[&str]) {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
         TableStatus,
     };
-    client
+    let mut create = client
         .create_table()
         .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("CreateTable");
+        .billing_mode(BillingMode::PayPerRequest);
+    for (i, key) in keys.iter().enumerate() {
+        let kind = if i == 0 {
+            KeyType::Hash
+        } else {
+            KeyType::Range
+        };
+        create = create
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(*key)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(*key)
+                    .key_type(kind)
+                    .build()
+                    .unwrap(),
+            );
+    }
+    create.send().await.expect("CreateTable");
     wait_until(&format!("table {name} active"), || async {
         let table = client
             .describe_table()

@@ -19,7 +19,8 @@ use inlet_shared::signalr::{Connection, Event, protocol};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::Hub;
+use crate::table::HubTable;
+use crate::{Hub, Reading};
 
 /// The authorizer context key holding the connection's token name.
 const TOKEN_KEY: &str = "token";
@@ -83,11 +84,16 @@ struct RouteContext {
 pub struct Unauthorized;
 
 /// Handles one invocation; an authorizer's refusal is the error API Gateway
-/// turns into 401.
-pub async fn handle(hub: &Hub, invocation: Invocation) -> Result<Value, Unauthorized> {
+/// turns into 401. Subscriptions go to `table` (without one the Reader
+/// hub's methods are refused).
+pub async fn handle(
+    hub: &Hub,
+    table: Option<&HubTable>,
+    invocation: Invocation,
+) -> Result<Value, Unauthorized> {
     match invocation {
         Invocation::Authorize(request) => authorize(hub, request),
-        Invocation::Route(event) => Ok(route(hub, event).await),
+        Invocation::Route(event) => Ok(route(hub, table, event).await),
     }
 }
 
@@ -129,13 +135,20 @@ fn authorize(hub: &Hub, request: AuthorizerRequest) -> Result<Value, Unauthorize
     }))
 }
 
-async fn route(hub: &Hub, event: RouteEvent) -> Value {
+async fn route(hub: &Hub, table: Option<&HubTable>, event: RouteEvent) -> Value {
     let context = &event.request_context;
     let connection = context.connection_id.as_deref().unwrap_or("");
     match context.event_type.as_str() {
         "CONNECT" => tracing::info!(connection, "hub connected"),
-        "DISCONNECT" => tracing::info!(connection, "hub disconnected"),
-        "MESSAGE" => return message(hub, &event).await,
+        "DISCONNECT" => {
+            tracing::info!(connection, "hub disconnected");
+            if let Some(table) = table
+                && let Err(e) = table.forget(connection).await
+            {
+                tracing::warn!(error = %e, "cannot forget a connection's subscriptions; they expire");
+            }
+        }
+        "MESSAGE" => return message(hub, table, &event).await,
         other => tracing::warn!(event_type = other, "unexpected WebSocket event"),
     }
     json!({ "statusCode": 200 })
@@ -143,7 +156,9 @@ async fn route(hub: &Hub, event: RouteEvent) -> Value {
 
 /// A frame: every message in it handled in order, the answers sent back as
 /// one frame.
-async fn message(hub: &Hub, event: &RouteEvent) -> Value {
+async fn message(hub: &Hub, table: Option<&HubTable>, event: &RouteEvent) -> Value {
+    let connection = event.request_context.connection_id.as_deref().unwrap_or("");
+    let reading = table.map(|table| Reading::Table { table, connection });
     let mut reply = String::new();
     let caller = caller(hub, &event.request_context);
     let body = event.body.as_deref().unwrap_or("");
@@ -160,7 +175,7 @@ async fn message(hub: &Hub, event: &RouteEvent) -> Value {
             Event::Send(text) => reply.push_str(&text),
             Event::Invoke(invocation) => match &caller {
                 Ok(caller) => {
-                    if let Some(done) = hub.invoke(caller, None, invocation).await {
+                    if let Some(done) = hub.invoke(caller, reading, invocation).await {
                         reply.push_str(&done);
                     }
                 }

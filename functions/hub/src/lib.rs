@@ -8,6 +8,7 @@
 //! methods, negotiate, and (feature `local`) the socket of `inlet serve`.
 
 pub mod aws;
+pub mod fanout;
 #[cfg(feature = "local")]
 mod feed;
 #[cfg(feature = "local")]
@@ -15,10 +16,11 @@ mod local;
 mod methods;
 pub mod reader;
 pub mod streams;
+pub mod table;
 
 #[cfg(feature = "local")]
 pub use local::local;
-pub use methods::{Method, Session};
+pub use methods::{Method, Reading, Session};
 
 use std::sync::Arc;
 
@@ -99,7 +101,7 @@ impl Hub {
     pub async fn invoke(
         &self,
         caller: &Token,
-        session: Option<&Session>,
+        session: Option<Reading<'_>>,
         invocation: Invocation,
     ) -> Option<String> {
         let result = methods::call(self, caller, session, &invocation).await;

@@ -32,7 +32,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::reader::Update;
 use crate::streams::Topics;
-use crate::{HUB_PATH, Hub, Method, Session, feed, negotiate_routes};
+use crate::{HUB_PATH, Hub, Method, Reading, Session, feed, negotiate_routes};
 
 /// How often the server pings an open connection.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -251,7 +251,7 @@ async fn run(sockets: &Sockets, caller: &Token, socket: WebSocket) {
                             // order they were made. Unconstrained, so tokio's
                             // budget cannot defer that first poll.
                             let mut call = Box::pin(tokio::task::unconstrained(async move {
-                                hub.invoke(&caller, session.as_deref(), invocation).await
+                                hub.invoke(&caller, session.as_deref().map(Reading::Local), invocation).await
                             }));
                             match futures_util::poll!(call.as_mut()) {
                                 Poll::Ready(done) => replies.push_str(&done.unwrap_or_default()),

@@ -153,6 +153,21 @@ impl Method {
     }
 }
 
+/// Where a connection's subscriptions live: in `inlet serve`'s memory, or
+/// in AWS in the hub's table (read by the fan-out function).
+#[derive(Clone, Copy)]
+pub enum Reading<'a> {
+    /// A socket of `inlet serve`.
+    Local(&'a Session),
+    /// An API Gateway connection.
+    Table {
+        /// The table.
+        table: &'a crate::table::HubTable,
+        /// API Gateway's connection id.
+        connection: &'a str,
+    },
+}
+
 /// A connection's subscriptions, and what the Reader hub knows of each
 /// topic (for the lists the subscribe methods return).
 #[derive(Debug)]
@@ -179,7 +194,7 @@ impl Session {
 pub(crate) async fn call(
     hub: &Hub,
     caller: &Token,
-    session: Option<&Session>,
+    session: Option<Reading<'_>>,
     invocation: &Invocation,
 ) -> Result<Option<Value>> {
     if invocation.size > hub.max_message_bytes {
@@ -201,7 +216,7 @@ pub(crate) async fn call(
     };
     let writer = &hub.writer;
     if !method.writes() {
-        return subscribe(hub, caller, session, &args);
+        return subscribe(hub, caller, session, &args).await;
     }
     match method {
         Method::CreateStream => {
@@ -258,10 +273,10 @@ pub(crate) async fn call(
 
 /// A Reader hub method: the subscription changed, once the topic is known
 /// to be readable by `caller`.
-fn subscribe(
+async fn subscribe(
     hub: &Hub,
     caller: &Token,
-    session: Option<&Session>,
+    session: Option<Reading<'_>>,
     args: &Arguments<'_>,
 ) -> Result<Option<Value>> {
     let string = |i: usize, what: &str| args.string(i, what);
@@ -323,11 +338,23 @@ fn subscribe(
     if change.subscribes() {
         authorize_read(hub.config(), caller, change.topic())?;
     }
-    let session = session.ok_or_else(|| {
-        Error::NotFound(
-            "the Reader hub is served by inlet serve on its embedded log only (not with --sink kinesis, not in AWS yet)".into(),
-        )
-    })?;
+    let session = match session {
+        Some(Reading::Local(session)) => session,
+        Some(Reading::Table { table, connection }) => {
+            let now = hub.writer.publisher().now();
+            table.apply(connection, &caller.name, &change, now).await?;
+            // AWS keeps no stream or metrics state yet: the lists are empty.
+            return Ok(match change {
+                Change::ActiveStreams(_) | Change::Metrics(_) => Some(Value::Array(Vec::new())),
+                _ => None,
+            });
+        }
+        None => {
+            return Err(Error::NotFound(
+                "the Reader hub needs inlet serve's embedded log, or in AWS the hub's table: with --sink kinesis it is not served".into(),
+            ));
+        }
+    };
     // What the two list-returning subscriptions return: the current state of
     // every topic the caller may read that the pattern names.
     let readable = |topic: &str| {

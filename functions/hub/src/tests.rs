@@ -80,7 +80,7 @@ impl Harness {
             .hub
             .invoke(
                 &self.caller(token),
-                Some(&self.session),
+                Some(Reading::Local(&self.session)),
                 call(Some("1"), target, arguments),
             )
             .await
@@ -425,7 +425,8 @@ async fn subscribing_where_no_records_are_fed_is_refused_by_name() {
         .await
         .unwrap();
     assert!(
-        completion.contains("the Reader hub is served by inlet serve on its embedded log only"),
+        completion
+            .contains("the Reader hub needs inlet serve's embedded log, or in AWS the hub's table"),
         "{completion}"
     );
 }
@@ -543,7 +544,11 @@ mod aws {
     //! documentation shows them.
 
     use super::*;
-    use crate::aws::{Invocation as Event, handle};
+    use crate::aws::{Invocation as Event, handle as handle_with};
+
+    async fn handle(hub: &Hub, event: Event) -> Result<Value, crate::aws::Unauthorized> {
+        handle_with(hub, None, event).await
+    }
 
     fn authorizer(query: Value, headers: Value) -> Event {
         Event::from_event(json!({

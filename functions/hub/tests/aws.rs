@@ -113,3 +113,100 @@ async fn the_official_node_client_writes_through_api_gateway_and_the_hub_lambda(
             .is_empty()
     );
 }
+
+const READER_CONFIG: &str = r#"
+[topics.f1-data]
+stream = "hub-f1-data"
+[tokens.dashboard]
+token = "env:DASHBOARD_TOKEN"
+topics = ["f1-data"]
+read = ["f1-data"]
+[tokens.devices]
+token = "env:DEVICE_TOKEN"
+topics = ["f1-data"]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_through_api_gateway_gets_what_a_writer_stores_through_the_fanout() {
+    let emulators = inlet_e2e::start_emulators().await;
+    let kinesis = inlet_e2e::kinesis_client(&emulators.kinesis_endpoint);
+    inlet_e2e::create_stream(&kinesis, "hub-f1-data", 1).await;
+    let dynamodb = inlet_e2e::dynamodb_client(&emulators.dynamodb_endpoint);
+    inlet_e2e::create_table(&dynamodb, "hub-table", &["pk", "sk"]).await;
+    let env = [
+        ("INLET_CONFIG", READER_CONFIG),
+        ("DASHBOARD_TOKEN", "dashboard-token-1234"),
+        ("DEVICE_TOKEN", "device-token-1234"),
+        ("INLET_HUB_TABLE", "hub-table"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
+        ("AWS_SECRET_ACCESS_KEY", "test-secret"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        (
+            "AWS_ENDPOINT_URL_KINESIS",
+            emulators.kinesis_endpoint.as_str(),
+        ),
+        (
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            emulators.dynamodb_endpoint.as_str(),
+        ),
+    ];
+    let negotiate = LambdaHost::start(
+        Path::new(env!("CARGO_BIN_EXE_hub-negotiate")),
+        "hub-negotiate",
+        &env,
+    )
+    .await;
+    let hub = LambdaHost::start(Path::new(env!("CARGO_BIN_EXE_hub")), "hub", &env).await;
+    let base = HubGateway::start(negotiate, hub).await;
+    // The fan-out posts to the stand-in's @connections API.
+    let connections = format!("{base}/prod");
+    let mut fanout_env = env.to_vec();
+    fanout_env.push(("INLET_HUB_CONNECTIONS_URL", connections.as_str()));
+    let fanout = LambdaHost::start(
+        Path::new(env!("CARGO_BIN_EXE_hub-fanout")),
+        "hub-fanout",
+        &fanout_env,
+    )
+    .await;
+    let _mapping = inlet_e2e::apigw::event_source_mapping(
+        kinesis.clone(),
+        "hub-f1-data".to_owned(),
+        std::sync::Arc::new(fanout),
+    );
+
+    let url = format!("{base}/hub");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(format!("{TESTS}/signalr/reader-client.mjs"))
+            .args([
+                &url,
+                "dashboard-token-1234",
+                "device-token-1234",
+                "f1-data",
+                "records",
+            ])
+            .current_dir(TESTS)
+            .output()
+            .expect("node runs (tests/run.sh installs @microsoft/signalr with npm ci)")
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success() && String::from_utf8_lossy(&output.stdout).contains("reader ok"),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The client disconnected: $disconnect forgets its subscriptions.
+    inlet_e2e::wait_until("the subscriptions forgotten", || async {
+        let left = dynamodb
+            .scan()
+            .table_name("hub-table")
+            .send()
+            .await
+            .unwrap();
+        left.count() == 0
+    })
+    .await;
+}
