@@ -19,6 +19,7 @@ use inlet_shared::Config;
 use inlet_shared::time::{Backoff, Jitter};
 
 use crate::reader::{Item, Update};
+use crate::streams::{Action, ActiveStream, TopicMetrics, TopicState};
 use crate::table::{HubTable, Subscriber};
 
 /// The largest frame API Gateway passes to a client.
@@ -136,7 +137,21 @@ impl Fanout {
             .iter()
             .filter_map(|r| Item::decode(&topic.name, &r.kinesis.data))
             .collect();
-        let subscribers = match self.table.subscribers(&topic.name, SystemTime::now()).await {
+        let now = SystemTime::now();
+        let mut updates: Vec<Update> = Vec::new();
+        match self.track(&topic.name, &items, now).await {
+            Ok((changes, metrics)) => {
+                updates.extend(changes.into_iter().map(|(s, a)| Update::Stream(s, a)));
+                updates.extend(items.iter().cloned().map(Update::Record));
+                updates.push(Update::Metrics(metrics));
+            }
+            Err(e) => {
+                // The streams and metrics are best effort; records still go out.
+                tracing::warn!(error = %e, "cannot keep the topic's streams and metrics");
+                updates.extend(items.iter().cloned().map(Update::Record));
+            }
+        }
+        let subscribers = match self.table.subscribers(&topic.name, now).await {
             Ok(subscribers) => subscribers,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the subscribers: the batch is retried");
@@ -150,9 +165,9 @@ impl Fanout {
         );
         futures_util::stream::iter(subscribers)
             .for_each_concurrent(PARALLEL, |subscriber| {
-                let (items, pushed, gone) = (&items, &pushed, &gone);
+                let (updates, pushed, gone) = (&updates, &pushed, &gone);
                 async move {
-                    match self.push(&subscriber, items).await {
+                    match self.push(&subscriber, updates).await {
                         Ok(n) => {
                             pushed.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
                         }
@@ -177,9 +192,44 @@ impl Fanout {
         response
     }
 
+    /// The topic's streams as `items` change them (kept in the table), and
+    /// the batch's metrics: the fan-out's pace is its batches, about one a
+    /// second per shard while records arrive.
+    async fn track(
+        &self,
+        topic: &str,
+        items: &[Item],
+        now: SystemTime,
+    ) -> inlet_shared::Result<(Vec<(ActiveStream, Action)>, TopicMetrics)> {
+        let workspace = &self.config.hub.workspace;
+        let known = self.table.streams(topic, now).await?;
+        let mut state = TopicState::of_streams(known);
+        let mut changes = Vec::new();
+        let mut touched = std::collections::BTreeSet::new();
+        for item in items {
+            touched.insert(item.stream_id.clone());
+            changes.extend(state.observe(workspace, item));
+        }
+        for (stream, action) in &changes {
+            if *action == Action::Remove {
+                self.table.delete_stream(topic, &stream.stream_id).await?;
+                touched.remove(&stream.stream_id);
+            }
+        }
+        for stream in state.streams() {
+            if touched.contains(&stream.stream_id) {
+                self.table.put_stream(&stream, now).await?;
+            }
+        }
+        let at = humantime::format_rfc3339_millis(now).to_string();
+        let metrics = state.tick(workspace, topic, &at);
+        self.table.put_metrics(&metrics, now).await?;
+        Ok((changes, metrics))
+    }
+
     /// Sends one subscriber its pushes, in frames of at most 32 KB, in
     /// order; the frames sent.
-    async fn push(&self, subscriber: &Subscriber, items: &[Item]) -> Result<usize, PostError> {
+    async fn push(&self, subscriber: &Subscriber, updates: &[Update]) -> Result<usize, PostError> {
         let Some(token) = self.config.tokens.get(&subscriber.token) else {
             // The token was removed from the configuration: so is its access.
             return Err(PostError::Gone);
@@ -187,12 +237,11 @@ impl Fanout {
         let workspace = &self.config.hub.workspace;
         let mut frames = Vec::new();
         let mut frame = String::new();
-        for item in items {
+        for update in updates {
             let mut pushes = String::new();
-            let update = Update::Record(item.clone());
             subscriber
                 .subscriptions
-                .pushes(workspace, token, &update, &mut pushes);
+                .pushes(workspace, token, update, &mut pushes);
             for message in pushes.split_inclusive(inlet_shared::signalr::protocol::RECORD_SEPARATOR)
             {
                 if message.len() > MAX_FRAME_BYTES {
@@ -294,6 +343,13 @@ mod tests {
             .collect()
     }
 
+    fn records(count: usize, value_bytes: usize) -> Vec<Update> {
+        items(count, value_bytes)
+            .into_iter()
+            .map(Update::Record)
+            .collect()
+    }
+
     fn subscriber() -> Subscriber {
         let mut subscriptions = Subscriptions::default();
         subscriptions.apply(Change::Packages("t".into()));
@@ -308,7 +364,7 @@ mod tests {
     async fn pushes_go_in_order_in_frames_of_at_most_32_kb() {
         let connections = Arc::new(Recorded::default());
         let sent = fanout(connections.clone())
-            .push(&subscriber(), &items(100, 1000))
+            .push(&subscriber(), &records(100, 1000))
             .await
             .unwrap();
         let frames = connections.frames.lock().unwrap();
@@ -341,7 +397,7 @@ mod tests {
             .unwrap()
             .extend([Err(PostError::Throttled), Err(PostError::Throttled)]);
         let fanout = fanout(connections.clone());
-        assert_eq!(fanout.push(&subscriber(), &items(1, 10)).await, Ok(1));
+        assert_eq!(fanout.push(&subscriber(), &records(1, 10)).await, Ok(1));
         assert_eq!(connections.frames.lock().unwrap().len(), 1);
         connections
             .answers
@@ -349,12 +405,12 @@ mod tests {
             .unwrap()
             .push(Err(PostError::Gone));
         assert_eq!(
-            fanout.push(&subscriber(), &items(1, 10)).await,
+            fanout.push(&subscriber(), &records(1, 10)).await,
             Err(PostError::Gone)
         );
         // A push larger than a frame is not sent; the others are.
-        let mut big = items(1, 40_000);
-        big.extend(items(1, 10));
+        let mut big = records(1, 40_000);
+        big.extend(records(1, 10));
         assert_eq!(fanout.push(&subscriber(), &big).await, Ok(1));
     }
 }

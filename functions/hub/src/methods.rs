@@ -343,9 +343,29 @@ async fn subscribe(
         Some(Reading::Table { table, connection }) => {
             let now = hub.writer.publisher().now();
             table.apply(connection, &caller.name, &change, now).await?;
-            // AWS keeps no stream or metrics state yet: the lists are empty.
+            // The lists, from what the fan-out keeps in the table.
+            let topics: Vec<&String> = hub
+                .config()
+                .topics
+                .keys()
+                .filter(|topic| caller.read.allows(topic))
+                .filter(|topic| change.topic() == ANY || change.topic() == topic.as_str())
+                .collect();
             return Ok(match change {
-                Change::ActiveStreams(_) | Change::Metrics(_) => Some(Value::Array(Vec::new())),
+                Change::ActiveStreams(_) => {
+                    let mut streams = Vec::new();
+                    for topic in topics {
+                        streams.extend(table.streams(topic, now).await?);
+                    }
+                    Some(serde_json::to_value(streams).expect("streams serialise"))
+                }
+                Change::Metrics(_) => {
+                    let mut metrics = Vec::new();
+                    for topic in topics {
+                        metrics.extend(table.metrics(topic, now).await?);
+                    }
+                    Some(serde_json::to_value(metrics).expect("metrics serialise"))
+                }
                 _ => None,
             });
         }

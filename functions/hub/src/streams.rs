@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::reader::{Item, Package, topic_id};
 
@@ -15,7 +15,7 @@ pub const METRICS_KEPT: usize = 300;
 
 /// A stream as `SubscribeToActiveStreams` lists it (camelCase, nulls
 /// omitted).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActiveStream {
     /// The stream id.
@@ -49,11 +49,11 @@ pub struct ActiveStream {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_data: Option<String>,
     /// `Receiving` until the stream ends (then it is removed, `Closed`).
-    pub status: &'static str,
+    pub status: String,
 }
 
 /// A parameter of an active stream.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ParameterInfo {
     /// From its definition.
@@ -64,7 +64,7 @@ pub struct ParameterInfo {
     pub description: Option<String>,
     /// `Numeric`, `String` or `Binary`, once data was seen.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub data_type: Option<&'static str>,
+    pub data_type: Option<String>,
     /// From its definition.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum_value: Option<f64>,
@@ -80,7 +80,7 @@ pub struct ParameterInfo {
 }
 
 /// An event of an active stream.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventInfo {
     /// From its definition.
@@ -98,7 +98,7 @@ pub struct EventInfo {
 }
 
 /// A topic's metrics over one second, as `TopicMetricsUpdated` pushes them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TopicMetrics {
     /// The end of the second (RFC 3339).
@@ -144,13 +144,24 @@ pub struct TopicState {
 }
 
 impl TopicState {
+    /// A topic's state from streams kept elsewhere (the fan-out's table).
+    pub fn of_streams(streams: impl IntoIterator<Item = ActiveStream>) -> Self {
+        TopicState {
+            streams: streams
+                .into_iter()
+                .map(|s| (s.stream_id.clone(), s))
+                .collect(),
+            ..TopicState::default()
+        }
+    }
+
     /// Takes a record in; the stream changes to announce.
     pub fn observe(&mut self, workspace: &str, item: &Item) -> Vec<(ActiveStream, Action)> {
         self.bytes += item.size as u64;
         let mut changes = Vec::new();
         if let Package::End(_) = item.package {
             if let Some(mut stream) = self.streams.remove(&item.stream_id) {
-                stream.status = "Closed";
+                stream.status = "Closed".to_owned();
                 stream.last_seen = item.time.clone();
                 changes.push((stream, Action::Remove));
             }
@@ -184,7 +195,7 @@ impl TopicState {
                 first_seen: item.time.clone(),
                 last_seen: item.time.clone(),
                 last_data: None,
-                status: "Receiving",
+                status: "Receiving".to_owned(),
             });
         stream.last_seen = item.time.clone();
         let mut changed = new;
@@ -227,7 +238,7 @@ impl TopicState {
                     for name in names {
                         let info = stream.parameters.entry(name.clone()).or_default();
                         if info.data_type.is_none() {
-                            info.data_type = Some(data_type);
+                            info.data_type = Some(data_type.to_owned());
                             changed = true;
                         }
                     }
@@ -318,7 +329,10 @@ mod tests {
                 json!({"timestamps": [1], "numericValues": {"rpm": [1.0]}}),
             ),
         );
-        assert_eq!(changes[0].0.parameters["rpm"].data_type, Some("Numeric"));
+        assert_eq!(
+            changes[0].0.parameters["rpm"].data_type.as_deref(),
+            Some("Numeric")
+        );
         assert_eq!(changes[0].0.last_data.as_deref(), Some("T2"));
         // The same data again changes nothing worth announcing.
         assert!(

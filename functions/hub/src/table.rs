@@ -6,7 +6,9 @@
 //!
 //! Two items per subscription: under `topic#<topic>` (what the fan-out
 //! queries) and under `connection#<id>` (what a disconnect or a gone
-//! connection deletes).
+//! connection deletes). The fan-out also keeps each topic's active streams
+//! (`streams#<topic>`, a day past their last record) and its metrics
+//! (`metrics#<topic>`, 5 minutes).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime};
@@ -16,6 +18,12 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use inlet_shared::{Error, Result};
 
 use crate::reader::{ANY, Change, Subscriptions};
+use crate::streams::{ActiveStream, TopicMetrics};
+
+/// How long a stream with no record stays listed.
+pub const STREAM_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How long metrics are kept: what `SubscribeToTopicMetrics` returns.
+pub const METRICS_TTL: Duration = Duration::from_secs(300);
 
 /// How long a subscription is kept: API Gateway closes a connection after
 /// 2 hours.
@@ -253,5 +261,93 @@ impl HubTable {
             }
         }
         Ok(by_connection.into_values().collect())
+    }
+
+    async fn put_json(
+        &self,
+        pk: String,
+        sk: String,
+        json: String,
+        expires: SystemTime,
+    ) -> Result<()> {
+        let expires = inlet_shared::time::unix_secs(expires).to_string();
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(pk))
+            .item("sk", s(sk))
+            .item("json", s(json))
+            .item("expires_at", AttributeValue::N(expires))
+            .send()
+            .await
+            .map_err(|e| unavailable("write", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+
+    async fn query_json<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: &str,
+        now: SystemTime,
+    ) -> Result<Vec<T>> {
+        let now = inlet_shared::time::unix_secs(now);
+        Ok(self
+            .query(pk)
+            .await?
+            .iter()
+            .filter(|row| {
+                row.get("expires_at")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .is_some_and(|expires| expires > now)
+            })
+            .filter_map(|row| serde_json::from_str(&text(row, "json")).ok())
+            .collect())
+    }
+
+    /// The active streams of `topic`.
+    pub async fn streams(&self, topic: &str, now: SystemTime) -> Result<Vec<ActiveStream>> {
+        self.query_json(&format!("streams#{topic}"), now).await
+    }
+
+    /// Keeps `stream` (a day past `now`).
+    pub async fn put_stream(&self, stream: &ActiveStream, now: SystemTime) -> Result<()> {
+        let json = serde_json::to_string(stream).expect("a stream serialises");
+        self.put_json(
+            format!("streams#{}", stream.topic_name),
+            stream.stream_id.clone(),
+            json,
+            now + STREAM_TTL,
+        )
+        .await
+    }
+
+    /// Forgets an ended stream.
+    pub async fn delete_stream(&self, topic: &str, stream_id: &str) -> Result<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("streams#{topic}")))
+            .key("sk", s(stream_id))
+            .send()
+            .await
+            .map_err(|e| unavailable("delete", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+
+    /// Keeps `metrics` for 5 minutes.
+    pub async fn put_metrics(&self, metrics: &TopicMetrics, now: SystemTime) -> Result<()> {
+        let json = serde_json::to_string(metrics).expect("metrics serialise");
+        self.put_json(
+            format!("metrics#{}", metrics.topic_name),
+            metrics.timestamp.clone(),
+            json,
+            now + METRICS_TTL,
+        )
+        .await
+    }
+
+    /// The metrics of the last 5 minutes, oldest first.
+    pub async fn metrics(&self, topic: &str, now: SystemTime) -> Result<Vec<TopicMetrics>> {
+        self.query_json(&format!("metrics#{topic}"), now).await
     }
 }
