@@ -163,8 +163,15 @@ impl Parameters {
                 .collect::<Vec<_>>()
                 .join(",")
         };
+        // The names too: the Reader hub's fan-out maps each of them (in the
+        // stack's own account and region).
+        let names = if self.existing_streams.is_empty() {
+            "none".to_owned()
+        } else {
+            self.existing_streams.join(",")
+        };
         let mut overrides = format!(
-            "Topics={} ExistingStreamArns={existing} PollSchedule={}",
+            "Topics={} ExistingStreamArns={existing} ExistingStreams={names} PollSchedule={}",
             self.topics.join(","),
             if self.poll { "ENABLED" } else { "DISABLED" }
         );
@@ -285,7 +292,7 @@ mod tests {
         let p = parameters("[topics.a]\n[topics.b]\nstream = \"their-stream\"\n");
         assert_eq!(
             p.overrides(),
-            "Topics=a ExistingStreamArns=arn:aws:kinesis:*:*:stream/their-stream PollSchedule=DISABLED"
+            "Topics=a ExistingStreamArns=arn:aws:kinesis:*:*:stream/their-stream ExistingStreams=their-stream PollSchedule=DISABLED"
         );
         let p = p.with_stack("aws-cn", "inlet/", &[]).unwrap();
         assert!(

@@ -66,6 +66,7 @@ fn an_example_configuration_deploys_and_every_function_would_start_with_it() {
     let overrides = std::fs::read_to_string(out.join("parameter-overrides")).unwrap();
     assert_eq!(parameter(&overrides, "Topics"), "orders,webhooks");
     assert_eq!(parameter(&overrides, "ExistingStreamArns"), "none");
+    assert_eq!(parameter(&overrides, "ExistingStreams"), "none");
     assert_eq!(parameter(&overrides, "PollSchedule"), "ENABLED");
 
     // The template takes those parameters and sets what the functions read.
@@ -79,6 +80,7 @@ fn an_example_configuration_deploys_and_every_function_would_start_with_it() {
         "Name: !Sub \"${AWS::StackName}.${Topic}\"",
         "  Topics:\n",
         "  ExistingStreamArns:\n",
+        "  ExistingStreams:\n",
         "  PollSchedule:\n",
     ] {
         assert!(TEMPLATE.contains(wiring), "template.yaml lacks {wiring:?}");
@@ -194,6 +196,7 @@ topic = "webhooks"
         parameter(&overrides, "ExistingStreamArns"),
         "arn:aws:kinesis:*:*:stream/old-stream"
     );
+    assert_eq!(parameter(&overrides, "ExistingStreams"), "old-stream");
     assert_eq!(parameter(&overrides, "PollSchedule"), "DISABLED");
     let _ = Config::parse(&std::fs::read_to_string(&config).unwrap(), &|_| {
         Some("x".into())
