@@ -115,7 +115,13 @@ impl Follower {
                 };
                 let listening = self.tx.receiver_count() > 0;
                 for record in batch {
-                    let Some(item) = Item::decode(&self.topic, &record.data) else {
+                    // With nobody listening only the topic's state is kept.
+                    let decoded = if listening {
+                        Item::decode(&self.topic, &record.data)
+                    } else {
+                        Item::summary(&self.topic, &record.data)
+                    };
+                    let Some(item) = decoded else {
                         continue;
                     };
                     let changes = self.state().observe(&self.workspace, &item);

@@ -83,6 +83,63 @@ impl Item {
     }
 }
 
+impl Item {
+    /// [`Item::decode`] keeping only what a topic's state needs (an event's
+    /// id, the names of a package's columns), for when nobody listens: event
+    /// values and column values are skipped, not copied.
+    pub fn summary(topic: &str, record: &[u8]) -> Option<Item> {
+        use serde::de::IgnoredAny;
+        #[derive(Deserialize)]
+        struct EventId {
+            #[serde(alias = "Id")]
+            id: String,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Columns {
+            #[serde(default, alias = "NumericValues")]
+            numeric_values: BTreeMap<String, IgnoredAny>,
+            #[serde(default, alias = "StringValues")]
+            string_values: BTreeMap<String, IgnoredAny>,
+            #[serde(default, alias = "BinaryValues")]
+            binary_values: BTreeMap<String, IgnoredAny>,
+        }
+        fn names<T>(columns: BTreeMap<String, IgnoredAny>) -> BTreeMap<String, Vec<T>> {
+            columns.into_keys().map(|name| (name, Vec::new())).collect()
+        }
+        let envelope: Envelope<'_> = serde_json::from_slice(record).ok()?;
+        let data = envelope.data.get();
+        let package = match envelope.ty {
+            event_type::EVENTS => {
+                let event: EventId = serde_json::from_str(data).ok()?;
+                Package::Event(EventData {
+                    id: event.id,
+                    timestamp: 0,
+                    value: String::new(),
+                    tags: BTreeMap::new(),
+                })
+            }
+            event_type::PARAMETERS => {
+                let columns: Columns = serde_json::from_str(data).ok()?;
+                Package::Parameters(ParameterData {
+                    numeric_values: names(columns.numeric_values),
+                    string_values: names(columns.string_values),
+                    binary_values: names(columns.binary_values),
+                    ..ParameterData::default()
+                })
+            }
+            _ => return Item::decode(topic, record),
+        };
+        Some(Item {
+            topic: topic.to_owned(),
+            stream_id: envelope.subject,
+            time: envelope.time,
+            package,
+            size: record.len(),
+        })
+    }
+}
+
 /// What the Reader hub hands its connections: a stored record, or a change
 /// of a topic's streams or metrics.
 #[derive(Debug, Clone, PartialEq)]
@@ -747,6 +804,33 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_summary_keeps_what_a_topics_state_needs() {
+        use crate::streams::TopicState;
+        let records = [
+            record(
+                "io.quix.events",
+                "s1",
+                json!({"id": "crash", "timestamp": 5, "value": "x".repeat(100)}),
+            ),
+            record(
+                "io.quix.parameters",
+                "s1",
+                json!({"timestamps": [1], "numericValues": {"rpm": [1.0]}, "StringValues": {"gear": ["3"]}}),
+            ),
+            record("io.quix.stream.properties", "s1", json!({"name": "car"})),
+        ];
+        let (mut full, mut summary) = (TopicState::default(), TopicState::default());
+        for record in &records {
+            let item = Item::decode("f1-data", record).unwrap();
+            let light = Item::summary("f1-data", record).unwrap();
+            assert_eq!(light.size, item.size);
+            assert_eq!(full.observe("ws", &item), summary.observe("ws", &light));
+        }
+        assert_eq!(full.streams(), summary.streams());
+        assert_eq!(Item::summary("f1-data", b"not json"), None);
     }
 
     #[test]
