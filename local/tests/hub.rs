@@ -239,10 +239,15 @@ fn the_quix_docs_writer_and_reader_pages_talk_through_the_hub_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let server = reader_server(dir.path());
     let url = format!("{}/hub", server.base_url);
-    let output = node(
-        "browser/writer-reader.mjs",
-        &[&url, "dashboard-token-1234", "f1-data", "40"],
-    );
+    let screenshots = concat!(env!("CARGO_TARGET_TMPDIR"), "/screenshots");
+    std::fs::create_dir_all(screenshots).unwrap();
+    let output = Command::new("node")
+        .arg(format!("{TESTS}/browser/writer-reader.mjs"))
+        .args([&url, "dashboard-token-1234", "f1-data", "40"])
+        .current_dir(TESTS)
+        .env("SCREENSHOT_DIR", screenshots)
+        .output()
+        .unwrap();
     let printed = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success() && printed.contains("painted 40"),
@@ -263,23 +268,9 @@ async fn a_subscriber_too_far_behind_is_closed_with_a_reason_and_writers_are_not
         .unwrap();
     let base = server.base_url.clone();
     let http = reqwest::Client::new();
-    let negotiated: Value = http
-        .post(format!("{base}/hub/negotiate?negotiateVersion=1"))
-        .bearer_auth("dashboard-token-1234")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let socket = format!(
-        "{}/hub?id={}&access_token=dashboard-token-1234",
-        base.replacen("http", "ws", 1),
-        negotiated["connectionToken"].as_str().unwrap()
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(socket).await.unwrap();
+    let mut ws = inlet_e2e::load::open_hub(&base, "dashboard-token-1234").await;
     ws.send(Message::text(
-        "{\"protocol\":\"json\",\"version\":1}\u{1e}{\"type\":1,\"invocationId\":\"1\",\"target\":\"SubscribeToEvent\",\"arguments\":[\"f1-data\",\"*\",\"*\"]}\u{1e}",
+        "{\"type\":1,\"invocationId\":\"1\",\"target\":\"SubscribeToEvent\",\"arguments\":[\"f1-data\",\"*\",\"*\"]}\u{1e}",
     ))
     .await
     .unwrap();

@@ -3,7 +3,8 @@
 // MOVES times over the writer page's canvas, and the reader page, subscribed
 // to the topic's packages, paints a 10x10 square for each. Prints "painted N"
 // with the squares found on the reader's canvas; exits 1 if they are not all
-// there within 20 s, or on a page error.
+// there within 20 s, or on a page error. With SCREENSHOT_DIR set, both
+// pages are saved there as PNG.
 //
 //   node writer-reader.mjs HUB_URL TOKEN TOPIC MOVES
 import { launchChromium, servePage } from "./chromium.mjs";
@@ -61,6 +62,11 @@ try {
     squares = await painted();
   }
   console.log(`painted ${squares}`);
+  // For a reviewer to look at (not committed): both pages as they ended.
+  if (process.env.SCREENSHOT_DIR) {
+    await writerTab.screenshot({ path: `${process.env.SCREENSHOT_DIR}/quix-writer-page.png` });
+    await readerTab.screenshot({ path: `${process.env.SCREENSHOT_DIR}/quix-reader-page.png` });
+  }
   if (squares !== count) throw new Error(`${squares} squares on the reader's canvas, ${count} moves`);
 } catch (error) {
   console.error(`pages failed: ${error.message ?? error}`);

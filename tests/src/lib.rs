@@ -3,6 +3,7 @@
 //! proxy that makes Kinesis refuse some records of a `PutRecords` call.
 
 pub mod apigw;
+pub mod load;
 
 use std::path::PathBuf;
 use std::process::Stdio;

@@ -64,12 +64,8 @@ async fn main() {
         errors += stats.errors;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-            .map_or(0.0, |d: &Duration| d.as_secs_f64() * 1000.0)
-    };
+    let latencies = inlet_e2e::load::Latencies::new(latencies);
+    let at = |q: f64| latencies.ms(q);
     println!(
         "RESULT rps={:.0} ok={ok} errors={errors} p50_ms={:.2} p99_ms={:.2}",
         (ok + errors) as f64 / elapsed,
@@ -103,28 +99,7 @@ struct Stats {
 
 async fn connection(url: &str, token: &str, call: &str, in_flight: usize, until: Instant) -> Stats {
     let mut stats = Stats::default();
-    let negotiated: Value = reqwest::Client::new()
-        .post(format!("{url}/hub/negotiate?negotiateVersion=1"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("negotiate")
-        .json()
-        .await
-        .expect("a negotiate answer");
-    let id = negotiated["connectionToken"]
-        .as_str()
-        .expect("a connection token");
-    let socket = format!(
-        "{}/hub?id={id}&access_token={token}",
-        url.replacen("http", "ws", 1)
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(socket)
-        .await
-        .expect("the socket opens");
-    ws.send(Message::text("{\"protocol\":\"json\",\"version\":1}\u{1e}"))
-        .await
-        .expect("the handshake is sent");
+    let mut ws = inlet_e2e::load::open_hub(url, token).await;
     let mut outstanding: HashMap<u64, Instant> = HashMap::new();
     let mut next = 0u64;
     let mut handshaken = false;

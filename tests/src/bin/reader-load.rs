@@ -14,8 +14,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use inlet_e2e::load::Socket;
 
 #[tokio::main]
 async fn main() {
@@ -31,7 +30,7 @@ async fn main() {
 
     let mut readers = Vec::new();
     for _ in 0..subscribers {
-        let mut ws = open(url, token).await;
+        let mut ws = inlet_e2e::load::open_hub(url, token).await;
         call(&mut ws, "SubscribeToPackages", &serde_json::json!([topic])).await;
         readers.push(ws);
     }
@@ -41,7 +40,7 @@ async fn main() {
         .map(|ws| tokio::spawn(read(ws, epoch, sent)))
         .collect();
 
-    let mut writer = open(url, token).await;
+    let mut writer = inlet_e2e::load::open_hub(url, token).await;
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
     let started = Instant::now();
     for i in 0..sent {
@@ -63,12 +62,8 @@ async fn main() {
         latencies.extend(task.await.expect("a reader"));
     }
     let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-            .map_or(0.0, |d: &Duration| d.as_secs_f64() * 1000.0)
-    };
+    let latencies = inlet_e2e::load::Latencies::new(latencies);
+    let at = |q: f64| latencies.ms(q);
     println!(
         "RESULT pushes_per_s={:.0} pushes={} expected={} p50_ms={:.2} p99_ms={:.2} max_ms={:.2}",
         latencies.len() as f64 / elapsed,
@@ -76,34 +71,8 @@ async fn main() {
         sent * subscribers,
         at(0.5),
         at(0.99),
-        latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+        latencies.max_ms(),
     );
-}
-
-async fn open(url: &str, token: &str) -> Socket {
-    let negotiated: Value = reqwest::Client::new()
-        .post(format!("{url}/hub/negotiate?negotiateVersion=1"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("negotiate")
-        .json()
-        .await
-        .expect("a negotiate answer");
-    let id = negotiated["connectionToken"]
-        .as_str()
-        .expect("a connection token");
-    let socket = format!(
-        "{}/hub?id={id}&access_token={token}",
-        url.replacen("http", "ws", 1)
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(socket)
-        .await
-        .expect("the socket opens");
-    ws.send(Message::text("{\"protocol\":\"json\",\"version\":1}\u{1e}"))
-        .await
-        .expect("the handshake is sent");
-    ws
 }
 
 /// Invokes `target` and waits for its Completion (after the handshake's).

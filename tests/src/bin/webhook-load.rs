@@ -47,18 +47,14 @@ async fn main() {
         errors += stats.errors;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-            .map_or(0.0, |d: &Duration| d.as_secs_f64() * 1000.0)
-    };
+    let latencies = inlet_e2e::load::Latencies::new(latencies);
+    let at = |q: f64| latencies.ms(q);
     println!(
         "RESULT rps={:.0} ok={ok} non2xx={non2xx} socket_errors={errors} p50_ms={:.2} p99_ms={:.2} max_ms={:.2}",
         (ok + non2xx) as f64 / elapsed,
         at(0.50),
         at(0.99),
-        latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+        latencies.max_ms(),
     );
 }
 
