@@ -1,8 +1,8 @@
 //! Records for the Reader hub in `inlet serve`: one follower per topic
 //! wakes at each commit of the embedded log (no polling), reads what became
-//! durable, decodes each record once, keeps the topic's active streams and
-//! metrics, and broadcasts records and changes to the connections that
-//! listen. The broadcast is bounded: a connection that falls too far behind
+//! durable (from the first time a connection listens on), decodes each
+//! record once, keeps the topic's active streams and metrics, and
+//! broadcasts records and changes to the connections that listen. The broadcast is bounded: a connection that falls too far behind
 //! is told so and closed, and never slows writers or other readers.
 
 use std::collections::BTreeMap;
@@ -74,30 +74,44 @@ impl Follower {
         mut commits: tokio::sync::watch::Receiver<u64>,
         shutdown: CancellationToken,
     ) {
-        let start = *commits.borrow_and_update();
-        let mut reader = match LogReader::open_at(&dir, &self.topic, start) {
-            Ok(reader) => reader,
-            Err(e) => {
-                tracing::error!(topic = self.topic, error = %e, "the Reader hub cannot read the topic");
-                return;
-            }
-        };
+        // Until a connection first listens the log is not read at all, so a
+        // server nobody reads from pays nothing; from then on every record
+        // is read (so the topic's streams stay known), decoded whole only
+        // while someone listens.
+        let mut seen = *commits.borrow_and_update();
+        let mut reader: Option<LogReader> = None;
         loop {
             tokio::select! {
                 changed = commits.changed() => if changed.is_err() { return },
                 () = shutdown.cancelled() => return,
             }
             let end = *commits.borrow_and_update();
+            if reader.is_none() {
+                if self.tx.receiver_count() == 0 {
+                    seen = end;
+                    continue;
+                }
+                match LogReader::open_at(&dir, &self.topic, seen) {
+                    Ok(opened) => reader = Some(opened),
+                    Err(e) => {
+                        tracing::error!(topic = self.topic, error = %e, "the Reader hub cannot read the topic");
+                        continue;
+                    }
+                }
+            }
+            let Some(mut log) = reader.take() else {
+                continue;
+            };
             loop {
                 // File reads off the async workers.
                 let read = tokio::task::spawn_blocking(move || {
-                    let batch = reader.read_batch_below(end);
-                    (reader, batch)
+                    let batch = log.read_batch_below(end);
+                    (log, batch)
                 })
                 .await;
                 let batch = match read {
                     Ok((back, batch)) => {
-                        reader = back;
+                        log = back;
                         batch
                     }
                     Err(e) => {
@@ -133,6 +147,7 @@ impl Follower {
                     }
                 }
             }
+            reader = Some(log);
         }
     }
 
