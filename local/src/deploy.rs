@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use inlet_shared::Config;
-use inlet_shared::config::{ConfigError, secret_names};
+use inlet_shared::config::{ConfigError, resource_id, secret_names};
 
 use crate::CliError;
 
@@ -41,7 +41,7 @@ pub(crate) const STAND_IN: &str = "whsec_c3RhbmQtaW4tc2VjcmV0";
 /// The parameters of template.yaml derived from a configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parameters {
-    /// Topics whose stream the stack creates.
+    /// Ids of the topics whose stream the stack creates.
     pub topics: Vec<String>,
     /// Streams the configuration names (topics.<name>.stream), which the
     /// functions may write to.
@@ -63,19 +63,18 @@ const MAX_STREAM_NAME: usize = 128;
 impl Parameters {
     /// Derives them from a parsed configuration.
     pub fn of(config: &Config) -> Result<Parameters, ConfigError> {
-        let topics: Vec<String> = config.created_streams.iter().cloned().collect();
-        if topics.is_empty() {
-            return Err(ConfigError::new(
-                "topics",
-                "name at least one topic without a stream: the stack creates a stream for each",
-            ));
-        }
-        // The template names each stream resource by the topic's letters and
-        // digits (`&{Topic}Stream`): two topics must not share them.
-        let mut resources = std::collections::BTreeMap::new();
-        for topic in &topics {
-            let id: String = topic.chars().filter(char::is_ascii_alphanumeric).collect();
-            if let Some(other) = resources.insert(id, topic) {
+        // The template names each stream and its resources by the topic's
+        // letters and digits: two topics must not share them.
+        let mut ids = std::collections::BTreeMap::new();
+        for topic in &config.created_streams {
+            let id = resource_id(topic);
+            if id.is_empty() {
+                return Err(ConfigError::new(
+                    format!("topics.{topic}"),
+                    "needs a letter or digit: the stack names the topic's stream and resources by them",
+                ));
+            }
+            if let Some(other) = ids.insert(id, topic) {
                 return Err(ConfigError::new(
                     format!("topics.{topic}"),
                     format!(
@@ -84,6 +83,13 @@ impl Parameters {
                 ));
             }
         }
+        if ids.is_empty() {
+            return Err(ConfigError::new(
+                "topics",
+                "name at least one topic without a stream: the stack creates a stream for each",
+            ));
+        }
+        let topics: Vec<String> = ids.into_keys().collect();
         let mut existing_streams = Vec::new();
         for topic in config.topics.values() {
             if config.created_streams.contains(&topic.name) {
@@ -281,6 +287,28 @@ mod tests {
             error.contains("topics.order_events") && error.contains("topics.order-events"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_topic_reaches_the_template_by_its_letters_and_digits_and_the_functions_find_its_stream() {
+        let text = "[topics.mouse-moves]\n";
+        assert!(
+            parameters(text)
+                .overrides()
+                .starts_with("Topics=mousemoves ")
+        );
+        let mut config = Config::parse(text, &|_| None).unwrap();
+        let env = |name: &str| match name {
+            "INLET_STREAM_PREFIX" => Some("prod.".to_owned()),
+            "INLET_TOPICS" => Some("mousemoves".to_owned()),
+            _ => None,
+        };
+        config
+            .deploy(&inlet_shared::config::Deployment::from_env(&env).unwrap())
+            .unwrap();
+        assert_eq!(config.topics["mouse-moves"].stream, "prod.mousemoves");
+        let only_dashes = Config::parse("[topics.--]\n", &|_| None).unwrap();
+        assert!(Parameters::of(&only_dashes).is_err());
     }
 
     fn parameters(text: &str) -> Parameters {

@@ -1,7 +1,8 @@
 //! What a deployment tells each function about the resources it created,
 //! in environment variables `template.yaml` sets, applied to the
 //! configuration: the stream of every topic the file names none for
-//! (`<stack>.<topic>`), and the DynamoDB tables. So one `inlet.toml` runs
+//! (`<stack>.<id>`, the id being the topic's letters and digits), and the
+//! DynamoDB tables. So one `inlet.toml` runs
 //! locally and in AWS, and a topic the deployment did not create is refused
 //! at cold start by name, with no Describe call.
 
@@ -9,7 +10,8 @@ use super::{Config, ConfigError, Env};
 
 /// `<stack>.`: the prefix of the stream names the stack created.
 pub const STREAM_PREFIX_ENV: &str = "INLET_STREAM_PREFIX";
-/// The topics the stack created a stream for, comma-separated.
+/// The ids ([`resource_id`]) of the topics the stack created a stream for,
+/// comma-separated.
 pub const TOPICS_ENV: &str = "INLET_TOPICS";
 /// The stack's delivery-id table.
 pub const DEDUPE_TABLE_ENV: &str = "INLET_DEDUPE_TABLE";
@@ -21,7 +23,7 @@ pub const CHECKPOINT_TABLE_ENV: &str = "INLET_CHECKPOINT_TABLE";
 pub struct Deployment {
     /// Prefix of the created streams' names.
     pub stream_prefix: String,
-    /// Topics with a created stream.
+    /// Ids of the topics with a created stream.
     pub topics: Vec<String>,
     /// The delivery-id table, if the stack has one.
     pub dedupe_table: Option<String>,
@@ -45,21 +47,29 @@ impl Deployment {
     }
 }
 
+/// A topic's id in the template: its letters and digits, which name its
+/// stream's resources (`${Topic}Stream`, so a mapping can `GetAtt` it) and
+/// end its stream's name.
+pub fn resource_id(topic: &str) -> String {
+    topic.chars().filter(char::is_ascii_alphanumeric).collect()
+}
+
 impl Config {
     /// Points the configuration at what `deployment` created: each topic
-    /// without a configured stream gets `<prefix><topic>` (an error naming
+    /// without a configured stream gets `<prefix><id>` (an error naming
     /// the topic if the deployment created none for it), and the tables the
     /// file leaves out are the stack's.
     pub fn deploy(&mut self, deployment: &Deployment) -> Result<(), ConfigError> {
         for name in &self.created_streams {
-            if !deployment.topics.iter().any(|t| t == name) {
+            let id = resource_id(name);
+            if !deployment.topics.contains(&id) {
                 return Err(ConfigError::new(
                     format!("topics.{name}"),
                     "this deployment created no stream for this topic: run `inlet deploy-params` with this configuration and `sam deploy` again (or name an existing stream in topics.<name>.stream)",
                 ));
             }
             if let Some(topic) = self.topics.get_mut(name) {
-                topic.stream = format!("{}{name}", deployment.stream_prefix);
+                topic.stream = format!("{}{id}", deployment.stream_prefix);
             }
         }
         if self.dedupe_table.is_none() {

@@ -19,7 +19,7 @@ mod validate;
 mod writer;
 
 pub use crate::field::{Field, JsonPointer};
-pub use deployment::Deployment;
+pub use deployment::{Deployment, resource_id};
 pub use hub::{DEFAULT_WORKSPACE, HubSettings};
 pub use pollers::{Pagination, PollAuth, PollMethod, Poller};
 pub use sources::{DEFAULT_DEDUPE_WINDOW, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, Source};
