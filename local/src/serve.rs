@@ -211,6 +211,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         write_proxy::local(&ctx),
         rest_poller::local(&ctx),
         hub::local(&ctx),
+        destination::local(&ctx),
     ];
 
     let sink_name = args.sink.name();

@@ -4,6 +4,7 @@
 
 pub mod apigw;
 pub mod load;
+pub mod postgres;
 
 use std::path::PathBuf;
 use std::process::Stdio;

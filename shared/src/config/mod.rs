@@ -8,6 +8,7 @@
 //! [`secret_variable`]`(NAME)` locally.
 
 mod deployment;
+mod destinations;
 mod hub;
 mod pollers;
 mod schemes;
@@ -20,6 +21,11 @@ mod writer;
 
 pub use crate::field::{Field, JsonPointer};
 pub use deployment::{Deployment, resource_id};
+pub use destinations::{
+    DEFAULT_HTTP_MAX_ATTEMPTS, DEFAULT_HTTP_TIMEOUT, DEFAULT_POSTGRES_BATCH,
+    DEFAULT_POSTGRES_TABLE, Destination, DestinationKind, HttpDestination, PostgresDestination,
+    PostgresLayout,
+};
 pub use hub::{DEFAULT_WORKSPACE, HubSettings};
 pub use pollers::{Pagination, PollAuth, PollMethod, Poller};
 pub use sources::{DEFAULT_DEDUPE_WINDOW, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, Source};
@@ -97,6 +103,8 @@ pub struct Config {
     pub tokens: BTreeMap<String, Token>,
     /// REST poll targets by name.
     pub pollers: BTreeMap<String, Poller>,
+    /// Destinations by name: where topics are delivered out.
+    pub destinations: BTreeMap<String, Destination>,
     /// Settings of the Writer API.
     pub writer: WriterSettings,
     /// Settings of the SignalR hub.
@@ -123,6 +131,8 @@ struct RawConfig {
     tokens: BTreeMap<String, tokens::RawToken>,
     #[serde(default)]
     pollers: BTreeMap<String, pollers::RawPoller>,
+    #[serde(default)]
+    destinations: BTreeMap<String, destinations::RawDestination>,
     writer: Option<writer::RawWriter>,
     hub: Option<hub::RawHub>,
     dedupe: Option<stores::RawTable>,
@@ -140,6 +150,7 @@ impl Config {
             sources: sources::parse(raw.sources, &topics, env)?,
             tokens: tokens::parse(raw.tokens, &topics, env)?,
             pollers: pollers::parse(raw.pollers, &topics, env)?,
+            destinations: destinations::parse(raw.destinations, &topics, env)?,
             writer: raw
                 .writer
                 .map(writer::parse)

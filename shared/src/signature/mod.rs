@@ -27,6 +27,7 @@ use bytes::Bytes;
 use crate::field::Field;
 
 pub use self::hmac::{Algorithm, Encoding, HmacSpec};
+pub use standard::signature_headers as standard_webhooks_signature;
 
 /// A secret value; its `Debug` never shows it.
 #[derive(Clone)]

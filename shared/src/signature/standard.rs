@@ -63,6 +63,27 @@ pub(super) fn sign(with: &SignWith<'_>) -> Vec<(String, String)> {
     ]
 }
 
+/// The `webhook-timestamp` and `webhook-signature` values of a message
+/// signed by each of `secrets` (several while a key is rotated).
+pub fn signature_headers(
+    secrets: &[Secret],
+    id: &str,
+    now: std::time::SystemTime,
+    body: &[u8],
+) -> (String, String) {
+    let t = unix_text(now);
+    let prefix = format!("{id}.{t}.");
+    let signatures: Vec<String> = secrets
+        .iter()
+        .map(|secret| {
+            let key = secret.standard_key().unwrap_or_default();
+            let sig = mac(Algorithm::Sha256, key, &[prefix.as_bytes(), body]);
+            format!("v1,{}", BASE64.encode(sig))
+        })
+        .collect();
+    (t, signatures.join(" "))
+}
+
 /// The key of a Standard Webhooks secret: base64 after an optional `whsec_`.
 pub(super) fn decode_key(secret: &str) -> Option<Vec<u8>> {
     let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);

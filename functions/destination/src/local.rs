@@ -1,0 +1,432 @@
+//! The local driver: each destination of `inlet serve` is a consumer of the
+//! embedded log, woken by its commits, with its progress under
+//! `<data-dir>/destinations/<name>/`:
+//!
+//! - `state.json`: the next record to deliver, records set aside for retry
+//!   (unordered) and whether the endpoint is disabled; replaced atomically
+//!   (write, fsync, rename, fsync the directory), and only after what it
+//!   moves past is delivered or parked, so a crash redelivers, never skips;
+//! - `dead-letter.jsonl`: parked records with why, fsynced before the state
+//!   moves past them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use inlet_shared::config::Destination;
+use inlet_shared::log::{LogReader, StoredRecord, sequence_number};
+use inlet_shared::time::unix_millis;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::delivery::{Deliver, Delivery, Outcome, Parked, Progress, backoff};
+
+/// The shard name of a local topic: the embedded log has one.
+pub const LOCAL_SHARD: &str = "shardId-000000000000";
+
+/// Records handed to a destination at once (it splits them into its own
+/// batches): the state is saved once per chunk.
+const CHUNK: usize = 256;
+
+/// A destination's durable progress.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// The sequence number of the next record to deliver.
+    pub next: u64,
+    /// Records set aside for another attempt (unordered destinations).
+    #[serde(default)]
+    pub retries: Vec<Retry>,
+    /// Why the endpoint is disabled, if it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<String>,
+}
+
+/// A record set aside for another attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Retry {
+    /// Its sequence number.
+    pub seq: u64,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When the next is due (Unix milliseconds).
+    pub due_millis: u64,
+}
+
+/// Where a destination keeps its progress and dead letter.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    /// The store of destination `name` under the data directory.
+    pub fn open(data_dir: &Path, name: &str) -> std::io::Result<Self> {
+        let dir = data_dir.join("destinations").join(name);
+        std::fs::create_dir_all(&dir)?;
+        Ok(Store { dir })
+    }
+
+    /// The dead letter's path.
+    pub fn dead_letter_path(&self) -> PathBuf {
+        self.dir.join("dead-letter.jsonl")
+    }
+
+    /// The progress kept, or a fresh one.
+    pub fn load(&self) -> std::io::Result<State> {
+        match std::fs::read(self.dir.join("state.json")) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{}: {e}", self.dir.join("state.json").display()),
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Replaces the progress durably.
+    pub fn save(&self, state: &State) -> std::io::Result<()> {
+        let tmp = self.dir.join("state.json.tmp");
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&serde_json::to_vec(state).expect("state serializes"))?;
+        file.sync_data()?;
+        std::fs::rename(&tmp, self.dir.join("state.json"))?;
+        std::fs::File::open(&self.dir)?.sync_all()
+    }
+
+    /// Appends parked records to the dead letter, durably.
+    pub fn park(&self, lines: &[serde_json::Value]) -> std::io::Result<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let mut text = Vec::new();
+        for line in lines {
+            serde_json::to_writer(&mut text, line).expect("a value serializes");
+            text.push(b'\n');
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dead_letter_path())?;
+        file.write_all(&text)?;
+        file.sync_data()
+    }
+}
+
+/// Runs on a blocking thread: file work stays off the runtime's workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
+}
+
+/// One destination consuming the embedded log.
+pub struct Consumer {
+    /// What it delivers and how.
+    pub settings: Destination,
+    /// Where it delivers.
+    pub deliver: Arc<dyn Deliver>,
+    /// The data directory of the log.
+    pub data_dir: PathBuf,
+    /// The end of the topic's durable records, changed at each commit.
+    pub commits: watch::Receiver<u64>,
+    /// Cancelled at shutdown.
+    pub shutdown: CancellationToken,
+}
+
+/// Why a consumer stopped for good (a broken data directory).
+type Fatal = std::io::Error;
+
+impl Consumer {
+    /// Delivers until shutdown; a broken store is logged and retried.
+    pub async fn run(mut self) {
+        loop {
+            match self.consume().await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::error!(destination = %self.settings.name, "delivery stopped: {e}; retrying in 5s");
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                        () = self.shutdown.cancelled() => return,
+                    }
+                }
+            }
+        }
+    }
+
+    async fn consume(&mut self) -> Result<(), Fatal> {
+        let store = Store::open(&self.data_dir, &self.settings.name)?;
+        let mut state = {
+            let store = store.clone();
+            blocking(move || store.load()).await?
+        };
+        // A destination keeping its own progress (PostgreSQL) may be ahead:
+        // its rows and progress committed, the file not yet replaced.
+        if let Some(next) = self.deliver.progress(&self.settings.name).await?
+            && next > state.next
+        {
+            state.next = next;
+        }
+        let mut reader: Option<LogReader> = None;
+        loop {
+            if self.shutdown.is_cancelled() {
+                return Ok(());
+            }
+            let now = SystemTime::now();
+            let due: Vec<Retry> = state
+                .retries
+                .iter()
+                .filter(|r| r.due_millis <= unix_millis(now))
+                .cloned()
+                .collect();
+            if !due.is_empty() {
+                self.retry(&store, &mut state, due).await?;
+                continue;
+            }
+            let end = *self.commits.borrow_and_update();
+            if state.next >= end {
+                let next_due = state.retries.iter().map(|r| r.due_millis).min();
+                let wait = next_due.map_or(Duration::from_secs(3600), |due| {
+                    Duration::from_millis(due.saturating_sub(unix_millis(now)))
+                });
+                tokio::select! {
+                    changed = self.commits.changed() => if changed.is_err() { return Ok(()) },
+                    () = tokio::time::sleep(wait) => {}
+                    () = self.shutdown.cancelled() => return Ok(()),
+                }
+                continue;
+            }
+            let mut current = match reader.take() {
+                Some(r) => r,
+                None => {
+                    let (dir, topic, next) = (
+                        self.data_dir.clone(),
+                        self.settings.topic.clone(),
+                        state.next,
+                    );
+                    blocking(move || LogReader::open_at(&dir, &topic, next)).await?
+                }
+            };
+            let (current, records) = blocking(move || {
+                let records = current.read_batch_below(end)?;
+                Ok((current, records))
+            })
+            .await?;
+            reader = Some(current);
+            if records.is_empty() {
+                // Nothing whole below the end yet; wait for the next commit.
+                tokio::select! {
+                    _ = self.commits.changed() => {}
+                    () = tokio::time::sleep(Duration::from_millis(50)) => {}
+                    () = self.shutdown.cancelled() => return Ok(()),
+                }
+                continue;
+            }
+            if let Some(first) = records.first()
+                && first.seq > state.next
+            {
+                tracing::warn!(
+                    destination = %self.settings.name,
+                    "records {} to {} expired from the log before they were delivered",
+                    state.next,
+                    first.seq - 1
+                );
+            }
+            for chunk in records.chunks(self.settings.batch_size.max(CHUNK)) {
+                let deliveries: Vec<(u64, Delivery)> =
+                    chunk.iter().map(|r| (r.seq, self.delivery(r))).collect();
+                if !self.deliver_in_turn(&store, &mut state, deliveries).await? {
+                    // Shut down mid-retry: what is not delivered is read again.
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn delivery(&self, record: &StoredRecord) -> Delivery {
+        Delivery {
+            topic: self.settings.topic.clone(),
+            shard: LOCAL_SHARD.to_owned(),
+            sequence: sequence_number(record.seq),
+            partition_key: record.partition_key.clone(),
+            arrival: record.arrival,
+            data: record.data.clone(),
+        }
+    }
+
+    /// Delivers a chunk read in order; returns `false` if shut down first.
+    async fn deliver_in_turn(
+        &self,
+        store: &Store,
+        state: &mut State,
+        mut pending: Vec<(u64, Delivery)>,
+    ) -> Result<bool, Fatal> {
+        let name = &self.settings.name;
+        let mut attempts = 0u32;
+        while !pending.is_empty() {
+            let batch: Vec<Delivery> = pending.iter().map(|(_, d)| d.clone()).collect();
+            let outcomes = match &state.disabled {
+                Some(why) => vec![
+                    Outcome::Poison(Parked::because(format!(
+                        "the endpoint is disabled ({why}); enable it with `inlet destinations enable {name}`"
+                    )));
+                    batch.len()
+                ],
+                None => {
+                    let progress = Progress {
+                        consumer: name.clone(),
+                        next: pending.last().map_or(state.next, |(seq, _)| seq + 1),
+                    };
+                    self.deliver
+                        .deliver_recording(&batch, Some(&progress))
+                        .await
+                }
+            };
+            let now = SystemTime::now();
+            let mut parked = Vec::new();
+            let mut done = 0;
+            let mut held: Option<(String, Option<Duration>)> = None;
+            for ((seq, record), outcome) in pending.iter().zip(outcomes) {
+                match outcome {
+                    Outcome::Delivered => {}
+                    Outcome::Poison(why) => {
+                        tracing::warn!(destination = %name, record = %record.position(), "parked: {}", why.reason);
+                        parked.push(why.dead_letter(name, record, now));
+                    }
+                    Outcome::Gone(why) => {
+                        if state.disabled.is_none() {
+                            tracing::error!(destination = %name, "DISABLED: {}; later records are parked until `inlet destinations enable {name}`", why.reason);
+                            state.disabled = Some(why.reason.clone());
+                        }
+                        parked.push(why.dead_letter(name, record, now));
+                    }
+                    Outcome::Retry { reason, after } if self.settings.ordered => {
+                        held = Some((reason, after));
+                        break;
+                    }
+                    Outcome::Retry { reason, after } => {
+                        tracing::info!(destination = %name, record = %record.position(), "set aside for retry: {reason}");
+                        state.retries.push(Retry {
+                            seq: *seq,
+                            attempts: 1,
+                            due_millis: unix_millis(now + backoff(1, after)),
+                        });
+                    }
+                }
+                done += 1;
+            }
+            if done > 0 {
+                state.next = pending[done - 1].0 + 1;
+            }
+            self.persist(store, state, parked).await?;
+            pending.drain(..done);
+            let Some((reason, after)) = held else {
+                continue;
+            };
+            attempts += 1;
+            let (seq, record) = &pending[0];
+            if self
+                .settings
+                .max_attempts
+                .is_some_and(|max| attempts >= max)
+            {
+                let why = Parked::because(format!("gave up after {attempts} attempts: {reason}"));
+                tracing::warn!(destination = %name, record = %record.position(), "parked: {}", why.reason);
+                state.next = seq + 1;
+                let line = why.dead_letter(name, record, SystemTime::now());
+                self.persist(store, state, vec![line]).await?;
+                pending.remove(0);
+                attempts = 0;
+                continue;
+            }
+            let wait = backoff(attempts, after);
+            tracing::warn!(destination = %name, record = %record.position(), attempt = attempts, "not delivered: {reason}; holding the topic back, retrying in {wait:?}");
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = self.shutdown.cancelled() => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Another attempt at records set aside (unordered).
+    async fn retry(&self, store: &Store, state: &mut State, due: Vec<Retry>) -> Result<(), Fatal> {
+        let name = &self.settings.name;
+        let mut parked = Vec::new();
+        for retry in due {
+            state.retries.retain(|r| r.seq != retry.seq);
+            let (dir, topic, seq) = (
+                self.data_dir.clone(),
+                self.settings.topic.clone(),
+                retry.seq,
+            );
+            let found = blocking(move || {
+                let mut reader = LogReader::open_at(&dir, &topic, seq)?;
+                Ok(reader.read_batch()?.into_iter().find(|r| r.seq == seq))
+            })
+            .await?;
+            let Some(record) = found else {
+                tracing::error!(destination = %name, "record {seq} expired from the log before it could be delivered");
+                continue;
+            };
+            let record = self.delivery(&record);
+            let outcome = match &state.disabled {
+                Some(why) => {
+                    Outcome::Poison(Parked::because(format!("the endpoint is disabled ({why})")))
+                }
+                None => self
+                    .deliver
+                    .deliver(std::slice::from_ref(&record))
+                    .await
+                    .pop()
+                    .unwrap_or(Outcome::Delivered),
+            };
+            let now = SystemTime::now();
+            match outcome {
+                Outcome::Delivered => {}
+                Outcome::Poison(why) | Outcome::Gone(why) => {
+                    parked.push(why.dead_letter(name, &record, now))
+                }
+                Outcome::Retry { reason, .. }
+                    if self
+                        .settings
+                        .max_attempts
+                        .is_some_and(|max| retry.attempts + 1 >= max) =>
+                {
+                    let why = Parked::because(format!(
+                        "gave up after {} attempts: {reason}",
+                        retry.attempts + 1
+                    ));
+                    parked.push(why.dead_letter(name, &record, now));
+                }
+                Outcome::Retry { after, .. } => state.retries.push(Retry {
+                    seq: retry.seq,
+                    attempts: retry.attempts + 1,
+                    due_millis: unix_millis(now + backoff(retry.attempts + 1, after)),
+                }),
+            }
+        }
+        self.persist(store, state, parked).await
+    }
+
+    /// Parks `parked`, then saves `state`: the state never moves past a
+    /// record that is neither delivered nor in the dead letter.
+    async fn persist(
+        &self,
+        store: &Store,
+        state: &State,
+        parked: Vec<serde_json::Value>,
+    ) -> Result<(), Fatal> {
+        let (store, state) = (store.clone(), state.clone());
+        blocking(move || {
+            store.park(&parked)?;
+            store.save(&state)
+        })
+        .await
+    }
+}

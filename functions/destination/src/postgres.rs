@@ -1,0 +1,305 @@
+//! The PostgreSQL destination, raw layout: one row per record (its topic,
+//! shard, sequence number, partition key, arrival time, and the CloudEvent
+//! as `jsonb`), keyed by topic, shard and sequence number, inserted with
+//! `ON CONFLICT DO NOTHING`, so a redelivered batch writes nothing twice.
+//!
+//! A batch is one transaction. Transient errors (connection, SQLSTATE
+//! classes 08, 40, 53, 57) roll it back and are retried; a data error (22,
+//! 23) sends the batch row by row, each under a savepoint, and the rows
+//! that fail go to `inlet_dead_letters` with the error: they never block
+//! the rest. Locally, the consumer's progress commits in the same
+//! transaction (`inlet_checkpoints`), so each record lands exactly once.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use inlet_shared::config::PostgresDestination;
+use inlet_shared::time::unix_millis;
+use tokio::sync::Mutex;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, Transaction};
+
+use crate::delivery::{Deliver, Delivery, Outcome, Parked, Progress};
+
+/// A PostgreSQL table, one connection kept across batches.
+pub struct PostgresDelivery {
+    settings: PostgresDestination,
+    batch_size: usize,
+    destination: String,
+    client: Mutex<Option<Client>>,
+}
+
+/// Why a batch did not land.
+enum Failure {
+    /// Worth another attempt: the connection, a conflict, a shutdown.
+    Transient(String),
+    /// The data: a row breaks a type or a constraint.
+    Data(String),
+}
+
+impl From<tokio_postgres::Error> for Failure {
+    fn from(e: tokio_postgres::Error) -> Self {
+        let text = match e.as_db_error() {
+            Some(db) => format!("{} ({})", db.message(), db.code().code()),
+            None => e.to_string(),
+        };
+        match e.code().map(SqlState::code) {
+            Some(code) if code.starts_with("22") || code.starts_with("23") => Failure::Data(text),
+            _ => Failure::Transient(text),
+        }
+    }
+}
+
+impl PostgresDelivery {
+    /// The destination `destination` into `settings`' table; connects on
+    /// first use.
+    pub fn new(destination: &str, settings: &PostgresDestination, batch_size: usize) -> Self {
+        PostgresDelivery {
+            settings: settings.clone(),
+            batch_size,
+            destination: destination.to_owned(),
+            client: Mutex::new(None),
+        }
+    }
+
+    fn table(&self) -> String {
+        quote(&self.settings.table)
+    }
+
+    async fn connect(&self) -> Result<Client, Failure> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Failure::Transient(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
+        let connect = tokio_postgres::connect(self.settings.url.expose(), tls);
+        let (client, connection) = tokio::time::timeout(Duration::from_secs(15), connect)
+            .await
+            .map_err(|_| Failure::Transient("connecting took over 15s".into()))??;
+        let destination = self.destination.clone();
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(destination, "PostgreSQL connection closed: {e}");
+            }
+        });
+        let table = self.table();
+        client
+            .batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {table} (
+                    topic text NOT NULL,
+                    shard text NOT NULL,
+                    sequence_number numeric NOT NULL,
+                    partition_key text NOT NULL,
+                    arrival timestamptz NOT NULL,
+                    event jsonb NOT NULL,
+                    PRIMARY KEY (topic, shard, sequence_number));
+                CREATE TABLE IF NOT EXISTS inlet_dead_letters (
+                    destination text NOT NULL,
+                    topic text NOT NULL,
+                    shard text NOT NULL,
+                    sequence_number numeric NOT NULL,
+                    partition_key text NOT NULL,
+                    arrival timestamptz NOT NULL,
+                    parked_at timestamptz NOT NULL DEFAULT now(),
+                    reason text NOT NULL,
+                    data text NOT NULL,
+                    PRIMARY KEY (destination, topic, shard, sequence_number));
+                CREATE TABLE IF NOT EXISTS inlet_checkpoints (
+                    consumer text PRIMARY KEY,
+                    next_sequence bigint NOT NULL);"
+            ))
+            .await
+            .or_else(|e| match e.code() {
+                // Two connections creating the tables at once.
+                Some(c) if *c == SqlState::UNIQUE_VIOLATION => Ok(()),
+                _ => Err(e),
+            })?;
+        Ok(client)
+    }
+
+    /// Inserts `rows` (all or none).
+    async fn insert(&self, tx: &Transaction<'_>, rows: &[Delivery]) -> Result<(), Failure> {
+        let topics: Vec<&str> = rows.iter().map(|r| r.topic.as_str()).collect();
+        let shards: Vec<&str> = rows.iter().map(|r| r.shard.as_str()).collect();
+        let sequences: Vec<&str> = rows.iter().map(|r| r.sequence.as_str()).collect();
+        let keys: Vec<&str> = rows.iter().map(|r| r.partition_key.as_str()).collect();
+        let arrivals: Vec<i64> = rows
+            .iter()
+            .map(|r| i64::try_from(unix_millis(r.arrival)).unwrap_or(i64::MAX))
+            .collect();
+        let events: Vec<String> = rows
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.data).into_owned())
+            .collect();
+        let statement = format!(
+            "INSERT INTO {} (topic, shard, sequence_number, partition_key, arrival, event)
+             SELECT t, s, q::numeric, k, to_timestamp(a / 1000.0), e::jsonb
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[])
+               AS u(t, s, q, k, a, e)
+             ON CONFLICT DO NOTHING",
+            self.table()
+        );
+        tx.execute(
+            &statement,
+            &[&topics, &shards, &sequences, &keys, &arrivals, &events],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn park(
+        &self,
+        tx: &Transaction<'_>,
+        row: &Delivery,
+        reason: &str,
+    ) -> Result<(), Failure> {
+        tx.execute(
+            "INSERT INTO inlet_dead_letters
+               (destination, topic, shard, sequence_number, partition_key, arrival, reason, data)
+             VALUES ($1, $2, $3, $4::text::numeric, $5, to_timestamp($6::int8 / 1000.0), $7, $8)
+             ON CONFLICT DO NOTHING",
+            &[
+                &self.destination,
+                &row.topic,
+                &row.shard,
+                &row.sequence,
+                &row.partition_key,
+                &i64::try_from(unix_millis(row.arrival)).unwrap_or(i64::MAX),
+                &reason,
+                &String::from_utf8_lossy(&row.data).into_owned(),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// One transaction: the batch (row by row after a data error), then the
+    /// progress. Returns the rows parked and why.
+    async fn write(
+        &self,
+        client: &mut Client,
+        batch: &[Delivery],
+        progress: Option<&Progress>,
+    ) -> Result<Vec<(usize, String)>, Failure> {
+        let mut tx = client.transaction().await?;
+        let mut parked = Vec::new();
+        for (offset, chunk) in batch.chunks(self.batch_size).enumerate() {
+            let base = offset * self.batch_size;
+            let attempt = tx.savepoint("chunk").await?;
+            match self.insert(&attempt, chunk).await {
+                Ok(()) => attempt.commit().await?,
+                Err(Failure::Transient(e)) => return Err(Failure::Transient(e)),
+                Err(Failure::Data(_)) => {
+                    attempt.rollback().await?;
+                    for (i, row) in chunk.iter().enumerate() {
+                        let one = tx.savepoint("row").await?;
+                        match self.insert(&one, std::slice::from_ref(row)).await {
+                            Ok(()) => one.commit().await?,
+                            Err(Failure::Transient(e)) => return Err(Failure::Transient(e)),
+                            Err(Failure::Data(why)) => {
+                                one.rollback().await?;
+                                self.park(&tx, row, &why).await?;
+                                parked.push((base + i, why));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(progress) = progress {
+            tx.execute(
+                "INSERT INTO inlet_checkpoints (consumer, next_sequence) VALUES ($1, $2)
+                 ON CONFLICT (consumer) DO UPDATE SET next_sequence = excluded.next_sequence",
+                &[
+                    &progress.consumer,
+                    &i64::try_from(progress.next).unwrap_or(i64::MAX),
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(parked)
+    }
+
+    async fn client(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Client>>, Failure> {
+        let mut guard = self.client.lock().await;
+        if guard.as_ref().is_none_or(Client::is_closed) {
+            *guard = Some(self.connect().await?);
+        }
+        Ok(guard)
+    }
+}
+
+/// `name` as a quoted identifier, `schema.table` as two.
+fn quote(name: &str) -> String {
+    name.split('.')
+        .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+#[async_trait]
+impl Deliver for PostgresDelivery {
+    async fn deliver(&self, batch: &[Delivery]) -> Vec<Outcome> {
+        self.deliver_recording(batch, None).await
+    }
+
+    async fn deliver_recording(
+        &self,
+        batch: &[Delivery],
+        progress: Option<&Progress>,
+    ) -> Vec<Outcome> {
+        let result = match self.client().await {
+            Ok(mut guard) => {
+                let client = guard.as_mut().expect("connected");
+                let result = self.write(client, batch, progress).await;
+                if matches!(result, Err(Failure::Transient(_))) && client.is_closed() {
+                    *guard = None;
+                }
+                result
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(parked) => {
+                let mut outcomes = vec![Outcome::Delivered; batch.len()];
+                for (i, why) in parked {
+                    outcomes[i] = Outcome::Poison(Parked::because(format!(
+                        "{why}; kept in PostgreSQL's inlet_dead_letters"
+                    )));
+                }
+                outcomes
+            }
+            Err(Failure::Transient(why) | Failure::Data(why)) => {
+                let outcome = Outcome::Retry {
+                    reason: format!("PostgreSQL: {why}"),
+                    after: None,
+                };
+                vec![outcome; batch.len()]
+            }
+        }
+    }
+
+    async fn progress(&self, consumer: &str) -> std::io::Result<Option<u64>> {
+        let guard = self
+            .client()
+            .await
+            .map_err(|(Failure::Transient(e) | Failure::Data(e))| {
+                std::io::Error::other(format!("PostgreSQL: {e}"))
+            })?;
+        let client = guard.as_ref().expect("connected");
+        let row = client
+            .query_opt(
+                "SELECT next_sequence FROM inlet_checkpoints WHERE consumer = $1",
+                &[&consumer],
+            )
+            .await
+            .map_err(|e| std::io::Error::other(format!("PostgreSQL: {e}")))?;
+        Ok(row.map(|r| u64::try_from(r.get::<_, i64>(0)).unwrap_or(0)))
+    }
+}

@@ -1,0 +1,136 @@
+//! The PostgreSQL destination against a real server on loopback (Debian's
+//! PostgreSQL, started per test).
+
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use destination::postgres::PostgresDelivery;
+use destination::{Deliver, Delivery, Outcome, Progress};
+use inlet_e2e::postgres::Postgres;
+use inlet_shared::config::{PostgresDestination, PostgresLayout};
+use inlet_shared::signature::Secret;
+
+fn record(sequence: u64, data: &str) -> Delivery {
+    Delivery {
+        topic: "orders".into(),
+        shard: "shardId-000000000000".into(),
+        sequence: format!("{sequence:020}"),
+        partition_key: "stream-1".into(),
+        arrival: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        data: Bytes::from(data.to_owned()),
+    }
+}
+
+fn event(n: u64) -> String {
+    format!(r#"{{"specversion":"1.0","id":"e{n}","data":{{"n":{n}}}}}"#)
+}
+
+fn destination(pg: &Postgres) -> PostgresDelivery {
+    PostgresDelivery::new(
+        "warehouse",
+        &PostgresDestination {
+            url: Secret::new(pg.url.clone()),
+            table: "inlet_records".into(),
+            layout: PostgresLayout::Raw,
+        },
+        100,
+    )
+}
+
+#[tokio::test]
+async fn a_redelivered_batch_writes_nothing_twice() {
+    let pg = Postgres::start();
+    let sink = destination(&pg);
+    let batch: Vec<Delivery> = (0..250).map(|n| record(n, &event(n))).collect();
+    assert!(
+        sink.deliver(&batch)
+            .await
+            .iter()
+            .all(|o| *o == Outcome::Delivered)
+    );
+    assert!(
+        sink.deliver(&batch)
+            .await
+            .iter()
+            .all(|o| *o == Outcome::Delivered)
+    );
+    assert_eq!(pg.query("SELECT count(*) FROM inlet_records"), "250");
+    assert_eq!(
+        pg.query("SELECT event->'data'->>'n', partition_key, sequence_number FROM inlet_records WHERE sequence_number = 7"),
+        "7|stream-1|7"
+    );
+    assert_eq!(
+        pg.query("SELECT extract(epoch FROM arrival)::bigint FROM inlet_records LIMIT 1"),
+        "1800000000"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_row_goes_to_the_dead_letter_table_and_the_rest_land() {
+    let pg = Postgres::start();
+    let sink = destination(&pg);
+    let mut batch: Vec<Delivery> = (0..10).map(|n| record(n, &event(n))).collect();
+    batch[4] = record(4, "not json");
+    let outcomes = sink.deliver(&batch).await;
+    assert!(
+        matches!(&outcomes[4], Outcome::Poison(p) if p.reason.contains("22P02")),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == Outcome::Delivered)
+            .count(),
+        9
+    );
+    assert_eq!(pg.query("SELECT count(*) FROM inlet_records"), "9");
+    assert_eq!(
+        pg.query("SELECT destination, sequence_number, data FROM inlet_dead_letters"),
+        "warehouse|4|not json"
+    );
+}
+
+#[tokio::test]
+async fn a_server_restart_mid_run_loses_nothing() {
+    let pg = Postgres::start();
+    let sink = destination(&pg);
+    let first: Vec<Delivery> = (0..50).map(|n| record(n, &event(n))).collect();
+    let second: Vec<Delivery> = (50..100).map(|n| record(n, &event(n))).collect();
+    assert!(
+        sink.deliver(&first)
+            .await
+            .iter()
+            .all(|o| *o == Outcome::Delivered)
+    );
+    pg.stop();
+    let outcomes = sink.deliver(&second).await;
+    assert!(
+        outcomes.iter().all(|o| matches!(o, Outcome::Retry { .. })),
+        "{outcomes:?}"
+    );
+    pg.resume();
+    // The connection is made again.
+    let mut outcomes = sink.deliver(&second).await;
+    if outcomes.iter().any(|o| matches!(o, Outcome::Retry { .. })) {
+        outcomes = sink.deliver(&second).await;
+    }
+    assert!(
+        outcomes.iter().all(|o| *o == Outcome::Delivered),
+        "{outcomes:?}"
+    );
+    assert_eq!(pg.query("SELECT count(*) FROM inlet_records"), "100");
+}
+
+#[tokio::test]
+async fn progress_commits_with_the_rows() {
+    let pg = Postgres::start();
+    let sink = destination(&pg);
+    assert_eq!(sink.progress("warehouse").await.unwrap(), None);
+    let batch: Vec<Delivery> = (0..5).map(|n| record(n, &event(n))).collect();
+    let progress = Progress {
+        consumer: "warehouse".into(),
+        next: 5,
+    };
+    sink.deliver_recording(&batch, Some(&progress)).await;
+    assert_eq!(sink.progress("warehouse").await.unwrap(), Some(5));
+}

@@ -1,0 +1,160 @@
+//! A real PostgreSQL server on loopback for a test, from Debian's packages:
+//! a fresh cluster in a temporary directory (`initdb`, then `pg_ctl`, run as
+//! the `postgres` user when the tests run as root, since `initdb` refuses
+//! root), stopped and removed when dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A running server.
+pub struct Postgres {
+    dir: PathBuf,
+    port: u16,
+    /// `postgres://postgres@127.0.0.1:<port>/postgres`.
+    pub url: String,
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+/// Runs a PostgreSQL program as the user that may run it.
+fn program(name: &str) -> Command {
+    let path = ["/usr/local/bin", "/usr/bin"]
+        .iter()
+        .map(|dir| Path::new(dir).join(name))
+        .find(|p| p.exists())
+        .or_else(|| {
+            let versions = std::fs::read_dir("/usr/lib/postgresql").ok()?;
+            versions
+                .filter_map(Result::ok)
+                .map(|v| v.path().join("bin").join(name))
+                .find(|p| p.exists())
+        })
+        .unwrap_or_else(|| panic!("{name} not found: tests/run.sh installs Debian's postgresql"));
+    if is_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(path);
+        command
+    } else {
+        Command::new(path)
+    }
+}
+
+fn run(mut command: Command, what: &str) {
+    let output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+impl Postgres {
+    /// Creates a cluster and starts it on a free loopback port.
+    pub fn start() -> Postgres {
+        let dir =
+            std::env::temp_dir().join(format!("inlet-pg-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        if is_root() {
+            run(
+                {
+                    let mut c = Command::new("chown");
+                    c.arg("postgres:postgres").arg(&dir);
+                    c
+                },
+                "chown",
+            );
+        }
+        let mut initdb = program("initdb");
+        initdb.args(["-D"]).arg(dir.join("data")).args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        ]);
+        run(initdb, "initdb");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = Postgres {
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            dir,
+            port,
+        };
+        server.resume();
+        server
+    }
+
+    /// Starts the server again (after [`Postgres::stop`]).
+    pub fn resume(&self) {
+        let mut pg_ctl = program("pg_ctl");
+        pg_ctl
+            .args(["-w", "-D"])
+            .arg(self.dir.join("data"))
+            .arg("-l")
+            .arg(self.dir.join("log"))
+            .arg("-o")
+            .arg(format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+                self.port,
+                self.dir.display()
+            ))
+            .arg("start");
+        run(pg_ctl, "pg_ctl start");
+    }
+
+    /// Stops the server at once (`immediate`: as a crash would).
+    pub fn stop(&self) {
+        let mut pg_ctl = program("pg_ctl");
+        pg_ctl
+            .args(["-w", "-D"])
+            .arg(self.dir.join("data"))
+            .args(["-m", "immediate", "stop"]);
+        run(pg_ctl, "pg_ctl stop");
+    }
+
+    /// Runs SQL with `psql`, returning its unaligned output.
+    pub fn query(&self, sql: &str) -> String {
+        let output = Command::new("psql")
+            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .arg(&self.url)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    }
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+        .into()
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let mut pg_ctl = program("pg_ctl");
+        pg_ctl
+            .args(["-D"])
+            .arg(self.dir.join("data"))
+            .args(["-m", "immediate", "stop"]);
+        let _ = pg_ctl.output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
