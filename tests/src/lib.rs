@@ -5,6 +5,7 @@
 pub mod apigw;
 pub mod load;
 pub mod postgres;
+pub mod receiver;
 
 use std::path::PathBuf;
 use std::process::Stdio;

@@ -1,9 +1,10 @@
 //! Destinations: a topic's records delivered out, to HTTP endpoints as
 //! Standard Webhooks or into PostgreSQL. One delivery core ([`delivery`])
-//! and two drivers: a Kinesis-triggered Lambda function and, in
+//! and two drivers: a Kinesis-triggered Lambda function ([`aws`]) and, in
 //! `inlet serve`, a consumer of the embedded log per destination
 //! (`local`).
 
+pub mod aws;
 pub mod delivery;
 pub mod http;
 #[cfg(feature = "local")]
