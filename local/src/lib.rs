@@ -4,6 +4,7 @@
 
 mod demo;
 mod deploy;
+mod destinations;
 mod repair;
 mod serve;
 mod server;
@@ -44,6 +45,9 @@ enum Command {
     /// Check a configuration and stage it for `sam deploy`: the layer every
     /// function reads it from, and the template's parameters derived from it.
     DeployParams(DeployParamsArgs),
+    /// Manage destinations: enable one disabled by a 410, redrive its dead
+    /// letter.
+    Destinations(destinations::DestinationsArgs),
     /// Print a deployed stack's URLs, with each configured webhook source's
     /// exact URL to paste into its provider's dashboard.
     Urls(UrlsArgs),
@@ -85,6 +89,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Repair(args) => repair::run(args),
         Command::Urls(args) => urls::run(args).await,
         Command::DeployParams(args) => deploy::run(args),
+        Command::Destinations(args) => destinations::run(args),
     }
 }
 

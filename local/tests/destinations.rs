@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 const OLD_SECRET: &str = "whsec_dGhlLW9sZC1rZXktb2YtdGhlLWRlc3RpbmF0aW9u";
 
+/// `inlet serve` with the `hook` destination, on `dir`'s data directory.
 fn server(dir: &Path, destination: &str) -> common::Server {
     let config = dir.join("inlet.toml");
     std::fs::write(

@@ -116,6 +116,57 @@ impl Store {
     }
 }
 
+/// What [`Store::enable`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enabled {
+    /// Why the endpoint had been disabled, if it had.
+    pub was_disabled: Option<String>,
+    /// Parked records queued for delivery again.
+    pub redriven: usize,
+}
+
+impl Store {
+    /// Enables the endpoint again; with `redrive`, every parked record is
+    /// queued for another delivery (read from the log again) and the dead
+    /// letter is kept aside as `dead-letter-redriven-<unix ms>.jsonl`. Run
+    /// while `inlet serve` is stopped.
+    pub fn enable(&self, redrive: bool, now: SystemTime) -> std::io::Result<Enabled> {
+        let mut state = self.load()?;
+        let was_disabled = state.disabled.take();
+        let mut redriven = 0;
+        let path = self.dead_letter_path();
+        if redrive && path.exists() {
+            for line in std::fs::read_to_string(&path)?.lines() {
+                let seq = serde_json::from_str::<serde_json::Value>(line)
+                    .ok()
+                    .and_then(|v| v["sequence"].as_str()?.parse::<u64>().ok());
+                if let Some(seq) = seq
+                    && !state.retries.iter().any(|r| r.seq == seq)
+                {
+                    state.retries.push(Retry {
+                        seq,
+                        attempts: 0,
+                        due_millis: 0,
+                    });
+                    redriven += 1;
+                }
+            }
+            // The state first: a crash between the two redrives again.
+            self.save(&state)?;
+            std::fs::rename(
+                &path,
+                self.dir
+                    .join(format!("dead-letter-redriven-{}.jsonl", unix_millis(now))),
+            )?;
+        }
+        self.save(&state)?;
+        Ok(Enabled {
+            was_disabled,
+            redriven,
+        })
+    }
+}
+
 /// Runs on a blocking thread: file work stays off the runtime's workers.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
