@@ -46,6 +46,10 @@ pub struct Parameters {
     /// Streams the configuration names (topics.<name>.stream), which the
     /// functions may write to.
     pub existing_streams: Vec<String>,
+    /// Destinations of created topics, `<name>:<topic id>`.
+    pub destinations: Vec<String>,
+    /// Destinations of topics naming a stream, `<name>:<stream>`.
+    pub existing_stream_destinations: Vec<String>,
     /// Whether the poll schedule runs.
     pub poll: bool,
     /// The partition of the existing streams' ARNs.
@@ -109,8 +113,37 @@ impl Parameters {
             }
             existing_streams.push(name.clone());
         }
+        let (mut destinations, mut existing_stream_destinations) = (Vec::new(), Vec::new());
+        // Each destination's function is named by the letters and digits of
+        // its entry: two must not share them.
+        let mut functions = std::collections::BTreeMap::new();
+        for destination in config.destinations.values() {
+            let topic = &config.topics[&destination.topic];
+            let (entry, list) = if config.created_streams.contains(&topic.name) {
+                (
+                    format!("{}:{}", destination.name, resource_id(&topic.name)),
+                    &mut destinations,
+                )
+            } else {
+                (
+                    format!("{}:{}", destination.name, topic.stream),
+                    &mut existing_stream_destinations,
+                )
+            };
+            if let Some(other) = functions.insert(resource_id(&entry), &destination.name) {
+                return Err(ConfigError::new(
+                    format!("destinations.{}", destination.name),
+                    format!(
+                        "its function would share a name with destinations.{other}'s (they differ only in '-', '_' or '.'): rename one"
+                    ),
+                ));
+            }
+            list.push(entry);
+        }
         Ok(Parameters {
             topics,
+            destinations,
+            existing_stream_destinations,
             existing_streams,
             poll: !config.pollers.is_empty(),
             partition: "aws".to_owned(),
@@ -176,11 +209,25 @@ impl Parameters {
         } else {
             self.existing_streams.join(",")
         };
+        let list = |items: &[String]| {
+            if items.is_empty() {
+                "none".to_owned()
+            } else {
+                items.join(",")
+            }
+        };
         let mut overrides = format!(
             "Topics={} ExistingStreamArns={existing} ExistingStreams={names} PollSchedule={}",
             self.topics.join(","),
             if self.poll { "ENABLED" } else { "DISABLED" }
         );
+        if !self.destinations.is_empty() || !self.existing_stream_destinations.is_empty() {
+            overrides.push_str(&format!(
+                " Destinations={} ExistingStreamDestinations={}",
+                list(&self.destinations),
+                list(&self.existing_stream_destinations)
+            ));
+        }
         if self.secret_prefix != DEFAULT_SECRET_PREFIX {
             overrides.push_str(&format!(" SecretPrefix={}", self.secret_prefix));
         }
@@ -313,6 +360,25 @@ mod tests {
 
     fn parameters(text: &str) -> Parameters {
         Parameters::of(&Config::parse(text, &|_| Some(STAND_IN.to_owned())).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn each_destination_reaches_the_template_with_its_topics_stream() {
+        let env = |_: &str| Some(STAND_IN.to_owned());
+        let config = Config::parse(
+            "[topics.mouse-moves]\n[topics.b]\nstream = \"their-stream\"\n[tokens.t]\ntoken = \"secret:inlet/t\"\ntopics = [\"*\"]\n\
+             [destinations.hook]\ntopic = \"mouse-moves\"\nkind = \"http\"\nurl = \"https://e/\"\nsecrets = [\"secret:inlet/k\"]\n\
+             [destinations.db]\ntopic = \"b\"\nkind = \"postgres\"\nurl = \"secret:inlet/db\"\n",
+            &env,
+        )
+        .unwrap();
+        let overrides = Parameters::of(&config).unwrap().overrides();
+        assert!(
+            overrides.ends_with(
+                " Destinations=hook:mousemoves ExistingStreamDestinations=db:their-stream"
+            ),
+            "{overrides}"
+        );
     }
 
     #[test]
