@@ -10,6 +10,7 @@ use std::process::Command;
 pub struct Postgres {
     dir: PathBuf,
     port: u16,
+    fsync: bool,
     /// `postgres://postgres@127.0.0.1:<port>/postgres`.
     pub url: String,
 }
@@ -55,8 +56,18 @@ fn run(mut command: Command, what: &str) {
 }
 
 impl Postgres {
-    /// Creates a cluster and starts it on a free loopback port.
+    /// Creates a cluster and starts it on a free loopback port, with
+    /// `fsync` off (tests: the server is never crashed with the machine).
     pub fn start() -> Postgres {
+        Self::start_with(false)
+    }
+
+    /// The same with `fsync` on, as a production server runs (benchmarks).
+    pub fn start_durable() -> Postgres {
+        Self::start_with(true)
+    }
+
+    fn start_with(fsync: bool) -> Postgres {
         let dir =
             std::env::temp_dir().join(format!("inlet-pg-{}-{}", std::process::id(), rand_suffix()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -90,6 +101,7 @@ impl Postgres {
             url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
             dir,
             port,
+            fsync,
         };
         server.resume();
         server
@@ -105,9 +117,10 @@ impl Postgres {
             .arg(self.dir.join("log"))
             .arg("-o")
             .arg(format!(
-                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync={}",
                 self.port,
-                self.dir.display()
+                self.dir.display(),
+                if self.fsync { "on" } else { "off" }
             ))
             .arg("start");
         run(pg_ctl, "pg_ctl start");

@@ -10,6 +10,7 @@ pub mod http;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod postgres;
+pub mod quix_rows;
 
 use std::sync::Arc;
 

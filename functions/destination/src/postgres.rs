@@ -13,13 +13,14 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use inlet_shared::config::PostgresDestination;
+use inlet_shared::config::{PostgresDestination, PostgresLayout};
 use inlet_shared::time::unix_millis;
 use tokio::sync::Mutex;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Transaction};
 
 use crate::delivery::{Deliver, Delivery, Outcome, Parked, Progress};
+use crate::quix_rows::{FIXED_COLUMNS, NotQuix, Rows};
 
 /// A PostgreSQL table, one connection kept across batches.
 pub struct PostgresDelivery {
@@ -27,6 +28,8 @@ pub struct PostgresDelivery {
     batch_size: usize,
     destination: String,
     client: Mutex<Option<Client>>,
+    /// Columns known to exist (Quix layout), as of the last commit.
+    columns: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Why a batch did not land.
@@ -59,6 +62,7 @@ impl PostgresDelivery {
             batch_size,
             destination: destination.to_owned(),
             client: Mutex::new(None),
+            columns: std::sync::Mutex::default(),
         }
     }
 
@@ -88,8 +92,8 @@ impl PostgresDelivery {
             }
         });
         let table = self.table();
-        client
-            .batch_execute(&format!(
+        let records = match self.settings.layout {
+            PostgresLayout::Raw => format!(
                 "CREATE TABLE IF NOT EXISTS {table} (
                     topic text NOT NULL,
                     shard text NOT NULL,
@@ -97,7 +101,21 @@ impl PostgresDelivery {
                     partition_key text NOT NULL,
                     arrival timestamptz NOT NULL,
                     event jsonb NOT NULL,
-                    PRIMARY KEY (topic, shard, sequence_number));
+                    PRIMARY KEY (topic, shard, sequence_number));"
+            ),
+            PostgresLayout::Quix => format!(
+                "CREATE TABLE IF NOT EXISTS {table} (
+                    \"timestamp\" timestamp NOT NULL,
+                    __key text,
+                    __shard text NOT NULL,
+                    __sequence_number numeric NOT NULL,
+                    __row integer NOT NULL,
+                    PRIMARY KEY (__shard, __sequence_number, __row));"
+            ),
+        };
+        client
+            .batch_execute(&format!(
+                "{records}
                 CREATE TABLE IF NOT EXISTS inlet_dead_letters (
                     destination text NOT NULL,
                     topic text NOT NULL,
@@ -122,8 +140,72 @@ impl PostgresDelivery {
         Ok(client)
     }
 
-    /// Inserts `rows` (all or none).
-    async fn insert(&self, tx: &Transaction<'_>, rows: &[Delivery]) -> Result<(), Failure> {
+    /// Inserts the rows of `records` (all or none); the Quix layout's new
+    /// columns are added to `added`.
+    async fn insert(
+        &self,
+        tx: &Transaction<'_>,
+        records: &[Delivery],
+        added: &mut Vec<String>,
+    ) -> Result<(), Failure> {
+        match self.settings.layout {
+            PostgresLayout::Raw => self.insert_raw(tx, records).await,
+            PostgresLayout::Quix => self.insert_quix(tx, records, added).await,
+        }
+    }
+
+    async fn insert_quix(
+        &self,
+        tx: &Transaction<'_>,
+        records: &[Delivery],
+        added: &mut Vec<String>,
+    ) -> Result<(), Failure> {
+        let mut rows = Rows::default();
+        for record in records {
+            rows.add(record)
+                .map_err(|NotQuix(why)| Failure::Data(why))?;
+        }
+        if rows.rows.is_empty() {
+            return Ok(());
+        }
+        let table = self.table();
+        for (name, kind) in &rows.columns {
+            let known =
+                self.columns.lock().expect("not poisoned").contains(name) || added.contains(name);
+            if !known {
+                tx.execute(
+                    &format!(
+                        "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {} {}",
+                        quote_one(name),
+                        kind.sql()
+                    ),
+                    &[],
+                )
+                .await?;
+                added.push(name.clone());
+            }
+        }
+        let columns: Vec<String> = FIXED_COLUMNS
+            .iter()
+            .map(|c| quote_one(c))
+            .chain(rows.columns.keys().map(|c| quote_one(c)))
+            .collect();
+        let columns = columns.join(", ");
+        let json = serde_json::Value::Array(rows.rows).to_string();
+        tx.execute(
+            &format!(
+                "INSERT INTO {table} ({columns}) SELECT {columns}
+                 FROM jsonb_populate_recordset(NULL::{table}, $1::text::jsonb)
+                 ON CONFLICT DO NOTHING"
+            ),
+            &[&json],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Inserts `rows` in the raw layout (all or none).
+    async fn insert_raw(&self, tx: &Transaction<'_>, rows: &[Delivery]) -> Result<(), Failure> {
         let topics: Vec<&str> = rows.iter().map(|r| r.topic.as_str()).collect();
         let shards: Vec<&str> = rows.iter().map(|r| r.shard.as_str()).collect();
         let sequences: Vec<&str> = rows.iter().map(|r| r.sequence.as_str()).collect();
@@ -188,21 +270,30 @@ impl PostgresDelivery {
     ) -> Result<Vec<(usize, String)>, Failure> {
         let mut tx = client.transaction().await?;
         let mut parked = Vec::new();
+        let mut added = Vec::new();
         for (offset, chunk) in batch.chunks(self.batch_size).enumerate() {
             let base = offset * self.batch_size;
             let attempt = tx.savepoint("chunk").await?;
-            match self.insert(&attempt, chunk).await {
+            // Columns added under a savepoint go with its rollback.
+            let known = added.len();
+            match self.insert(&attempt, chunk, &mut added).await {
                 Ok(()) => attempt.commit().await?,
                 Err(Failure::Transient(e)) => return Err(Failure::Transient(e)),
                 Err(Failure::Data(_)) => {
                     attempt.rollback().await?;
+                    added.truncate(known);
                     for (i, row) in chunk.iter().enumerate() {
                         let one = tx.savepoint("row").await?;
-                        match self.insert(&one, std::slice::from_ref(row)).await {
+                        let known = added.len();
+                        match self
+                            .insert(&one, std::slice::from_ref(row), &mut added)
+                            .await
+                        {
                             Ok(()) => one.commit().await?,
                             Err(Failure::Transient(e)) => return Err(Failure::Transient(e)),
                             Err(Failure::Data(why)) => {
                                 one.rollback().await?;
+                                added.truncate(known);
                                 self.park(&tx, row, &why).await?;
                                 parked.push((base + i, why));
                             }
@@ -223,6 +314,7 @@ impl PostgresDelivery {
             .await?;
         }
         tx.commit().await?;
+        self.columns.lock().expect("not poisoned").extend(added);
         Ok(parked)
     }
 
@@ -237,10 +329,12 @@ impl PostgresDelivery {
 
 /// `name` as a quoted identifier, `schema.table` as two.
 fn quote(name: &str) -> String {
-    name.split('.')
-        .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(".")
+    name.split('.').map(quote_one).collect::<Vec<_>>().join(".")
+}
+
+/// One quoted identifier.
+fn quote_one(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 #[async_trait]
@@ -258,6 +352,10 @@ impl Deliver for PostgresDelivery {
             Ok(mut guard) => {
                 let client = guard.as_mut().expect("connected");
                 let result = self.write(client, batch, progress).await;
+                if result.is_err() {
+                    // A rolled-back transaction added no column.
+                    self.columns.lock().expect("not poisoned").clear();
+                }
                 if matches!(result, Err(Failure::Transient(_))) && client.is_closed() {
                     *guard = None;
                 }

@@ -134,3 +134,67 @@ async fn progress_commits_with_the_rows() {
     sink.deliver_recording(&batch, Some(&progress)).await;
     assert_eq!(sink.progress("warehouse").await.unwrap(), Some(5));
 }
+
+fn quix(pg: &Postgres) -> PostgresDelivery {
+    PostgresDelivery::new(
+        "dashboard",
+        &PostgresDestination {
+            url: Secret::new(pg.url.clone()),
+            table: "f1".into(),
+            layout: PostgresLayout::Quix,
+        },
+        100,
+    )
+}
+
+#[tokio::test]
+async fn the_quix_layout_makes_a_column_per_parameter_tag_and_field_and_adds_new_ones() {
+    let pg = Postgres::start();
+    let sink = quix(&pg);
+    let parameters = r#"{"type":"io.quix.parameters","subject":"car-1","data":{"timestamps":[1800000000000000000,1800000001000000000],"numericValues":{"speed":[101.5,102]},"tagValues":{"lap":["3","3"]}}}"#;
+    let event = r#"{"type":"io.quix.events","subject":"shop","data":{"id":"order","timestamp":1800000002000000000,"value":"{\"total\":12,\"items\":[1,2]}"}}"#;
+    let batch = vec![record(0, parameters), record(1, event)];
+    assert!(
+        sink.deliver(&batch)
+            .await
+            .iter()
+            .all(|o| *o == Outcome::Delivered)
+    );
+    assert!(
+        sink.deliver(&batch)
+            .await
+            .iter()
+            .all(|o| *o == Outcome::Delivered)
+    );
+    assert_eq!(
+        pg.query("SELECT count(*) FROM f1"),
+        "3",
+        "redelivered: nothing twice"
+    );
+    assert_eq!(
+        pg.query(
+            "SELECT \"timestamp\", __key, speed, lap FROM f1 WHERE __key = 'car-1' ORDER BY 1"
+        ),
+        "2027-01-15 08:00:00|car-1|101.5|3\n2027-01-15 08:00:01|car-1|102|3"
+    );
+    assert_eq!(
+        pg.query("SELECT __event_id, total, items FROM f1 WHERE __key = 'shop'"),
+        "order|12|[1, 2]"
+    );
+    assert_eq!(
+        pg.query("SELECT data_type FROM information_schema.columns WHERE table_name = 'f1' AND column_name IN ('speed', 'total', 'items', 'lap') ORDER BY column_name"),
+        "jsonb\ntext\ndouble precision\nbigint"
+    );
+    // A later record with a new field adds its column; one whose field
+    // does not fit its column's type is parked, the rest land.
+    let wider = r#"{"type":"io.quix.events","subject":"shop","data":{"id":"order","timestamp":1800000003000000000,"value":"{\"total\":13,\"coupon\":\"X\"}"}}"#;
+    let clash = r#"{"type":"io.quix.events","subject":"shop","data":{"id":"order","timestamp":1800000004000000000,"value":"{\"total\":\"lots\"}"}}"#;
+    let outcomes = sink.deliver(&[record(2, wider), record(3, clash)]).await;
+    assert_eq!(outcomes[0], Outcome::Delivered);
+    assert!(matches!(&outcomes[1], Outcome::Poison(_)), "{outcomes:?}");
+    assert_eq!(pg.query("SELECT coupon FROM f1 WHERE total = 13"), "X");
+    assert_eq!(
+        pg.query("SELECT sequence_number FROM inlet_dead_letters"),
+        "3"
+    );
+}

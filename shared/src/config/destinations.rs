@@ -77,7 +77,8 @@ pub struct HttpDestination {
 pub struct PostgresDestination {
     /// The connection string (`postgres://…` or `host=… user=…`).
     pub url: Secret,
-    /// The table (`schema.table` or `table`).
+    /// The table (`schema.table` or `table`): by default `inlet_records`
+    /// (raw) or the topic's name (Quix-shaped).
     pub table: String,
     /// How rows are shaped.
     pub layout: PostgresLayout,
@@ -88,6 +89,9 @@ pub struct PostgresDestination {
 pub enum PostgresLayout {
     /// One row per record: its position and the CloudEvent as `jsonb`.
     Raw,
+    /// As the Quix Streams PostgreSQL sink: `timestamp`, `__key` and a
+    /// column per parameter, tag or event field.
+    Quix,
 }
 
 #[derive(Deserialize)]
@@ -271,12 +275,7 @@ fn postgres(at: &str, raw: &RawDestination, env: Env<'_>) -> Result<DestinationK
     };
     let layout = match raw.layout.as_deref() {
         None | Some("raw") => PostgresLayout::Raw,
-        Some("quix") => {
-            return Err(ConfigError::new(
-                format!("{at}.layout"),
-                "the Quix-shaped layout is not available yet; use \"raw\"",
-            ));
-        }
+        Some("quix") => PostgresLayout::Quix,
         Some(other) => {
             return Err(ConfigError::new(
                 format!("{at}.layout"),
@@ -284,10 +283,11 @@ fn postgres(at: &str, raw: &RawDestination, env: Env<'_>) -> Result<DestinationK
             ));
         }
     };
-    let table = raw
-        .table
-        .clone()
-        .unwrap_or_else(|| DEFAULT_POSTGRES_TABLE.to_owned());
+    let table = match (&raw.table, layout) {
+        (Some(table), _) => table.clone(),
+        (None, PostgresLayout::Raw) => DEFAULT_POSTGRES_TABLE.to_owned(),
+        (None, PostgresLayout::Quix) => raw.topic.clone(),
+    };
     let valid = !table.is_empty()
         && table.len() <= 63
         && table
