@@ -31,7 +31,7 @@ if [ -z "$INLET_BIN" ]; then
 fi
 [ "$SINK" = kinesis ] && cargo build --release -q -p inlet-e2e --bin emulators && npm ci --prefix tests --no-audit --no-fund --loglevel=error
 echo "==> building the reference server and the webhook and hub load generators"
-cargo build --release -q -p inlet-e2e --bin bare-server --bin webhook-load --bin hub-load --bin reader-load
+cargo build --release -q -p inlet-e2e --bin bare-server --bin webhook-load --bin hub-load --bin reader-load --bin delivery-load
 
 work=$(mktemp -d)
 server=""
@@ -213,4 +213,20 @@ if [ "$DEDUPE_SECONDS" != 0 ] && [ "$SINK" = embedded ]; then
     printf '%-28s %10s %9s %9s %9s %8s %10.0f %7s  %s\n' "$mode" "$(field rps)" "$(field p50_ms)" "$(field p99_ms)" "$(field max_ms)" "$(( $(field non2xx) + $(field socket_errors) ))" "${BARE[distinct]}" "$(ratio "$(field rps)" "${BARE[distinct]}")" "$verdict"
   done
 fi
+
+# Destinations (tests/src/bin/delivery-load.rs): a topic of ~1 KiB records
+# drained by a destination, from the embedded log to the end (durable
+# progress included). PostgreSQL (fsync on), raw layout, beside one client
+# inserting the same rows with the same statement; HTTP, unbatched and
+# unordered, to the bare server, beside wrk's figure against it above.
+echo
+echo "Destinations (records delivered out of the embedded log):"
+"$TARGET_DIR"/release/delivery-load postgres "${DELIVERY_ROWS:-200000}"
+bare_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$TARGET_DIR"/release/bare-server "127.0.0.1:$bare_port" > "$work/bare-delivery.log" 2>&1 &
+bare=$!
+for _ in $(seq 100); do curl -sf -o /dev/null -X POST "http://127.0.0.1:$bare_port/" && break; sleep 0.1; done
+line=$("$TARGET_DIR"/release/delivery-load http "http://127.0.0.1:$bare_port/hook" "${DELIVERY_RECORDS:-100000}")
+kill "$bare"; wait "$bare" 2>/dev/null || true; bare=""
+echo "$line; wrk against the bare server: ${BARE[webhooks]} req/s, ratio $(ratio "$(sed -E 's/.* inlet ([0-9.]+) records.*/\1/' <<<"$line")" "${BARE[webhooks]}")"
 exit $status

@@ -28,7 +28,7 @@ pub const LOCAL_SHARD: &str = "shardId-000000000000";
 
 /// Records handed to a destination at once (it splits them into its own
 /// batches): the state is saved once per chunk.
-const CHUNK: usize = 256;
+const CHUNK: usize = 4096;
 
 /// A destination's durable progress.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

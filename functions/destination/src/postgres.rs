@@ -27,7 +27,8 @@ pub struct PostgresDelivery {
     settings: PostgresDestination,
     batch_size: usize,
     destination: String,
-    client: Mutex<Option<Client>>,
+    /// One connection per part of a batch written at once.
+    clients: Vec<Mutex<Option<Client>>>,
     /// Columns known to exist (Quix layout), as of the last commit.
     columns: std::sync::Mutex<std::collections::HashSet<String>>,
 }
@@ -61,7 +62,9 @@ impl PostgresDelivery {
             settings: settings.clone(),
             batch_size,
             destination: destination.to_owned(),
-            client: Mutex::new(None),
+            clients: (0..settings.connections.max(1))
+                .map(|_| Mutex::new(None))
+                .collect(),
             columns: std::sync::Mutex::default(),
         }
     }
@@ -303,28 +306,100 @@ impl PostgresDelivery {
             }
         }
         if let Some(progress) = progress {
-            tx.execute(
-                "INSERT INTO inlet_checkpoints (consumer, next_sequence) VALUES ($1, $2)
-                 ON CONFLICT (consumer) DO UPDATE SET next_sequence = excluded.next_sequence",
-                &[
-                    &progress.consumer,
-                    &i64::try_from(progress.next).unwrap_or(i64::MAX),
-                ],
-            )
-            .await?;
+            record_progress(&tx, progress).await?;
         }
         tx.commit().await?;
         self.columns.lock().expect("not poisoned").extend(added);
         Ok(parked)
     }
 
-    async fn client(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Client>>, Failure> {
-        let mut guard = self.client.lock().await;
+    async fn client(
+        &self,
+        i: usize,
+    ) -> Result<tokio::sync::MutexGuard<'_, Option<Client>>, Failure> {
+        let mut guard = self.clients[i].lock().await;
         if guard.as_ref().is_none_or(Client::is_closed) {
             *guard = Some(self.connect().await?);
         }
         Ok(guard)
     }
+
+    /// [`PostgresDelivery::write`] on connection `i`.
+    async fn write_on(
+        &self,
+        i: usize,
+        batch: &[Delivery],
+        progress: Option<&Progress>,
+    ) -> Result<Vec<(usize, String)>, Failure> {
+        let mut guard = self.client(i).await?;
+        let client = guard.as_mut().expect("connected");
+        let result = self.write(client, batch, progress).await;
+        if result.is_err() {
+            // A rolled-back transaction added no column.
+            self.columns.lock().expect("not poisoned").clear();
+        }
+        if matches!(result, Err(Failure::Transient(_))) && client.is_closed() {
+            *guard = None;
+        }
+        result
+    }
+
+    /// Writes `batch`: a batch of several inserts is split across the
+    /// connections, each part its own transaction (the primary key makes
+    /// a part written twice a no-op), the progress recorded once every part
+    /// is in; a smaller one goes in one transaction with the progress.
+    async fn write_all(
+        &self,
+        batch: &[Delivery],
+        progress: Option<&Progress>,
+    ) -> Result<Vec<(usize, String)>, Failure> {
+        let inserts = batch.len().div_ceil(self.batch_size);
+        let parts = self.clients.len().min(inserts).max(1);
+        if parts == 1 {
+            return self.write_on(0, batch, progress).await;
+        }
+        let per_part = inserts.div_ceil(parts) * self.batch_size;
+        let writes = batch
+            .chunks(per_part)
+            .enumerate()
+            .map(|(i, part)| self.write_on(i, part, None));
+        let mut parked = Vec::new();
+        for (i, result) in futures_util::future::join_all(writes)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            parked.extend(
+                result?
+                    .into_iter()
+                    .map(|(at, why)| (i * per_part + at, why)),
+            );
+        }
+        if let Some(progress) = progress {
+            let guard = self.client(0).await?;
+            let client = guard.as_ref().expect("connected");
+            record_progress(client, progress).await?;
+        }
+        Ok(parked)
+    }
+}
+
+/// Keeps a consumer's progress (in the transaction `client` is in, if any).
+async fn record_progress(
+    client: &impl tokio_postgres::GenericClient,
+    progress: &Progress,
+) -> Result<(), Failure> {
+    client
+        .execute(
+            "INSERT INTO inlet_checkpoints (consumer, next_sequence) VALUES ($1, $2)
+             ON CONFLICT (consumer) DO UPDATE SET next_sequence = excluded.next_sequence",
+            &[
+                &progress.consumer,
+                &i64::try_from(progress.next).unwrap_or(i64::MAX),
+            ],
+        )
+        .await?;
+    Ok(())
 }
 
 /// `name` as a quoted identifier, `schema.table` as two.
@@ -348,21 +423,7 @@ impl Deliver for PostgresDelivery {
         batch: &[Delivery],
         progress: Option<&Progress>,
     ) -> Vec<Outcome> {
-        let result = match self.client().await {
-            Ok(mut guard) => {
-                let client = guard.as_mut().expect("connected");
-                let result = self.write(client, batch, progress).await;
-                if result.is_err() {
-                    // A rolled-back transaction added no column.
-                    self.columns.lock().expect("not poisoned").clear();
-                }
-                if matches!(result, Err(Failure::Transient(_))) && client.is_closed() {
-                    *guard = None;
-                }
-                result
-            }
-            Err(e) => Err(e),
-        };
+        let result = self.write_all(batch, progress).await;
         match result {
             Ok(parked) => {
                 let mut outcomes = vec![Outcome::Delivered; batch.len()];
@@ -384,12 +445,12 @@ impl Deliver for PostgresDelivery {
     }
 
     async fn progress(&self, consumer: &str) -> std::io::Result<Option<u64>> {
-        let guard = self
-            .client()
-            .await
-            .map_err(|(Failure::Transient(e) | Failure::Data(e))| {
-                std::io::Error::other(format!("PostgreSQL: {e}"))
-            })?;
+        let guard =
+            self.client(0)
+                .await
+                .map_err(|(Failure::Transient(e) | Failure::Data(e))| {
+                    std::io::Error::other(format!("PostgreSQL: {e}"))
+                })?;
         let client = guard.as_ref().expect("connected");
         let row = client
             .query_opt(

@@ -32,6 +32,7 @@ fn destination(pg: &Postgres) -> PostgresDelivery {
             url: Secret::new(pg.url.clone()),
             table: "inlet_records".into(),
             layout: PostgresLayout::Raw,
+            connections: 2,
         },
         100,
     )
@@ -69,24 +70,26 @@ async fn a_redelivered_batch_writes_nothing_twice() {
 async fn a_bad_row_goes_to_the_dead_letter_table_and_the_rest_land() {
     let pg = Postgres::start();
     let sink = destination(&pg);
-    let mut batch: Vec<Delivery> = (0..10).map(|n| record(n, &event(n))).collect();
-    batch[4] = record(4, "not json");
+    // Three inserts' worth: written over both connections.
+    let mut batch: Vec<Delivery> = (0..250).map(|n| record(n, &event(n))).collect();
+    batch[204] = record(204, "not json");
     let outcomes = sink.deliver(&batch).await;
     assert!(
-        matches!(&outcomes[4], Outcome::Poison(p) if p.reason.contains("22P02")),
-        "{outcomes:?}"
+        matches!(&outcomes[204], Outcome::Poison(p) if p.reason.contains("22P02")),
+        "{:?}",
+        outcomes[204]
     );
     assert_eq!(
         outcomes
             .iter()
             .filter(|o| **o == Outcome::Delivered)
             .count(),
-        9
+        249
     );
-    assert_eq!(pg.query("SELECT count(*) FROM inlet_records"), "9");
+    assert_eq!(pg.query("SELECT count(*) FROM inlet_records"), "249");
     assert_eq!(
         pg.query("SELECT destination, sequence_number, data FROM inlet_dead_letters"),
-        "warehouse|4|not json"
+        "warehouse|204|not json"
     );
 }
 
@@ -142,6 +145,7 @@ fn quix(pg: &Postgres) -> PostgresDelivery {
             url: Secret::new(pg.url.clone()),
             table: "f1".into(),
             layout: PostgresLayout::Quix,
+            connections: 2,
         },
         100,
     )

@@ -17,6 +17,9 @@ pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(15);
 pub const DEFAULT_HTTP_MAX_ATTEMPTS: u32 = 10;
 /// Records per PostgreSQL insert unless configured.
 pub const DEFAULT_POSTGRES_BATCH: usize = 500;
+/// Connections a PostgreSQL destination writes over at once unless
+/// configured.
+pub const DEFAULT_POSTGRES_CONNECTIONS: usize = 2;
 /// The raw table's name unless configured.
 pub const DEFAULT_POSTGRES_TABLE: &str = "inlet_records";
 
@@ -82,6 +85,8 @@ pub struct PostgresDestination {
     pub table: String,
     /// How rows are shaped.
     pub layout: PostgresLayout,
+    /// Connections writing the parts of a large batch at once.
+    pub connections: usize,
 }
 
 /// How a PostgreSQL destination shapes its rows.
@@ -110,6 +115,7 @@ pub(super) struct RawDestination {
     max_attempts: Option<u32>,
     table: Option<String>,
     layout: Option<String>,
+    connections: Option<usize>,
 }
 
 pub(super) fn parse(
@@ -153,6 +159,7 @@ fn parse_one(
         "http" => {
             only("table", raw.table.is_some(), "http")?;
             only("layout", raw.layout.is_some(), "http")?;
+            only("connections", raw.connections.is_some(), "http")?;
             (http(&at, &raw, env)?, 1, Some(DEFAULT_HTTP_MAX_ATTEMPTS))
         }
         "postgres" => {
@@ -299,10 +306,18 @@ fn postgres(at: &str, raw: &RawDestination, env: Env<'_>) -> Result<DestinationK
             "must be 1 to 63 letters, digits, '_', '-' or '.'",
         ));
     }
+    let connections = raw.connections.unwrap_or(DEFAULT_POSTGRES_CONNECTIONS);
+    if !(1..=16).contains(&connections) {
+        return Err(ConfigError::new(
+            format!("{at}.connections"),
+            "must be 1 to 16",
+        ));
+    }
     Ok(DestinationKind::Postgres(PostgresDestination {
         url,
         table,
         layout,
+        connections,
     }))
 }
 

@@ -23,8 +23,8 @@ pub use crate::field::{Field, JsonPointer};
 pub use deployment::{Deployment, resource_id};
 pub use destinations::{
     DEFAULT_HTTP_MAX_ATTEMPTS, DEFAULT_HTTP_TIMEOUT, DEFAULT_POSTGRES_BATCH,
-    DEFAULT_POSTGRES_TABLE, Destination, DestinationKind, HttpDestination, PostgresDestination,
-    PostgresLayout,
+    DEFAULT_POSTGRES_CONNECTIONS, DEFAULT_POSTGRES_TABLE, Destination, DestinationKind,
+    HttpDestination, PostgresDestination, PostgresLayout,
 };
 pub use hub::{DEFAULT_WORKSPACE, HubSettings};
 pub use pollers::{Pagination, PollAuth, PollMethod, Poller};

@@ -5,6 +5,8 @@
 //! `delivery-load postgres [RECORDS]`: a fresh PostgreSQL server (durable:
 //! fsync on), the raw layout, 500 rows per insert; the reference inserts
 //! the same rows with the same statement from one client, without Inlet.
+//! `CONNECTIONS` (default 2, the destination's default) sets the
+//! destination's connections.
 //!
 //! `delivery-load http URL [RECORDS]`: unbatched, unordered Standard
 //! Webhooks to URL (the `bare-server`, which answers 200 to anything).
@@ -148,7 +150,10 @@ async fn main() {
             let pg = Postgres::start_durable();
             let inlet = drain(
                 dir.path(),
-                "kind = \"postgres\"\nurl = \"env:PG\"\n",
+                &format!(
+                    "kind = \"postgres\"\nurl = \"env:PG\"\nconnections = {}\n",
+                    std::env::var("CONNECTIONS").unwrap_or_else(|_| "2".into())
+                ),
                 &[("PG", pg.url.as_str())],
                 records,
             )
