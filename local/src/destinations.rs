@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use clap::{Args, Subcommand};
 use destination::local::Store;
+use destination::table::DestinationTable;
 
 use crate::CliError;
 
@@ -29,15 +30,33 @@ enum DestinationsCommand {
         /// The data directory `inlet serve` writes to.
         #[arg(long, default_value = ".inlet", env = "INLET_DATA_DIR")]
         data_dir: PathBuf,
+        /// In AWS: the stack's destination table (its DestinationTableName
+        /// output), with the standard AWS environment.
+        #[arg(long, conflicts_with = "redrive")]
+        table: Option<String>,
     },
 }
 
-pub(crate) fn run(args: DestinationsArgs) -> Result<(), CliError> {
+pub(crate) async fn run(args: DestinationsArgs) -> Result<(), CliError> {
     let DestinationsCommand::Enable {
         name,
         redrive,
         data_dir,
+        table,
     } = args.command;
+    if let Some(table) = table {
+        let client = aws_sdk_dynamodb::Client::new(&inlet_shared::load_aws_config().await);
+        let table = DestinationTable::new(client, table);
+        match table.enable(&name).await? {
+            Some(why) => println!("Enabled {name} (it was disabled: {why})."),
+            None => println!("{name} was not disabled."),
+        }
+        let parked = table.parked(&name).await?.len();
+        println!(
+            "{parked} parked records are kept in the table under destination#{name} (redrive in AWS is not built: deliver them from there)."
+        );
+        return Ok(());
+    }
     let _lock = inlet_shared::lock_data_dir(&data_dir)?;
     if !data_dir.join("destinations").join(&name).exists() {
         return Err(CliError::Usage(format!(

@@ -89,7 +89,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Repair(args) => repair::run(args),
         Command::Urls(args) => urls::run(args).await,
         Command::DeployParams(args) => deploy::run(args),
-        Command::Destinations(args) => destinations::run(args),
+        Command::Destinations(args) => destinations::run(args).await,
     }
 }
 

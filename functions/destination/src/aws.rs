@@ -6,8 +6,10 @@
 //! A record worth retrying is retried here first, with back-off, while the
 //! invocation has time for another attempt; near the deadline the rest is
 //! reported as failed rather than the whole batch timing out. Parked
-//! records (4xx, 410, a bad row) are written to the function's log, one
-//! `dead_letter` line each with the record.
+//! records (4xx, 410, a bad row) are kept in the destination table
+//! ([`DestinationTable`]) and logged; a 410 disables the endpoint there,
+//! and later records are parked without a request until `inlet
+//! destinations enable` clears it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -17,7 +19,8 @@ use aws_lambda_events::event::streams::KinesisEventResponse;
 use bytes::Bytes;
 use inlet_shared::config::{Destination, DestinationKind};
 
-use crate::delivery::{Deliver, Delivery, Outcome, backoff};
+use crate::delivery::{Deliver, Delivery, Outcome, Parked, backoff};
+use crate::table::DestinationTable;
 
 /// Time kept back at the end of an invocation to answer.
 const MARGIN: Duration = Duration::from_secs(2);
@@ -26,12 +29,43 @@ const MARGIN: Duration = Duration::from_secs(2);
 pub struct LambdaDestination {
     settings: Destination,
     deliver: Arc<dyn Deliver>,
+    table: Option<DestinationTable>,
 }
 
 impl LambdaDestination {
-    /// The function of `settings`, delivering through `deliver`.
-    pub fn new(settings: Destination, deliver: Arc<dyn Deliver>) -> Self {
-        LambdaDestination { settings, deliver }
+    /// The function of `settings`, delivering through `deliver`, keeping
+    /// its state and parked records in `table` (with none, parked records
+    /// are only logged).
+    pub fn new(
+        settings: Destination,
+        deliver: Arc<dyn Deliver>,
+        table: Option<DestinationTable>,
+    ) -> Self {
+        LambdaDestination {
+            settings,
+            deliver,
+            table,
+        }
+    }
+
+    /// Keeps a parked record; `false` if it could not be kept.
+    async fn park(&self, record: &Delivery, why: &Parked) -> bool {
+        let name = &self.settings.name;
+        let line = why.dead_letter(name, record, SystemTime::now());
+        tracing::error!(destination = %name, record = %record.position(), status = why.status, "parked: {}", why.reason);
+        match &self.table {
+            Some(table) => match table.park(name, &line).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(destination = %name, "cannot keep a parked record: {e}");
+                    false
+                }
+            },
+            None => {
+                tracing::error!(destination = %name, dead_letter = %line, "parked record");
+                true
+            }
+        }
     }
 
     /// How long one attempt may take.
@@ -59,15 +93,50 @@ impl LambdaDestination {
                 response.add_failure(first.sequence.clone());
                 return response;
             }
-            let outcomes = self.deliver.deliver(pending).await;
+            let disabled = match &self.table {
+                Some(table) => match table.disabled(name).await {
+                    Ok(disabled) => disabled,
+                    Err(e) => {
+                        tracing::error!(destination = %name, "cannot read the destination's state: {e}");
+                        response.add_failure(first.sequence.clone());
+                        return response;
+                    }
+                },
+                None => None,
+            };
+            let outcomes = match disabled {
+                Some(why) => vec![
+                    Outcome::Poison(Parked::because(format!(
+                        "the endpoint is disabled ({why}); enable it with `inlet destinations enable {name}`"
+                    )));
+                    pending.len()
+                ],
+                None => self.deliver.deliver(pending).await,
+            };
             let mut done = 0;
             let mut held = None;
             for (record, outcome) in pending.iter().zip(outcomes) {
                 match outcome {
                     Outcome::Delivered => {}
-                    Outcome::Poison(why) | Outcome::Gone(why) => {
-                        let line = why.dead_letter(name, record, SystemTime::now());
-                        tracing::error!(destination = %name, dead_letter = %line, "parked: {}", why.reason);
+                    Outcome::Poison(why) => {
+                        if !self.park(record, &why).await {
+                            response.add_failure(record.sequence.clone());
+                            return response;
+                        }
+                    }
+                    Outcome::Gone(why) => {
+                        if let Some(table) = &self.table
+                            && let Err(e) = table.disable(name, &why.reason).await
+                        {
+                            tracing::error!(destination = %name, "cannot disable the endpoint: {e}");
+                            response.add_failure(record.sequence.clone());
+                            return response;
+                        }
+                        tracing::error!(destination = %name, "DISABLED: {}; later records are parked until `inlet destinations enable {name}`", why.reason);
+                        if !self.park(record, &why).await {
+                            response.add_failure(record.sequence.clone());
+                            return response;
+                        }
                     }
                     Outcome::Retry { reason, after } => {
                         held = Some((reason, after));
@@ -215,7 +284,7 @@ mod tests {
             ],
             seen: Mutex::default(),
         });
-        let function = LambdaDestination::new(destination(5), deliver.clone());
+        let function = LambdaDestination::new(destination(5), deliver.clone(), None);
         let response = function
             .handle(event(), Instant::now() + Duration::from_secs(60))
             .await;
@@ -232,7 +301,7 @@ mod tests {
             script: vec![("102", vec![retry()])],
             seen: Mutex::default(),
         });
-        let function = LambdaDestination::new(destination(3), deliver);
+        let function = LambdaDestination::new(destination(3), deliver, None);
         let response = function
             .handle(event(), Instant::now() + Duration::from_secs(60))
             .await;
@@ -250,7 +319,7 @@ mod tests {
             script: vec![],
             seen: Mutex::default(),
         });
-        let function = LambdaDestination::new(destination(3), deliver.clone());
+        let function = LambdaDestination::new(destination(3), deliver.clone(), None);
         let response = function
             .handle(event(), Instant::now() + Duration::from_millis(500))
             .await;

@@ -202,16 +202,23 @@ impl Deliver for HttpDelivery {
             }
             return outcomes;
         }
+        let mut stopped: Option<Outcome> = None;
         for group in groups {
-            let outcome = match outcomes.last() {
+            let outcome = match &stopped {
                 // Held back behind a record that is not delivered yet.
                 Some(Outcome::Retry { .. }) => Outcome::Retry {
                     reason: "held back behind an earlier record".into(),
                     after: None,
                 },
-                Some(Outcome::Gone(parked)) => Outcome::Gone(parked.clone()),
+                Some(Outcome::Gone(gone)) => Outcome::Poison(Parked::because(format!(
+                    "not sent: the endpoint was disabled by an earlier record's answer ({})",
+                    gone.reason
+                ))),
                 _ => self.post_group(group).await,
             };
+            if stopped.is_none() && matches!(outcome, Outcome::Retry { .. } | Outcome::Gone(_)) {
+                stopped = Some(outcome.clone());
+            }
             outcomes.extend(std::iter::repeat_n(outcome, group.len()));
         }
         outcomes

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use destination::aws::LambdaDestination;
+use destination::table::DestinationTable;
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -21,7 +22,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .get(&name)
         .cloned()
         .ok_or_else(|| format!("the configuration has no [destinations.{name}]"))?;
-    let function = LambdaDestination::new(settings.clone(), destination::build(&settings));
+    let table = std::env::var("INLET_DESTINATION_TABLE")
+        .map_err(|_| "INLET_DESTINATION_TABLE is not set (the template sets it)".to_owned())?;
+    let table = DestinationTable::new(aws_sdk_dynamodb::Client::new(&runtime.aws), table);
+    let function =
+        LambdaDestination::new(settings.clone(), destination::build(&settings), Some(table));
     let function = &function;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<KinesisEvent>| async move {

@@ -2,7 +2,8 @@
 //! as an event source mapping would (records read from kinesalite's shard,
 //! a `KinesisEvent` per batch, `batchItemFailures` honoured by reading the
 //! shard again from the first failure), delivering to the Node receiver that
-//! checks every signature with the Standard Webhooks reference library.
+//! checks every signature with the Standard Webhooks reference library, its
+//! state and parked records in dynalite.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,10 +12,12 @@ use inlet_e2e::apigw::LambdaHost;
 use inlet_e2e::receiver::{Receiver, SECRET};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_function_delivers_a_stream_in_order_and_a_reported_failure_is_read_again() {
+async fn the_function_delivers_in_order_reports_a_failure_and_parks_and_disables_in_dynamodb() {
     let emulators = inlet_e2e::start_emulators().await;
     let kinesis = inlet_e2e::kinesis_client(&emulators.kinesis_endpoint);
     inlet_e2e::create_stream(&kinesis, "dest-orders", 1).await;
+    let dynamodb = inlet_e2e::dynamodb_client(&emulators.dynamodb_endpoint);
+    inlet_e2e::create_table(&dynamodb, "dest-table", &["pk", "sk"]).await;
     let receiver = Receiver::start(SECRET);
     let config = format!(
         r#"
@@ -41,6 +44,11 @@ max_attempts = 2
         ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
         ("AWS_SECRET_ACCESS_KEY", "test-secret"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("INLET_DESTINATION_TABLE", "dest-table"),
+        (
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            emulators.dynamodb_endpoint.as_str(),
+        ),
     ];
     let function = LambdaHost::start(
         Path::new(env!("CARGO_BIN_EXE_destination")),
@@ -49,8 +57,18 @@ max_attempts = 2
     )
     .await;
     // Record 2 is refused twice (the function's two attempts), so it is
-    // reported; read again, it is delivered.
-    for (n, answers) in [(1, "[200]"), (2, "[503, 503, 200]"), (3, "[200]")] {
+    // reported; read again, it is delivered. Record 4 is refused for good
+    // (parked); 5 meets a 410 (the endpoint is disabled), so 6 is parked
+    // without a request.
+    let script = [
+        (1, "[200]"),
+        (2, "[503, 503, 200]"),
+        (3, "[200]"),
+        (4, "[400]"),
+        (5, "[410]"),
+        (6, "[200]"),
+    ];
+    for (n, answers) in script {
         let body = format!(r#"{{"n":{n},"answers":{answers}}}"#);
         let event = serde_json::json!({
             "specversion": "1.0",
@@ -71,14 +89,37 @@ max_attempts = 2
         "dest-orders".to_owned(),
         Arc::new(function),
     );
-    tokio::task::spawn_blocking(move || {
+    let receiver = tokio::task::spawn_blocking(move || {
         receiver.wait_for("three records", |r| r.delivered().len() == 3);
-        assert_eq!(receiver.delivered(), [1, 2, 3]);
-        let requests = receiver.requests();
-        assert!(requests.iter().all(|r| r["signed"] == true));
-        let tries = |n: u64| requests.iter().filter(|r| r["data"]["n"] == n).count();
-        assert_eq!((tries(1), tries(2), tries(3)), (1, 3, 1), "{requests:#?}");
+        receiver.wait_for("the 410", |r| {
+            r.requests().iter().any(|q| q["status"] == 410)
+        });
+        receiver
     })
     .await
     .unwrap();
+    let table = destination::table::DestinationTable::new(dynamodb.clone(), "dest-table");
+    inlet_e2e::wait_until("three records parked", || async {
+        table.parked("hook").await.unwrap().len() == 3
+    })
+    .await;
+    assert_eq!(receiver.delivered(), [1, 2, 3]);
+    let requests = receiver.requests();
+    assert!(requests.iter().all(|r| r["signed"] == true));
+    let tries = |n: u64| requests.iter().filter(|r| r["data"]["n"] == n).count();
+    assert_eq!(
+        (tries(1), tries(2), tries(3), tries(4), tries(5), tries(6)),
+        (1, 3, 1, 1, 1, 0),
+        "{requests:#?}"
+    );
+    let disabled = table.disabled("hook").await.unwrap().unwrap();
+    assert!(disabled.contains("410"), "{disabled}");
+    let parked = table.parked("hook").await.unwrap();
+    assert_eq!(parked[0]["status"], "400");
+    assert!(
+        parked[2]["reason"].as_str().unwrap().contains("disabled"),
+        "{parked:#?}"
+    );
+    assert_eq!(table.enable("hook").await.unwrap(), Some(disabled));
+    assert_eq!(table.disabled("hook").await.unwrap(), None);
 }
