@@ -544,3 +544,70 @@ pub fn event_source_mapping(
         }
     })
 }
+
+/// An event source mapping as Lambda runs one for an SQS queue with
+/// `ReportBatchItemFailures`: up to 10 messages received at a time, given
+/// to `function` as an `SqsEvent`; the messages not listed in
+/// `batchItemFailures` are deleted, the others come back after their
+/// visibility timeout (2 s here). Runs until the task is dropped.
+pub fn sqs_event_source_mapping(
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    function: Arc<LambdaHost>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let received = sqs
+                .receive_message()
+                .queue_url(&queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .visibility_timeout(2)
+                .send()
+                .await
+                .expect("ReceiveMessage");
+            let messages = received.messages();
+            if messages.is_empty() {
+                continue;
+            }
+            let records: Vec<Value> = messages
+                .iter()
+                .map(|m| {
+                    json!({
+                        "messageId": m.message_id(),
+                        "receiptHandle": m.receipt_handle(),
+                        "body": m.body(),
+                        "attributes": {},
+                        "messageAttributes": {},
+                        "md5OfBody": m.md5_of_body(),
+                        "eventSource": "aws:sqs",
+                        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:retries",
+                        "awsRegion": "us-east-1",
+                    })
+                })
+                .collect();
+            let answer = function.invoke(json!({ "Records": records })).await;
+            let failed: Vec<String> = answer
+                .ok()
+                .and_then(|a| a["batchItemFailures"].as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
+                .collect();
+            for message in messages {
+                if failed
+                    .iter()
+                    .any(|id| Some(id.as_str()) == message.message_id())
+                {
+                    continue;
+                }
+                sqs.delete_message()
+                    .queue_url(&queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("DeleteMessage");
+            }
+        }
+    })
+}

@@ -454,6 +454,25 @@ pub fn start_moto() -> Moto {
     }
 }
 
+/// An SQS client for an endpoint (moto's), with dummy credentials.
+pub fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
+    use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+    aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                "AKIDTEST",
+                "test-secret",
+                None,
+                None,
+                "test",
+            ))
+            .endpoint_url(endpoint)
+            .build(),
+    )
+}
+
 /// A Secrets Manager client for an endpoint (moto's), with dummy credentials.
 pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
     use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};

@@ -20,6 +20,7 @@ use bytes::Bytes;
 use inlet_shared::config::{Destination, DestinationKind};
 
 use crate::delivery::{Deliver, Delivery, Outcome, Parked, backoff};
+use crate::retry::RetryQueue;
 use crate::table::DestinationTable;
 
 /// Time kept back at the end of an invocation to answer.
@@ -30,6 +31,7 @@ pub struct LambdaDestination {
     settings: Destination,
     deliver: Arc<dyn Deliver>,
     table: Option<DestinationTable>,
+    retries: Option<RetryQueue>,
 }
 
 impl LambdaDestination {
@@ -45,7 +47,15 @@ impl LambdaDestination {
             settings,
             deliver,
             table,
+            retries: None,
         }
+    }
+
+    /// Sets records of an unordered destination aside in `queue` instead
+    /// of holding the shard back.
+    pub fn with_retries(mut self, queue: RetryQueue) -> Self {
+        self.retries = Some(queue);
+        self
     }
 
     /// Keeps a parked record; `false` if it could not be kept.
@@ -138,10 +148,22 @@ impl LambdaDestination {
                             return response;
                         }
                     }
-                    Outcome::Retry { reason, after } => {
-                        held = Some((reason, after));
-                        break;
-                    }
+                    Outcome::Retry { reason, after } => match &self.retries {
+                        Some(queue) if !self.settings.ordered => {
+                            let delay = backoff(1, after);
+                            if let Err(e) = queue.send(name, record, 1, delay).await {
+                                // Not set aside: hold the shard back instead.
+                                tracing::warn!(destination = %name, record = %record.position(), "cannot set aside for retry: {e}");
+                                held = Some((reason, after));
+                                break;
+                            }
+                            tracing::info!(destination = %name, record = %record.position(), "set aside for retry in {delay:?}: {reason}");
+                        }
+                        _ => {
+                            held = Some((reason, after));
+                            break;
+                        }
+                    },
                 }
                 done += 1;
             }

@@ -11,6 +11,7 @@ pub mod http;
 pub mod local;
 pub mod postgres;
 pub mod quix_rows;
+pub mod retry;
 pub mod table;
 
 use std::sync::Arc;

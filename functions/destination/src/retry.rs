@@ -1,0 +1,223 @@
+//! Unordered destinations in AWS: a record worth retrying is set aside in
+//! an SQS retry queue (the template's `DestinationRetries`), delayed by the
+//! back-off (at most SQS's 15 minutes), so later records flow. The retry
+//! function (the same binary, triggered by the queue) delivers each again:
+//! delivered, it is done; refused for good, it is parked; refused again, it
+//! goes back with a longer delay, until `max_attempts`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use inlet_shared::config::Destination;
+use inlet_shared::time::unix_millis;
+use serde::{Deserialize, Serialize};
+
+use crate::delivery::{Deliver, Delivery, Outcome, Parked, backoff};
+use crate::table::DestinationTable;
+
+/// SQS's longest delay.
+const MAX_DELAY: Duration = Duration::from_secs(900);
+/// The largest record the queue takes (a message is 256 KiB, base64 adds a
+/// third).
+pub const MAX_RECORD_BYTES: usize = 180 * 1024;
+
+/// A record set aside, as queued.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryMessage {
+    /// The destination.
+    pub destination: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// The record's topic.
+    pub topic: String,
+    /// Its shard.
+    pub shard: String,
+    /// Its sequence number.
+    pub sequence: String,
+    /// Its partition key.
+    pub partition_key: String,
+    /// When the stream stored it (Unix milliseconds).
+    pub arrival_millis: u64,
+    /// Its data, base64.
+    pub data: String,
+}
+
+impl RetryMessage {
+    fn delivery(&self) -> Option<Delivery> {
+        Some(Delivery {
+            topic: self.topic.clone(),
+            shard: self.shard.clone(),
+            sequence: self.sequence.clone(),
+            partition_key: self.partition_key.clone(),
+            arrival: SystemTime::UNIX_EPOCH + Duration::from_millis(self.arrival_millis),
+            data: Bytes::from(BASE64.decode(&self.data).ok()?),
+        })
+    }
+}
+
+/// The retry queue.
+#[derive(Clone, Debug)]
+pub struct RetryQueue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl RetryQueue {
+    /// The queue at `url`, through `client`.
+    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+        RetryQueue {
+            client,
+            url: url.into(),
+        }
+    }
+
+    /// Sets `record` aside for attempt `attempts + 1` after `delay`.
+    pub async fn send(
+        &self,
+        destination: &str,
+        record: &Delivery,
+        attempts: u32,
+        delay: Duration,
+    ) -> std::io::Result<()> {
+        if record.data.len() > MAX_RECORD_BYTES {
+            return Err(std::io::Error::other(format!(
+                "a record of {} bytes is larger than the retry queue takes",
+                record.data.len()
+            )));
+        }
+        let message = RetryMessage {
+            destination: destination.to_owned(),
+            attempts,
+            topic: record.topic.clone(),
+            shard: record.shard.clone(),
+            sequence: record.sequence.clone(),
+            partition_key: record.partition_key.clone(),
+            arrival_millis: unix_millis(record.arrival),
+            data: BASE64.encode(&record.data),
+        };
+        let delay = i32::try_from(delay.min(MAX_DELAY).as_secs()).unwrap_or(900);
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(serde_json::to_string(&message).expect("serializes"))
+            .delay_seconds(delay)
+            .send()
+            .await
+            .map_err(|e| std::io::Error::other(format!("SQS: {}", e.into_service_error())))?;
+        Ok(())
+    }
+}
+
+/// The retry function: every destination's records set aside.
+pub struct RetryFunction {
+    destinations: HashMap<String, (Destination, Arc<dyn Deliver>)>,
+    table: DestinationTable,
+    queue: RetryQueue,
+}
+
+impl RetryFunction {
+    /// Delivers for `destinations`, parking in `table`, requeueing in
+    /// `queue`.
+    pub fn new(
+        destinations: impl IntoIterator<Item = (Destination, Arc<dyn Deliver>)>,
+        table: DestinationTable,
+        queue: RetryQueue,
+    ) -> Self {
+        RetryFunction {
+            destinations: destinations
+                .into_iter()
+                .map(|(d, deliver)| (d.name.clone(), (d, deliver)))
+                .collect(),
+            table,
+            queue,
+        }
+    }
+
+    /// Another attempt at each queued record; the messages not dealt with
+    /// are reported, so SQS offers them again.
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for message in event.records {
+            let id = message.message_id.clone().unwrap_or_default();
+            let parsed: Option<RetryMessage> = message
+                .body
+                .as_deref()
+                .and_then(|body| serde_json::from_str(body).ok());
+            let Some(retry) = parsed else {
+                tracing::error!(message = %id, "not a retry message: dropped");
+                continue;
+            };
+            if !self.attempt(&retry).await {
+                response.add_failure(id);
+            }
+        }
+        response
+    }
+
+    /// One attempt; `false` if the message must be offered again.
+    async fn attempt(&self, retry: &RetryMessage) -> bool {
+        let Some((settings, deliver)) = self.destinations.get(&retry.destination) else {
+            tracing::error!(destination = %retry.destination, "a retry for a destination the configuration no longer has: dropped");
+            return true;
+        };
+        let Some(record) = retry.delivery() else {
+            tracing::error!(destination = %retry.destination, "a retry message without base64 data: dropped");
+            return true;
+        };
+        let name = &settings.name;
+        let outcome = match self.table.disabled(name).await {
+            Ok(Some(why)) => Outcome::Poison(Parked::because(format!(
+                "the endpoint is disabled ({why}); enable it with `inlet destinations enable {name}`"
+            ))),
+            Ok(None) => deliver
+                .deliver(std::slice::from_ref(&record))
+                .await
+                .pop()
+                .unwrap_or(Outcome::Delivered),
+            Err(e) => {
+                tracing::error!(destination = %name, "cannot read the destination's state: {e}");
+                return false;
+            }
+        };
+        let attempts = retry.attempts + 1;
+        let parked = match outcome {
+            Outcome::Delivered => {
+                tracing::info!(destination = %name, record = %record.position(), attempt = attempts, "delivered on retry");
+                return true;
+            }
+            Outcome::Gone(why) => {
+                if let Err(e) = self.table.disable(name, &why.reason).await {
+                    tracing::error!(destination = %name, "cannot disable the endpoint: {e}");
+                    return false;
+                }
+                why
+            }
+            Outcome::Poison(why) => why,
+            Outcome::Retry { reason, .. }
+                if settings.max_attempts.is_some_and(|max| attempts >= max) =>
+            {
+                Parked::because(format!("gave up after {attempts} attempts: {reason}"))
+            }
+            Outcome::Retry { reason, after } => {
+                let delay = backoff(attempts, after);
+                tracing::info!(destination = %name, record = %record.position(), attempt = attempts, "not delivered: {reason}; again in {delay:?}");
+                return match self.queue.send(name, &record, attempts, delay).await {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::error!(destination = %name, "cannot requeue: {e}");
+                        false
+                    }
+                };
+            }
+        };
+        let line = parked.dead_letter(name, &record, SystemTime::now());
+        tracing::error!(destination = %name, record = %record.position(), "parked: {}", parked.reason);
+        self.table.park(name, &line).await.is_ok()
+    }
+}
