@@ -285,7 +285,18 @@ pub(crate) fn run(args: DeployParamsArgs) -> Result<(), CliError> {
     let parameters = Parameters::of(&config)
         .and_then(|p| p.with_stack(&args.partition, &args.secret_prefix, &secrets))
         .map_err(|e| e.within(&place))?;
+    let files = layer_files(&config)?;
     stage(&args.out, &text, &parameters)?;
+    let dir = args.config.parent().unwrap_or(Path::new("."));
+    for file in &files {
+        let to = args.out.join("config").join(file);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(dir.join(file), &to).map_err(|e| {
+            CliError::Usage(format!("cannot stage {}: {e}", dir.join(file).display()))
+        })?;
+    }
     println!("Staged {} for sam deploy:", args.config.display());
     println!(
         "  layer             {}",
@@ -310,6 +321,30 @@ pub(crate) fn run(args: DeployParamsArgs) -> Result<(), CliError> {
         args.out.join("parameter-overrides").display()
     );
     Ok(())
+}
+
+/// Files the configuration names (a PostgreSQL destination's `ca_file`),
+/// staged into the layer beside it: they must be relative to it.
+fn layer_files(config: &Config) -> Result<Vec<PathBuf>, ConfigError> {
+    let mut files = Vec::new();
+    for destination in config.destinations.values() {
+        if let inlet_shared::config::DestinationKind::Postgres(pg) = &destination.kind
+            && let Some(file) = &pg.ca_file
+        {
+            let inside = file.is_relative()
+                && file
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !inside {
+                return Err(ConfigError::new(
+                    format!("destinations.{}.ca_file", destination.name),
+                    "must be a path under the configuration's directory, so deploy-params can put it in the layer beside it",
+                ));
+            }
+            files.push(file.clone());
+        }
+    }
+    Ok(files)
 }
 
 fn stage(out: &Path, text: &str, parameters: &Parameters) -> std::io::Result<()> {
@@ -379,6 +414,22 @@ mod tests {
             ),
             "{overrides}"
         );
+    }
+
+    #[test]
+    fn a_ca_file_goes_into_the_layer_only_from_under_the_configuration() {
+        let config = |file: &str| {
+            let text = format!(
+                "[topics.a]\n[destinations.db]\ntopic = \"a\"\nkind = \"postgres\"\nurl = \"secret:inlet/db\"\nca_file = \"{file}\"\n"
+            );
+            Config::parse(&text, &|_| Some(STAND_IN.to_owned())).unwrap()
+        };
+        assert_eq!(
+            layer_files(&config("certs/global-bundle.pem")).unwrap(),
+            [PathBuf::from("certs/global-bundle.pem")]
+        );
+        assert!(layer_files(&config("/etc/ssl/rds.pem")).is_err());
+        assert!(layer_files(&config("../rds.pem")).is_err());
     }
 
     #[test]

@@ -115,6 +115,15 @@ fn ordered_delivery_retries_in_order_parks_a_refused_record_and_signs_every_requ
     );
     assert_ne!(second[0], ids(1)[0]);
     assert_eq!(ids(5).len(), 2, "a timeout is retried");
+    let fourth: Vec<u64> = requests
+        .iter()
+        .filter(|r| r["data"]["n"] == 4)
+        .map(|r| r["at"].as_u64().unwrap())
+        .collect();
+    assert!(
+        fourth[1] - fourth[0] >= 1000,
+        "Retry-After: 1 is honoured: {fourth:?}"
+    );
     let parked = dead_letter(dir.path());
     assert_eq!(parked.len(), 1, "{parked:#?}");
     assert_eq!(parked[0]["status"], 400);

@@ -25,6 +25,9 @@ pub async fn load_config(client: &Client, env: Env<'_>) -> Result<Config, Config
     };
     let lookup = |name: &str| fetched.get(name).cloned().or_else(|| env(name));
     let mut config = Config::parse(&text, &lookup).map_err(|e| e.within(&origin))?;
+    if let Some(dir) = Config::origin_dir(&origin) {
+        config.relative_to(dir);
+    }
     if let Some(deployment) = Deployment::from_env(env) {
         config.deploy(&deployment)?;
     }

@@ -6,7 +6,7 @@
 // (no answer for 60 s); `delayMs` delays each answer.
 //
 // Usage: node receiver.mjs <whsec_ secret>. Prints `listening <port>`, then
-// one JSON line per request: {id, signed, status, data, batch}.
+// one JSON line per request: {id, signed, status, data, batch, at (ms)}.
 import http from "node:http";
 import { Webhook } from "standardwebhooks";
 
@@ -38,7 +38,7 @@ const server = http.createServer((req, res) => {
     const payloads = (batch ? parsed : [parsed]).map((e) => JSON.parse(e.data.value));
     const first = { data: payloads[0] };
     let reply = signed ? answer(first.data, id) : 401;
-    const line = { id, signed, data: batch ? payloads : payloads[0], batch };
+    const line = { id, signed, data: batch ? payloads : payloads[0], batch, at: Date.now() };
     if (reply === "sleep") {
       console.log(JSON.stringify({ ...line, status: "sleep" }));
       setTimeout(() => { res.writeHead(200); res.end(); }, 60000);

@@ -67,6 +67,103 @@ impl Postgres {
         Self::start_with(true)
     }
 
+    /// A server taking TLS (`ssl=on`) with a certificate for `localhost`
+    /// issued by a CA of its own, whose PEM is at [`Postgres::ca_file`].
+    pub fn start_tls() -> Postgres {
+        let mut server = Self::start_with(false);
+        server.stop();
+        let dir = &server.dir;
+        let openssl = |args: &[&str]| {
+            let mut command = Command::new("openssl");
+            command.args(args).current_dir(dir);
+            run(command, "openssl");
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=inlet test CA",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ]);
+        std::fs::write(dir.join("san.ext"), "subjectAltName=DNS:localhost\n").unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ]);
+        if is_root() {
+            run(
+                {
+                    let mut c = Command::new("chown");
+                    c.arg("postgres:postgres")
+                        .arg(dir.join("server.key"))
+                        .arg(dir.join("server.crt"));
+                    c
+                },
+                "chown",
+            );
+        }
+        run(
+            {
+                let mut c = Command::new("chmod");
+                c.arg("600").arg(dir.join("server.key"));
+                c
+            },
+            "chmod",
+        );
+        let conf = dir.join("data/postgresql.auto.conf");
+        let mut text = std::fs::read_to_string(&conf).unwrap_or_default();
+        text.push_str(&format!(
+            "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+            dir.join("server.crt").display(),
+            dir.join("server.key").display()
+        ));
+        std::fs::write(&conf, text).unwrap();
+        server.resume();
+        server.url = format!(
+            "postgres://postgres@localhost:{}/postgres?sslmode=require",
+            server.port
+        );
+        server
+    }
+
+    /// The CA's PEM of a [`Postgres::start_tls`] server.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
     fn start_with(fsync: bool) -> Postgres {
         let dir =
             std::env::temp_dir().join(format!("inlet-pg-{}-{}", std::process::id(), rand_suffix()));

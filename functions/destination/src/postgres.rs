@@ -45,7 +45,16 @@ impl From<tokio_postgres::Error> for Failure {
     fn from(e: tokio_postgres::Error) -> Self {
         let text = match e.as_db_error() {
             Some(db) => format!("{} ({})", db.message(), db.code().code()),
-            None => e.to_string(),
+            None => {
+                // The cause says why (a refused certificate, a reset).
+                let mut text = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    text.push_str(&format!(": {cause}"));
+                    source = cause.source();
+                }
+                text
+            }
         };
         match e.code().map(SqlState::code) {
             Some(code) if code.starts_with("22") || code.starts_with("23") => Failure::Data(text),
@@ -76,6 +85,18 @@ impl PostgresDelivery {
     async fn connect(&self) -> Result<Client, Failure> {
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(file) = &self.settings.ca_file {
+            use rustls::pki_types::CertificateDer;
+            use rustls::pki_types::pem::PemObject;
+            let cannot = |e: &dyn std::fmt::Display| {
+                Failure::Transient(format!("cannot read ca_file {}: {e}", file.display()))
+            };
+            for cert in CertificateDer::pem_file_iter(file).map_err(|e| cannot(&e))? {
+                roots
+                    .add(cert.map_err(|e| cannot(&e))?)
+                    .map_err(|e| cannot(&e))?;
+            }
+        }
         let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
             rustls::crypto::aws_lc_rs::default_provider(),
         ))

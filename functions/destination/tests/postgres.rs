@@ -33,6 +33,7 @@ fn destination(pg: &Postgres) -> PostgresDelivery {
             table: "inlet_records".into(),
             layout: PostgresLayout::Raw,
             connections: 2,
+            ca_file: None,
         },
         100,
     )
@@ -146,6 +147,7 @@ fn quix(pg: &Postgres) -> PostgresDelivery {
             table: "f1".into(),
             layout: PostgresLayout::Quix,
             connections: 2,
+            ca_file: None,
         },
         100,
     )
@@ -200,5 +202,36 @@ async fn the_quix_layout_makes_a_column_per_parameter_tag_and_field_and_adds_new
     assert_eq!(
         pg.query("SELECT sequence_number FROM inlet_dead_letters"),
         "3"
+    );
+}
+
+#[tokio::test]
+async fn tls_is_verified_against_the_configured_ca_file() {
+    let pg = Postgres::start_tls();
+    let sink = |ca_file: Option<std::path::PathBuf>| {
+        PostgresDelivery::new(
+            "warehouse",
+            &PostgresDestination {
+                url: Secret::new(pg.url.clone()),
+                table: "inlet_records".into(),
+                layout: PostgresLayout::Raw,
+                connections: 1,
+                ca_file,
+            },
+            100,
+        )
+    };
+    let batch = vec![record(0, &event(0))];
+    let outcomes = sink(None).deliver(&batch).await;
+    assert!(
+        matches!(&outcomes[0], Outcome::Retry { reason, .. } if reason.contains("certificate")),
+        "a server the webpki roots do not vouch for is refused: {outcomes:?}"
+    );
+    let verified = sink(Some(pg.ca_file()));
+    assert_eq!(verified.deliver(&batch).await, [Outcome::Delivered]);
+    assert_eq!(
+        pg.query("SELECT ssl FROM pg_stat_ssl WHERE pid <> pg_backend_pid() LIMIT 1"),
+        "t",
+        "the destination's connection is encrypted"
     );
 }

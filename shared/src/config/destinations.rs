@@ -87,6 +87,9 @@ pub struct PostgresDestination {
     pub layout: PostgresLayout,
     /// Connections writing the parts of a large batch at once.
     pub connections: usize,
+    /// PEM certificates trusted besides the webpki roots (e.g. Amazon RDS's
+    /// `global-bundle.pem`); relative to the configuration file.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// How a PostgreSQL destination shapes its rows.
@@ -116,6 +119,7 @@ pub(super) struct RawDestination {
     table: Option<String>,
     layout: Option<String>,
     connections: Option<usize>,
+    ca_file: Option<String>,
 }
 
 pub(super) fn parse(
@@ -160,6 +164,7 @@ fn parse_one(
             only("table", raw.table.is_some(), "http")?;
             only("layout", raw.layout.is_some(), "http")?;
             only("connections", raw.connections.is_some(), "http")?;
+            only("ca_file", raw.ca_file.is_some(), "http")?;
             (http(&at, &raw, env)?, 1, Some(DEFAULT_HTTP_MAX_ATTEMPTS))
         }
         "postgres" => {
@@ -318,6 +323,7 @@ fn postgres(at: &str, raw: &RawDestination, env: Env<'_>) -> Result<DestinationK
         table,
         layout,
         connections,
+        ca_file: raw.ca_file.as_deref().map(std::path::PathBuf::from),
     }))
 }
 

@@ -172,14 +172,39 @@ impl Config {
                 format!("cannot read config file {}: {e}", path.display()),
             )
         })?;
-        Config::parse(&text, env).map_err(|e| e.within(path.display()))
+        let mut config = Config::parse(&text, env).map_err(|e| e.within(path.display()))?;
+        config.relative_to(path.parent().unwrap_or(Path::new(".")));
+        Ok(config)
+    }
+
+    /// Makes the configuration's relative file paths (a PostgreSQL
+    /// destination's `ca_file`) relative to `dir`, its file's directory.
+    pub fn relative_to(&mut self, dir: &Path) {
+        for destination in self.destinations.values_mut() {
+            if let DestinationKind::Postgres(pg) = &mut destination.kind
+                && let Some(file) = &mut pg.ca_file
+                && file.is_relative()
+            {
+                *file = dir.join(&*file);
+            }
+        }
+    }
+
+    /// The directory of the configuration's file, given where it came from
+    /// ([`Config::text_from_env`]); `None` for inline text.
+    pub fn origin_dir(origin: &str) -> Option<&Path> {
+        (origin != CONFIG_ENV).then(|| Path::new(origin).parent().unwrap_or(Path::new(".")))
     }
 
     /// The Lambda way: the TOML inline in `INLET_CONFIG`, or a file named by
     /// `INLET_CONFIG_FILE` (relative to the function's package).
     pub fn from_env(env: Env<'_>) -> Result<Config, ConfigError> {
         let (text, origin) = Config::text_from_env(env)?;
-        Config::parse(&text, env).map_err(|e| e.within(origin))
+        let mut config = Config::parse(&text, env).map_err(|e| e.within(&origin))?;
+        if let Some(dir) = Config::origin_dir(&origin) {
+            config.relative_to(dir);
+        }
+        Ok(config)
     }
 
     /// The configuration's text the Lambda way, and where it came from.
