@@ -364,11 +364,18 @@ batch_size = 10
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(count(), stored, "every stored record, once");
     assert_eq!(
-        pg.query("SELECT next_sequence FROM inlet_checkpoints WHERE consumer = 'warehouse'"),
+        pg.query("SELECT next_sequence FROM inlet_checkpoints WHERE consumer LIKE 'warehouse@%'"),
         stored.to_string()
     );
     assert_eq!(
         pg.query("SELECT min(sequence_number), max(sequence_number) FROM inlet_records"),
         format!("0|{}", stored - 1)
+    );
+    // The shard names the data directory, so another one's records never
+    // take these places.
+    let shard = pg.query("SELECT DISTINCT shard FROM inlet_records");
+    assert!(
+        shard.starts_with("local-") && !shard.contains('\n'),
+        "{shard}"
     );
 }

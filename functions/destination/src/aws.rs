@@ -4,8 +4,10 @@
 //! Lambda checkpoints before it and sends it and the rest again).
 //!
 //! A record worth retrying is retried here first, with back-off, while the
-//! invocation has time for another attempt; near the deadline the rest is
-//! reported as failed rather than the whole batch timing out. Parked
+//! invocation has time for another attempt, and parked after
+//! `max_attempts`; near the deadline the rest is reported as failed rather
+//! than the whole batch timing out (each delivery is also bounded by the
+//! time left). Parked
 //! records (4xx, 410, a bad row) are kept in the destination table
 //! ([`DestinationTable`]) and logged; a 410 disables the endpoint there,
 //! and later records are parked without a request until `inlet
@@ -97,35 +99,55 @@ impl LambdaDestination {
         let name = &self.settings.name;
         let mut pending: &[Delivery] = &records;
         let mut attempts = 0u32;
+        // Read once per invocation; a 410 met here sets it.
+        let mut disabled = match &self.table {
+            Some(table) => match table.disabled(name).await {
+                Ok(disabled) => disabled,
+                Err(e) => {
+                    tracing::error!(destination = %name, "cannot read the destination's state: {e}");
+                    if let Some(first) = pending.first() {
+                        response.add_failure(first.sequence.clone());
+                    }
+                    return response;
+                }
+            },
+            None => None,
+        };
         while let Some(first) = pending.first() {
-            if Instant::now() + self.attempt_time() + MARGIN > deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left < self.attempt_time() + MARGIN {
                 tracing::warn!(destination = %name, record = %first.position(), "out of time: the rest of the batch is retried");
                 response.add_failure(first.sequence.clone());
                 return response;
             }
-            let disabled = match &self.table {
-                Some(table) => match table.disabled(name).await {
-                    Ok(disabled) => disabled,
-                    Err(e) => {
-                        tracing::error!(destination = %name, "cannot read the destination's state: {e}");
-                        response.add_failure(first.sequence.clone());
-                        return response;
-                    }
-                },
-                None => None,
+            // Ordered, one request's worth at a time (each costs at most a
+            // timeout); unordered, all at once (they go concurrently).
+            let slice = if self.settings.ordered {
+                &pending[..self.settings.batch_size.min(pending.len())]
+            } else {
+                pending
             };
-            let outcomes = match disabled {
+            let outcomes = match &disabled {
                 Some(why) => vec![
                     Outcome::Poison(Parked::because(format!(
                         "the endpoint is disabled ({why}); enable it with `inlet destinations enable {name}`"
                     )));
-                    pending.len()
+                    slice.len()
                 ],
-                None => self.deliver.deliver(pending).await,
+                None => {
+                    match tokio::time::timeout(left - MARGIN, self.deliver.deliver(slice)).await {
+                        Ok(outcomes) => outcomes,
+                        Err(_) => {
+                            tracing::warn!(destination = %name, record = %first.position(), "out of time mid-delivery: the rest of the batch is retried");
+                            response.add_failure(first.sequence.clone());
+                            return response;
+                        }
+                    }
+                }
             };
             let mut done = 0;
             let mut held = None;
-            for (record, outcome) in pending.iter().zip(outcomes) {
+            for (record, outcome) in slice.iter().zip(outcomes) {
                 match outcome {
                     Outcome::Delivered => {}
                     Outcome::Poison(why) => {
@@ -143,6 +165,7 @@ impl LambdaDestination {
                             return response;
                         }
                         tracing::error!(destination = %name, "DISABLED: {}; later records are parked until `inlet destinations enable {name}`", why.reason);
+                        disabled = Some(why.reason.clone());
                         if !self.park(record, &why).await {
                             response.add_failure(record.sequence.clone());
                             return response;
@@ -167,22 +190,35 @@ impl LambdaDestination {
                 }
                 done += 1;
             }
+            if done > 0 {
+                attempts = 0;
+            }
             pending = &pending[done..];
             let Some((reason, after)) = held else {
                 continue;
             };
             attempts += 1;
             let record = &pending[0];
-            let wait = backoff(attempts, after);
-            let no_more = self
+            if self
                 .settings
                 .max_attempts
-                .is_some_and(|max| attempts >= max);
-            if no_more || Instant::now() + wait + self.attempt_time() + MARGIN > deadline {
+                .is_some_and(|max| attempts >= max)
+            {
+                let why = Parked::because(format!("gave up after {attempts} attempts: {reason}"));
+                if !self.park(record, &why).await {
+                    response.add_failure(record.sequence.clone());
+                    return response;
+                }
+                pending = &pending[1..];
+                attempts = 0;
+                continue;
+            }
+            let wait = backoff(attempts, after);
+            if Instant::now() + wait + self.attempt_time() + MARGIN > deadline {
                 // The event source mapping retries from here (bounded by its
                 // MaximumRetryAttempts and record age, then its on-failure
                 // destination).
-                tracing::warn!(destination = %name, record = %record.position(), attempt = attempts, "not delivered: {reason}; reported for retry");
+                tracing::warn!(destination = %name, record = %record.position(), attempt = attempts, "not delivered: {reason}; out of time, reported for retry");
                 response.add_failure(record.sequence.clone());
                 return response;
             }
@@ -313,19 +349,43 @@ mod tests {
         assert!(response.batch_item_failures.is_empty());
         assert_eq!(
             *deliver.seen.lock().unwrap(),
-            ["101", "102", "103", "104", "102", "103", "104"]
+            ["101", "102", "102", "103", "104"],
+            "one record at a time, ordered"
         );
     }
 
     #[tokio::test]
-    async fn a_record_still_failing_is_reported_as_the_first_failure() {
+    async fn a_record_failing_max_attempts_times_is_parked_and_the_rest_flow() {
         let deliver = Arc::new(Scripted {
             script: vec![("102", vec![retry()])],
             seen: Mutex::default(),
         });
-        let function = LambdaDestination::new(destination(3), deliver, None);
+        let function = LambdaDestination::new(destination(3), deliver.clone(), None);
         let response = function
             .handle(event(), Instant::now() + Duration::from_secs(60))
+            .await;
+        assert!(response.batch_item_failures.is_empty());
+        assert_eq!(
+            *deliver.seen.lock().unwrap(),
+            ["101", "102", "102", "102", "103", "104"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_record_whose_wait_outlasts_the_invocation_is_reported_as_the_first_failure() {
+        let deliver = Arc::new(Scripted {
+            script: vec![(
+                "102",
+                vec![Outcome::Retry {
+                    reason: "429".into(),
+                    after: Some(Duration::from_secs(30)),
+                }],
+            )],
+            seen: Mutex::default(),
+        });
+        let function = LambdaDestination::new(destination(3), deliver, None);
+        let response = function
+            .handle(event(), Instant::now() + Duration::from_secs(10))
             .await;
         let failures: Vec<_> = response
             .batch_item_failures

@@ -156,7 +156,11 @@ pub fn backoff(retry: u32, asked: Option<Duration>) -> Duration {
         max: Duration::from_secs(300),
         jitter: Jitter::Equal,
     };
-    asked.unwrap_or_else(|| BACKOFF.delay(retry))
+    // At least a second, whatever was asked (`Retry-After: 0` must not spin).
+    asked.map_or_else(
+        || BACKOFF.delay(retry),
+        |asked| asked.max(Duration::from_secs(1)),
+    )
 }
 
 #[cfg(test)]

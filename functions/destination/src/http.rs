@@ -73,19 +73,35 @@ impl HttpDelivery {
                     .get(reqwest::header::LOCATION)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
-                let text = response.text().await.unwrap_or_default();
-                classify(status, after, location, text)
+                classify(status, after, location, start_of(response).await)
             }
             Err(e) if e.is_timeout() => Outcome::Retry {
                 reason: format!("no answer within {:?}", self.settings.timeout),
                 after: None,
             },
             Err(e) => Outcome::Retry {
-                reason: format!("cannot reach {}: {}", self.settings.url, error_chain(&e)),
+                reason: format!(
+                    "cannot reach {}: {}",
+                    self.settings.shown_url,
+                    error_chain(&e.without_url())
+                ),
                 after: None,
             },
         }
     }
+}
+
+/// The start of a response's body (what a dead letter keeps), read no
+/// further.
+async fn start_of(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while body.len() < RESPONSE_KEPT {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 /// What an endpoint's answer means for the record.
@@ -129,7 +145,11 @@ fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
         return Some(Duration::from_secs(secs.min(24 * 3600)));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or_default())
+    Some(
+        at.duration_since(now)
+            .unwrap_or_default()
+            .min(Duration::from_secs(24 * 3600)),
+    )
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -71,7 +71,7 @@ pub fn local(ctx: &inlet_shared::service::LocalContext) -> inlet_shared::service
         };
         service.tasks.push(Box::pin(consumer.run()) as Task);
         let target = match &destination.kind {
-            DestinationKind::Http(http) => http.url.clone(),
+            DestinationKind::Http(http) => http.shown_url.clone(),
             DestinationKind::Postgres(pg) => format!("postgres table {}", pg.table),
         };
         lines.push(format!(

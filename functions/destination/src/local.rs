@@ -23,8 +23,20 @@ use tokio_util::sync::CancellationToken;
 
 use crate::delivery::{Deliver, Delivery, Outcome, Parked, Progress, backoff};
 
-/// The shard name of a local topic: the embedded log has one.
-pub const LOCAL_SHARD: &str = "shardId-000000000000";
+/// Where records come from, as a destination sees it: the embedded log has
+/// one shard per topic, named by the data directory's id (`local-<id>`), so
+/// the records of a new data directory never take the places (shard and
+/// sequence number) of an old one's in PostgreSQL; and the consumer's
+/// name in PostgreSQL's progress, `<destination>@<id>`, likewise.
+#[derive(Debug, Clone)]
+struct Identity {
+    shard: String,
+    consumer: String,
+}
+
+/// Records an unordered destination sets aside at most; past it, a record
+/// being retried holds the topic back (the state file stays small).
+const MAX_SET_ASIDE: usize = 10_000;
 
 /// Records handed to a destination at once (it splits them into its own
 /// batches): the state is saved once per chunk.
@@ -66,6 +78,26 @@ impl Store {
         let dir = data_dir.join("destinations").join(name);
         std::fs::create_dir_all(&dir)?;
         Ok(Store { dir })
+    }
+
+    /// The data directory's id (`destinations/log-id`), made once.
+    pub fn log_id(data_dir: &Path) -> std::io::Result<String> {
+        let path = data_dir.join("destinations").join("log-id");
+        match std::fs::read_to_string(&path) {
+            Ok(id) if !id.trim().is_empty() => return Ok(id.trim().to_owned()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        let id = format!("{:016x}", rand::random::<u64>());
+        std::fs::create_dir_all(data_dir.join("destinations"))?;
+        let tmp = path.with_extension("tmp");
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(id.as_bytes())?;
+        file.sync_data()?;
+        std::fs::rename(&tmp, &path)?;
+        std::fs::File::open(data_dir.join("destinations"))?.sync_all()?;
+        Ok(id)
     }
 
     /// The dead letter's path.
@@ -216,12 +248,25 @@ impl Consumer {
             let store = store.clone();
             blocking(move || store.load()).await?
         };
+        let id = {
+            let dir = self.data_dir.clone();
+            blocking(move || Store::log_id(&dir)).await?
+        };
+        let identity = Identity {
+            shard: format!("local-{id}"),
+            consumer: format!("{}@{id}", self.settings.name),
+        };
         // A destination keeping its own progress (PostgreSQL) may be ahead:
         // its rows and progress committed, the file not yet replaced.
-        if let Some(next) = self.deliver.progress(&self.settings.name).await?
+        if let Some(next) = self.deliver.progress(&identity.consumer).await?
             && next > state.next
         {
-            state.next = next;
+            let end = *self.commits.borrow();
+            if next > end {
+                tracing::warn!(destination = %self.settings.name, "the destination's own progress ({next}) is past the end of the log ({end}); going by the data directory's ({})", state.next);
+            } else {
+                state.next = next;
+            }
         }
         let mut reader: Option<LogReader> = None;
         loop {
@@ -236,7 +281,7 @@ impl Consumer {
                 .cloned()
                 .collect();
             if !due.is_empty() {
-                self.retry(&store, &mut state, due).await?;
+                self.retry(&store, &mut state, due, &identity).await?;
                 continue;
             }
             let end = *self.commits.borrow_and_update();
@@ -289,9 +334,14 @@ impl Consumer {
                 );
             }
             for chunk in records.chunks(self.settings.batch_size.max(CHUNK)) {
-                let deliveries: Vec<(u64, Delivery)> =
-                    chunk.iter().map(|r| (r.seq, self.delivery(r))).collect();
-                if !self.deliver_in_turn(&store, &mut state, deliveries).await? {
+                let deliveries: Vec<(u64, Delivery)> = chunk
+                    .iter()
+                    .map(|r| (r.seq, self.delivery(r, &identity)))
+                    .collect();
+                if !self
+                    .deliver_in_turn(&store, &mut state, deliveries, &identity)
+                    .await?
+                {
                     // Shut down mid-retry: what is not delivered is read again.
                     return Ok(());
                 }
@@ -299,10 +349,10 @@ impl Consumer {
         }
     }
 
-    fn delivery(&self, record: &StoredRecord) -> Delivery {
+    fn delivery(&self, record: &StoredRecord, identity: &Identity) -> Delivery {
         Delivery {
             topic: self.settings.topic.clone(),
-            shard: LOCAL_SHARD.to_owned(),
+            shard: identity.shard.clone(),
             sequence: sequence_number(record.seq),
             partition_key: record.partition_key.clone(),
             arrival: record.arrival,
@@ -316,6 +366,7 @@ impl Consumer {
         store: &Store,
         state: &mut State,
         mut pending: Vec<(u64, Delivery)>,
+        identity: &Identity,
     ) -> Result<bool, Fatal> {
         let name = &self.settings.name;
         let mut attempts = 0u32;
@@ -330,7 +381,7 @@ impl Consumer {
                 ],
                 None => {
                     let progress = Progress {
-                        consumer: name.clone(),
+                        consumer: identity.consumer.clone(),
                         next: pending.last().map_or(state.next, |(seq, _)| seq + 1),
                     };
                     self.deliver
@@ -356,7 +407,10 @@ impl Consumer {
                         }
                         parked.push(why.dead_letter(name, record, now));
                     }
-                    Outcome::Retry { reason, after } if self.settings.ordered => {
+                    // Ordered, or too many set aside already: hold back.
+                    Outcome::Retry { reason, after }
+                        if self.settings.ordered || state.retries.len() >= MAX_SET_ASIDE =>
+                    {
                         held = Some((reason, after));
                         break;
                     }
@@ -373,6 +427,7 @@ impl Consumer {
             }
             if done > 0 {
                 state.next = pending[done - 1].0 + 1;
+                attempts = 0;
             }
             self.persist(store, state, parked).await?;
             pending.drain(..done);
@@ -406,10 +461,19 @@ impl Consumer {
     }
 
     /// Another attempt at records set aside (unordered).
-    async fn retry(&self, store: &Store, state: &mut State, due: Vec<Retry>) -> Result<(), Fatal> {
+    async fn retry(
+        &self,
+        store: &Store,
+        state: &mut State,
+        due: Vec<Retry>,
+        identity: &Identity,
+    ) -> Result<(), Fatal> {
         let name = &self.settings.name;
         let mut parked = Vec::new();
         for retry in due {
+            if self.shutdown.is_cancelled() {
+                break;
+            }
             state.retries.retain(|r| r.seq != retry.seq);
             let (dir, topic, seq) = (
                 self.data_dir.clone(),
@@ -425,7 +489,7 @@ impl Consumer {
                 tracing::error!(destination = %name, "record {seq} expired from the log before it could be delivered");
                 continue;
             };
-            let record = self.delivery(&record);
+            let record = self.delivery(&record, identity);
             let outcome = match &state.disabled {
                 Some(why) => {
                     Outcome::Poison(Parked::because(format!("the endpoint is disabled ({why})")))

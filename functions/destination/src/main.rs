@@ -38,7 +38,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         );
         let function = &function;
         return lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-            Ok::<_, lambda_runtime::Error>(function.handle(event.payload).await)
+            let deadline = deadline(event.context.deadline);
+            Ok::<_, lambda_runtime::Error>(function.handle(event.payload, deadline).await)
         }))
         .await;
     };
@@ -54,17 +55,21 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let function = &function;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<KinesisEvent>| async move {
-            // The context's deadline is in Unix milliseconds.
-            let left = Duration::from_millis(event.context.deadline).saturating_sub(
-                SystemTime::now()
-                    .duration_since(SystemTime::UNIX_EPOCH)
-                    .unwrap_or_default(),
-            );
-            let deadline = Instant::now() + left;
+            let deadline = deadline(event.context.deadline);
             Ok::<_, lambda_runtime::Error>(function.handle(event.payload, deadline).await)
         },
     ))
     .await
+}
+
+/// The invocation's deadline (the context's, in Unix milliseconds).
+fn deadline(unix_millis: u64) -> Instant {
+    let left = Duration::from_millis(unix_millis).saturating_sub(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default(),
+    );
+    Instant::now() + left
 }
 
 /// A variable the template sets.

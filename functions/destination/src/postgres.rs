@@ -35,6 +35,8 @@ pub struct PostgresDelivery {
 
 /// Why a batch did not land.
 enum Failure {
+    /// Worth another attempt on a new connection (the table is gone).
+    Reconnect(String),
     /// Worth another attempt: the connection, a conflict, a shutdown.
     Transient(String),
     /// The data: a row breaks a type or a constraint.
@@ -56,8 +58,18 @@ impl From<tokio_postgres::Error> for Failure {
                 text
             }
         };
-        match e.code().map(SqlState::code) {
-            Some(code) if code.starts_with("22") || code.starts_with("23") => Failure::Data(text),
+        match e.code() {
+            // A record's value (22), a constraint (23), a limit such as a
+            // table's columns (54), a name or type the SQL cannot take.
+            Some(code)
+                if ["22", "23", "54"].contains(&&code.code()[..2])
+                    || [SqlState::SYNTAX_ERROR, SqlState::DATATYPE_MISMATCH].contains(code) =>
+            {
+                Failure::Data(text)
+            }
+            // Dropped since connecting: connect again to create it.
+            Some(code) if *code == SqlState::UNDEFINED_TABLE => Failure::Reconnect(text),
+            // The connection, a conflict, resources, permissions, shutdown.
             _ => Failure::Transient(text),
         }
     }
@@ -131,10 +143,11 @@ impl PostgresDelivery {
                 "CREATE TABLE IF NOT EXISTS {table} (
                     \"timestamp\" timestamp NOT NULL,
                     __key text,
+                    __topic text NOT NULL,
                     __shard text NOT NULL,
                     __sequence_number numeric NOT NULL,
                     __row integer NOT NULL,
-                    PRIMARY KEY (__shard, __sequence_number, __row));"
+                    PRIMARY KEY (__topic, __shard, __sequence_number, __row));"
             ),
         };
         client
@@ -264,6 +277,8 @@ impl PostgresDelivery {
         row: &Delivery,
         reason: &str,
     ) -> Result<(), Failure> {
+        // PostgreSQL's text takes no NUL; the dead letter keeps the rest.
+        let text = |s: &str| s.replace('\0', "\u{FFFD}");
         tx.execute(
             "INSERT INTO inlet_dead_letters
                (destination, topic, shard, sequence_number, partition_key, arrival, reason, data)
@@ -271,13 +286,13 @@ impl PostgresDelivery {
              ON CONFLICT DO NOTHING",
             &[
                 &self.destination,
-                &row.topic,
-                &row.shard,
+                &text(&row.topic),
+                &text(&row.shard),
                 &row.sequence,
-                &row.partition_key,
+                &text(&row.partition_key),
                 &i64::try_from(unix_millis(row.arrival)).unwrap_or(i64::MAX),
-                &reason,
-                &String::from_utf8_lossy(&row.data).into_owned(),
+                &text(reason),
+                &text(&String::from_utf8_lossy(&row.data)),
             ],
         )
         .await?;
@@ -302,7 +317,7 @@ impl PostgresDelivery {
             let known = added.len();
             match self.insert(&attempt, chunk, &mut added).await {
                 Ok(()) => attempt.commit().await?,
-                Err(Failure::Transient(e)) => return Err(Failure::Transient(e)),
+                Err(e @ (Failure::Transient(_) | Failure::Reconnect(_))) => return Err(e),
                 Err(Failure::Data(_)) => {
                     attempt.rollback().await?;
                     added.truncate(known);
@@ -314,7 +329,9 @@ impl PostgresDelivery {
                             .await
                         {
                             Ok(()) => one.commit().await?,
-                            Err(Failure::Transient(e)) => return Err(Failure::Transient(e)),
+                            Err(e @ (Failure::Transient(_) | Failure::Reconnect(_))) => {
+                                return Err(e);
+                            }
                             Err(Failure::Data(why)) => {
                                 one.rollback().await?;
                                 added.truncate(known);
@@ -359,7 +376,9 @@ impl PostgresDelivery {
             // A rolled-back transaction added no column.
             self.columns.lock().expect("not poisoned").clear();
         }
-        if matches!(result, Err(Failure::Transient(_))) && client.is_closed() {
+        if matches!(result, Err(Failure::Reconnect(_)))
+            || matches!(result, Err(Failure::Transient(_))) && client.is_closed()
+        {
             *guard = None;
         }
         result
@@ -455,7 +474,7 @@ impl Deliver for PostgresDelivery {
                 }
                 outcomes
             }
-            Err(Failure::Transient(why) | Failure::Data(why)) => {
+            Err(Failure::Transient(why) | Failure::Data(why) | Failure::Reconnect(why)) => {
                 let outcome = Outcome::Retry {
                     reason: format!("PostgreSQL: {why}"),
                     after: None,
@@ -466,12 +485,11 @@ impl Deliver for PostgresDelivery {
     }
 
     async fn progress(&self, consumer: &str) -> std::io::Result<Option<u64>> {
-        let guard =
-            self.client(0)
-                .await
-                .map_err(|(Failure::Transient(e) | Failure::Data(e))| {
-                    std::io::Error::other(format!("PostgreSQL: {e}"))
-                })?;
+        let guard = self.client(0).await.map_err(
+            |(Failure::Transient(e) | Failure::Data(e) | Failure::Reconnect(e))| {
+                std::io::Error::other(format!("PostgreSQL: {e}"))
+            },
+        )?;
         let client = guard.as_ref().expect("connected");
         let row = client
             .query_opt(

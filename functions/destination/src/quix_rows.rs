@@ -10,8 +10,9 @@
 //!   object (else the value in `value`), and its tags.
 //! - Stream properties, definitions and ends: no row.
 //!
-//! Each row also carries its place (`__shard`, `__sequence_number`,
-//! `__row`), the table's primary key, so a redelivery inserts nothing.
+//! Each row also carries its place (`__topic`, `__shard`,
+//! `__sequence_number`, `__row`), the table's primary key, so a redelivery
+//! inserts nothing.
 
 use std::collections::BTreeMap;
 
@@ -66,9 +67,10 @@ impl ColumnType {
 }
 
 /// The columns every row has.
-pub const FIXED_COLUMNS: [&str; 5] = [
+pub const FIXED_COLUMNS: [&str; 6] = [
     "timestamp",
     "__key",
+    "__topic",
     "__shard",
     "__sequence_number",
     "__row",
@@ -121,6 +123,7 @@ impl Rows {
                 }
                 row.insert("timestamp".into(), Value::String(timestamp(nanos)));
                 row.insert("__key".into(), Value::String(key.clone()));
+                row.insert("__topic".into(), Value::String(record.topic.clone()));
                 row.insert("__shard".into(), Value::String(record.shard.clone()));
                 row.insert(
                     "__sequence_number".into(),
@@ -157,7 +160,12 @@ impl Rows {
                             );
                         }
                     }
-                    push(fields, data.epoch + data.timestamps[i], &mut columns);
+                    check_names(&fields)?;
+                    push(
+                        fields,
+                        data.epoch.saturating_add(data.timestamps[i]),
+                        &mut columns,
+                    );
                 }
                 self.columns = columns;
             }
@@ -177,6 +185,7 @@ impl Rows {
                     for (name, value) in event.tags {
                         fields.entry(name).or_insert(Value::String(value));
                     }
+                    check_names(&fields)?;
                     push(fields, event.timestamp, &mut columns);
                 }
                 self.columns = columns;
@@ -185,6 +194,21 @@ impl Rows {
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// Refuses a field PostgreSQL cannot name as it is: an empty name, or one
+/// longer than its 63-byte identifiers (it would cut it, and two long names
+/// could become one column).
+fn check_names(fields: &Map<String, Value>) -> Result<(), NotQuix> {
+    match fields
+        .keys()
+        .find(|name| name.is_empty() || name.len() > 63)
+    {
+        Some(name) => Err(NotQuix(format!(
+            "field {name:?} cannot be a PostgreSQL column (1 to 63 bytes)"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -262,6 +286,16 @@ mod tests {
             plain.rows[0]["__key"], "car-1",
             "no subject: the partition key"
         );
+    }
+
+    #[test]
+    fn a_field_postgresql_cannot_name_refuses_the_record() {
+        let long = "x".repeat(64);
+        let mut rows = Rows::default();
+        let text = format!(
+            r#"{{"type":"io.quix.events","data":{{"id":"x","timestamp":0,"value":"{{\"{long}\":1}}"}}}}"#
+        );
+        assert!(rows.add(&record(&text)).is_err());
     }
 
     #[test]

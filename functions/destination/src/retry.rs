@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use base64::Engine;
@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
 use crate::delivery::{Deliver, Delivery, Outcome, Parked, backoff};
 use crate::table::DestinationTable;
 
+/// The longest one attempt may take here (an HTTP destination's timeout is
+/// at most this in practice; a slower one is cut and retried).
+const ATTEMPT_TIME: Duration = Duration::from_secs(20);
 /// SQS's longest delay.
 const MAX_DELAY: Duration = Duration::from_secs(900);
 /// The largest record the queue takes (a message is 256 KiB, base64 adds a
@@ -139,12 +142,18 @@ impl RetryFunction {
         }
     }
 
-    /// Another attempt at each queued record; the messages not dealt with
-    /// are reported, so SQS offers them again.
-    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+    /// Another attempt at each queued record before `deadline` (the
+    /// invocation's); the messages not dealt with are reported, so SQS
+    /// offers them again.
+    pub async fn handle(&self, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
         let mut response = SqsBatchResponse::default();
         for message in event.records {
             let id = message.message_id.clone().unwrap_or_default();
+            if Instant::now() + ATTEMPT_TIME > deadline {
+                // No time for another attempt: offered again later.
+                response.add_failure(id);
+                continue;
+            }
             let parsed: Option<RetryMessage> = message
                 .body
                 .as_deref()
@@ -175,11 +184,16 @@ impl RetryFunction {
             Ok(Some(why)) => Outcome::Poison(Parked::because(format!(
                 "the endpoint is disabled ({why}); enable it with `inlet destinations enable {name}`"
             ))),
-            Ok(None) => deliver
-                .deliver(std::slice::from_ref(&record))
-                .await
-                .pop()
-                .unwrap_or(Outcome::Delivered),
+            Ok(None) => {
+                let attempt = deliver.deliver(std::slice::from_ref(&record));
+                match tokio::time::timeout(ATTEMPT_TIME, attempt).await {
+                    Ok(mut outcomes) => outcomes.pop().unwrap_or(Outcome::Delivered),
+                    Err(_) => Outcome::Retry {
+                        reason: format!("no answer within {ATTEMPT_TIME:?}"),
+                        after: None,
+                    },
+                }
+            }
             Err(e) => {
                 tracing::error!(destination = %name, "cannot read the destination's state: {e}");
                 return false;

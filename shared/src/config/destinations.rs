@@ -67,6 +67,9 @@ impl DestinationKind {
 pub struct HttpDestination {
     /// The URL records are POSTed to.
     pub url: String,
+    /// The URL as logs and the banner show it: the `env:`/`secret:`
+    /// reference when it came from one (it may hold a credential).
+    pub shown_url: String,
     /// `whsec_` keys; each request carries a signature by each (rotation).
     pub secrets: Vec<Secret>,
     /// Extra headers, their values resolved.
@@ -259,8 +262,14 @@ fn http(at: &str, raw: &RawDestination, env: Env<'_>) -> Result<DestinationKind,
     if timeout.is_zero() {
         return Err(ConfigError::new(format!("{at}.timeout"), "must be above 0"));
     }
+    let shown_url = if is_secret_reference(&raw.url) {
+        raw.url.clone()
+    } else {
+        url.clone()
+    };
     Ok(DestinationKind::Http(HttpDestination {
         url,
+        shown_url,
         secrets,
         headers,
         timeout,
@@ -301,6 +310,8 @@ fn postgres(at: &str, raw: &RawDestination, env: Env<'_>) -> Result<DestinationK
         (None, PostgresLayout::Quix) => raw.topic.clone(),
     };
     let valid = !table.is_empty()
+        && table.split('.').count() <= 2
+        && table.split('.').all(|part| !part.is_empty())
         && table.len() <= 63
         && table
             .chars()
@@ -308,7 +319,7 @@ fn postgres(at: &str, raw: &RawDestination, env: Env<'_>) -> Result<DestinationK
     if !valid {
         return Err(ConfigError::new(
             format!("{at}.table"),
-            "must be 1 to 63 letters, digits, '_', '-' or '.'",
+            "must be `table` or `schema.table`: 1 to 63 letters, digits, '_' or '-'",
         ));
     }
     let connections = raw.connections.unwrap_or(DEFAULT_POSTGRES_CONNECTIONS);
