@@ -203,12 +203,17 @@ async fn main() {
     create_dedupe_table(&dynamo, "bench-checkpoints").await;
 
     // A loopback API for the poller.
-    let api = Router::new().route(
-        "/beer",
-        get(|| async { axum::Json(json!({"id": 1, "style": "Stout"})) }),
-    );
+    // A loopback API for the poller, and an endpoint for the destination.
+    let api = Router::new()
+        .route(
+            "/beer",
+            get(|| async { axum::Json(json!({"id": 1, "style": "Stout"})) }),
+        )
+        .route("/hook", axum::routing::post(|| async { "ok" }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api_url = format!("http://{}/beer", listener.local_addr().unwrap());
+    let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
+    inlet_e2e::create_table(&dynamo, "bench-destinations", &["pk", "sk"]).await;
     tokio::spawn(async move { axum::serve(listener, api).await });
 
     let common = vec![
@@ -316,6 +321,36 @@ async fn main() {
                 "body": "{\"protocol\":\"json\",\"version\":1}\u{1e}{\"type\":1,\"invocationId\":\"0\",\"target\":\"SendEventData\",\"arguments\":[\"telemetry\",\"s1\",[{\"id\":\"cold\",\"timestamp\":1}]]}\u{1e}",
                 "isBase64Encoded": false
             }),
+        },
+        // One Kinesis record delivered: the destination's state read
+        // (DynamoDB), a signed POST to a loopback endpoint.
+        Case {
+            function: "destination",
+            env: vec![
+                ("HOOK_SECRET".into(), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
+                ("INLET_DESTINATION".into(), "hook".into()),
+                ("INLET_DESTINATION_TABLE".into(), "bench-destinations".into()),
+                (
+                    "INLET_DESTINATION_RETRIES".into(),
+                    "http://127.0.0.1:9/queue/unused".into(),
+                ),
+                (
+                    "INLET_CONFIG".into(),
+                    format!(
+                        "[topics.webhooks]\nstream = \"bench-webhooks\"\n[sources.s]\nscheme = \"none\"\ntopic = \"webhooks\"\nevent_id = \"e\"\n[destinations.hook]\ntopic = \"webhooks\"\nkind = \"http\"\nurl = \"{hook_url}\"\nsecrets = [\"env:HOOK_SECRET\"]\n"
+                    ),
+                ),
+            ],
+            event: json!({"Records": [{
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0", "partitionKey": "s1", "sequenceNumber": "1",
+                    "data": "eyJzcGVjdmVyc2lvbiI6IjEuMCJ9", "approximateArrivalTimestamp": 1545084650.987
+                },
+                "eventSource": "aws:kinesis", "eventVersion": "1.0",
+                "eventID": "shardId-000000000000:1", "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": "arn:aws:iam::123456789012:role/bench", "awsRegion": "us-east-1",
+                "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/bench-webhooks"
+            }]}),
         },
         Case {
             function: "rest-poller",
