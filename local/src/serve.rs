@@ -25,6 +25,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::console::Console;
 use crate::demo::{self, Demo};
 use crate::server::{self, Limits};
 
@@ -229,6 +230,13 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         banner.sections.extend(service.banner);
         tasks.extend(service.tasks);
     }
+    let console = Console::new(
+        config.clone(),
+        ctx.base_url.clone(),
+        args.addr.ip().is_loopback(),
+        demo.as_ref().map(|d| d.token.clone()),
+    );
+    app = app.merge(console.routes());
     banner.finish(&args, &ctx.base_url, &config, demo.as_ref());
     // Requests cannot hang forever; connection-level limits against slow
     // clients are separate.
@@ -363,6 +371,10 @@ impl Banner {
                 vec![secret, token],
             ));
         }
+        sections.push(BannerSection::new(
+            "Console (every way in, records arriving live), in a browser:",
+            vec![format!("{base}/")],
+        ));
         Banner {
             title: format!("Inlet is serving on {base} ({store})"),
             sections,
@@ -490,7 +502,7 @@ mod tests {
         banner.finish(&args, "http://h:1", &config, None);
         assert_eq!(
             banner.to_string(),
-            "Inlet is serving on http://h:1 (Kinesis)\n\nReady. Ctrl-C stops the server.\n"
+            "Inlet is serving on http://h:1 (Kinesis)\n\nConsole (every way in, records arriving live), in a browser:\n  http://h:1/\n\nReady. Ctrl-C stops the server.\n"
         );
     }
 

@@ -114,12 +114,14 @@ pub fn local(ctx: &LocalContext) -> LocalService {
         ctx.publisher.clone(),
         ctx.checkpoints.clone(),
     );
+    let runs = LastRuns::default();
     let tasks = ctx
         .config
         .pollers
         .values()
         .map(|target| {
             let (poller, target, shutdown) = (poller.clone(), target.clone(), ctx.shutdown.clone());
+            let runs = runs.clone();
             Box::pin(async move {
                 let mut ticks = tokio::time::interval(target.every);
                 ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -128,7 +130,15 @@ pub fn local(ctx: &LocalContext) -> LocalService {
                         () = shutdown.cancelled() => return,
                         _ = ticks.tick() => {}
                     }
-                    poll_once(&target, &poller).await;
+                    let report = poll_once(&target, &poller).await;
+                    let at = inlet_shared::time::unix_millis(std::time::SystemTime::now());
+                    runs.0.lock().expect("not poisoned").insert(
+                        target.name.clone(),
+                        LastRun {
+                            at_millis: at,
+                            report,
+                        },
+                    );
                 }
             }) as Task
         })
@@ -153,12 +163,35 @@ pub fn local(ctx: &LocalContext) -> LocalService {
         vec![BannerSection::new("Polling:", lines)]
     };
     LocalService {
-        routes: axum::Router::new(),
+        routes: axum::Router::new().route(
+            LAST_RUNS_PATH,
+            axum::routing::get(move || {
+                let runs = runs.clone();
+                async move { axum::Json(runs.0.lock().expect("not poisoned").clone()) }
+            }),
+        ),
         tasks,
         banner,
         warnings: Vec::new(),
     }
 }
+
+/// Where `inlet serve` answers each poll target's last run (the console
+/// page shows them): `{"<target>": {"atMillis", "report"}}`.
+pub const LAST_RUNS_PATH: &str = "/console/api/pollers";
+
+/// A target's last run in `inlet serve`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LastRun {
+    /// When it ended (Unix milliseconds).
+    at_millis: u64,
+    /// What it did.
+    report: PollReport,
+}
+
+#[derive(Clone, Default)]
+struct LastRuns(std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, LastRun>>>);
 
 /// The HTTP client every poll uses: rustls, no cookies, a user agent.
 fn http_client() -> reqwest::Client {

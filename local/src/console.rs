@@ -1,0 +1,241 @@
+//! The console page of `inlet serve` at `/`: every way in with a copyable,
+//! working snippet, and the records of a topic arriving live through the
+//! Reader hub. Its files are compiled into the binary (`local/console/`);
+//! the SignalR client is Microsoft's browser bundle, vendored with its
+//! licence.
+//!
+//! The page gets no secret: it asks for a token, except that a demo served
+//! on loopback hands it the demo token. A sample webhook is signed here, by
+//! the server, and only while it listens on loopback (anyone who can reach
+//! the page could otherwise have any body signed).
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use inlet_shared::Config;
+use inlet_shared::field::Field;
+use inlet_shared::signature::{Scheme, SignWith};
+use serde_json::{Value, json};
+
+/// What the page's API answers from.
+#[derive(Clone)]
+pub(crate) struct Console {
+    config: Arc<Config>,
+    base_url: String,
+    /// The server listens on loopback only.
+    loopback: bool,
+    /// The demo's token, handed to the page on loopback.
+    demo_token: Option<String>,
+}
+
+const INDEX: &str = include_str!("../console/index.html");
+const SCRIPT: &str = include_str!("../console/console.js");
+const STYLE: &str = include_str!("../console/console.css");
+const SIGNALR: &str = include_str!("../console/signalr.min.js");
+const SIGNALR_LICENSE: &str = include_str!("../console/signalr.LICENSE.txt");
+
+impl Console {
+    pub(crate) fn new(
+        config: Arc<Config>,
+        base_url: String,
+        loopback: bool,
+        demo_token: Option<String>,
+    ) -> Self {
+        Console {
+            config,
+            base_url,
+            loopback,
+            demo_token: demo_token.filter(|_| loopback),
+        }
+    }
+
+    /// The page, its files and its API.
+    pub(crate) fn routes(self) -> axum::Router {
+        let file = |kind: &'static str, body: &'static str| {
+            get(move || async move {
+                (
+                    [
+                        (header::CONTENT_TYPE, kind),
+                        (header::CACHE_CONTROL, "no-cache"),
+                    ],
+                    body,
+                )
+            })
+        };
+        axum::Router::new()
+            .route("/", file("text/html; charset=utf-8", INDEX))
+            .route("/console/console.js", file("text/javascript", SCRIPT))
+            .route("/console/console.css", file("text/css", STYLE))
+            .route("/console/signalr.min.js", file("text/javascript", SIGNALR))
+            .route(
+                "/console/signalr.LICENSE.txt",
+                file("text/plain; charset=utf-8", SIGNALR_LICENSE),
+            )
+            .route("/console/api/overview", get(overview))
+            .route("/console/api/sources/{name}/sample", post(sample))
+            .with_state(self)
+    }
+}
+
+async fn overview(State(console): State<Console>) -> Json<Value> {
+    let base = &console.base_url;
+    let config = &console.config;
+    let sources: Vec<Value> = config
+        .sources
+        .values()
+        .map(|s| {
+            json!({
+                "name": s.name,
+                "scheme": s.scheme.name(),
+                "topic": s.topic,
+                "url": format!("{base}/webhooks/{}", s.name),
+            })
+        })
+        .collect();
+    let pollers: Vec<Value> = config
+        .pollers
+        .values()
+        .map(|p| {
+            json!({
+                "name": p.name,
+                "url": p.url,
+                "every": humantime::format_duration(p.every).to_string(),
+                "topic": p.topic,
+            })
+        })
+        .collect();
+    let destinations: Vec<Value> = config
+        .destinations
+        .values()
+        .map(|d| json!({"name": d.name, "topic": d.topic, "kind": d.kind.name()}))
+        .collect();
+    Json(json!({
+        "baseUrl": base,
+        "hubUrl": format!("{base}/hub"),
+        "loopback": console.loopback,
+        "demoToken": console.demo_token,
+        "topics": config.topics.keys().collect::<Vec<_>>(),
+        "sources": sources,
+        "pollers": pollers,
+        "destinations": destinations,
+    }))
+}
+
+/// A sample webhook for source `name`, signed by the server: the headers
+/// to send, and the same as a `curl`.
+async fn sample(State(console): State<Console>, Path(name): Path<String>) -> Response {
+    if !console.loopback {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "samples are signed only while the server listens on loopback (--addr 127.0.0.1:…)",
+        );
+    }
+    let Some(source) = console.config.sources.get(&name) else {
+        return refuse(StatusCode::NOT_FOUND, &format!("no source {name:?}"));
+    };
+    let id = format!("console-{:016x}", rand::random::<u64>());
+    let mut body = json!({
+        "type": "console.test",
+        "id": id,
+        "messageId": id,
+        "text": "Hello from the Inlet console",
+    });
+    let mut headers: Vec<(String, String)> =
+        vec![("content-type".into(), "application/json".into())];
+    // The source finds its event id and delivery id where it was told to.
+    for field in std::iter::once(&source.event_id).chain(source.delivery_id.as_ref()) {
+        match field {
+            Field::Pointer(pointer) => set_at(&mut body, pointer, &id),
+            Field::Header(header) => headers.push((header.clone(), id.clone())),
+            Field::Constant(_) => {}
+        }
+    }
+    let body = body.to_string();
+    let path = format!("/webhooks/{name}");
+    if let Some(secret) = source.secrets.first() {
+        let signed = source.scheme.sign(&SignWith {
+            secret,
+            body: body.as_bytes(),
+            now: SystemTime::now(),
+            path_and_query: &path,
+            id: &format!("msg_{id}"),
+        });
+        headers.extend(signed);
+    } else if !matches!(source.scheme, Scheme::None) {
+        return refuse(
+            StatusCode::CONFLICT,
+            "the source has no secret to sign with",
+        );
+    }
+    let url = format!("{}{path}", console.base_url);
+    let mut curl = format!("curl -sS -w '%{{http_code}}\\n' -X POST {url}");
+    for (name, value) in &headers {
+        curl.push_str(&format!(" -H {}", shell_quote(&format!("{name}: {value}"))));
+    }
+    curl.push_str(&format!(" -d {}", shell_quote(&body)));
+    Json(json!({
+        "url": url,
+        "headers": headers,
+        "body": body,
+        "curl": curl,
+    }))
+    .into_response()
+}
+
+/// Sets the value at a JSON pointer of objects, making the objects.
+fn set_at(json: &mut Value, pointer: &str, value: &str) {
+    let mut at = json;
+    let parts: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    for (i, part) in parts.iter().enumerate() {
+        if !at.is_object() {
+            *at = json!({});
+        }
+        let object = at.as_object_mut().expect("an object");
+        if i + 1 == parts.len() {
+            object
+                .entry(part.clone())
+                .or_insert_with(|| Value::String(value.to_owned()));
+            return;
+        }
+        at = object.entry(part.clone()).or_insert_with(|| json!({}));
+    }
+}
+
+/// `text` in single quotes for a POSIX shell.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"error": {"message": message}}))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pointer_is_filled_in_without_overwriting() {
+        let mut body = json!({"type": "kept"});
+        set_at(&mut body, "/type", "x");
+        set_at(&mut body, "/data/object/id", "y");
+        assert_eq!(
+            body,
+            json!({"type": "kept", "data": {"object": {"id": "y"}}})
+        );
+    }
+
+    #[test]
+    fn a_quoted_body_survives_the_shell() {
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+}

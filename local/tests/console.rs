@@ -1,0 +1,96 @@
+//! The console page of `inlet serve` (the demo, on loopback) in headless
+//! Chromium (`tests/browser/console.mjs`): no console error, the copied curl
+//! answered 200 when run in a shell, "Send a test event" and another
+//! client's write appearing live; screenshots at 1280x800 saved under
+//! `target/tmp/screenshots`.
+
+mod common;
+
+use std::process::Command;
+
+use common::serve_with;
+
+const TESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests");
+
+#[test]
+fn the_console_shows_the_ways_in_and_records_arriving_live_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_with(
+        &["--data-dir", dir.path().to_str().unwrap()],
+        &[
+            ("INLET_DEMO_SECRET", "console-demo-secret"),
+            ("INLET_DEMO_TOKEN", "console-demo-token"),
+        ],
+    );
+    assert!(
+        server
+            .banner
+            .iter()
+            .any(|l| l.trim() == format!("{}/", server.base_url)),
+        "the banner gives the console's URL: {:#?}",
+        server.banner
+    );
+    let screenshots = concat!(env!("CARGO_TARGET_TMPDIR"), "/screenshots");
+    std::fs::create_dir_all(screenshots).unwrap();
+    let output = Command::new("node")
+        .arg(format!("{TESTS}/browser/console.mjs"))
+        .args([&server.base_url, "console-demo-token"])
+        .current_dir(TESTS)
+        .env("SCREENSHOT_DIR", screenshots)
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && printed.contains("console ok"),
+        "in Chromium: {printed}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for line in printed.lines().filter(|l| l.starts_with("burst")) {
+        println!("{line}");
+    }
+    // The copied curl, run in a shell as a user would paste it.
+    let curl = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("CURL "))
+        .expect("the page showed a curl");
+    let ran = Command::new("sh").args(["-c", curl]).output().unwrap();
+    let answered = String::from_utf8_lossy(&ran.stdout);
+    assert!(
+        answered.trim_end().ends_with("200"),
+        "{curl}\n{answered}{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    for shot in ["console-webhook.png", "console-live.png"] {
+        assert!(std::path::Path::new(screenshots).join(shot).exists());
+    }
+}
+
+#[test]
+fn samples_are_signed_only_on_loopback_and_the_page_gets_no_demo_token_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::started({
+        let mut command = Command::new(common::INLET);
+        command
+            .args(["serve", "--addr", "0.0.0.0:0", "--data-dir"])
+            .arg(dir.path())
+            .env("INLET_DEMO_SECRET", "s")
+            .env("INLET_DEMO_TOKEN", "t");
+        command
+    });
+    let base = server.base_url.replace("0.0.0.0", "127.0.0.1");
+    let client = reqwest::blocking::Client::new();
+    let overview: serde_json::Value = client
+        .get(format!("{base}/console/api/overview"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(overview["loopback"], false);
+    assert!(overview["demoToken"].is_null(), "{overview}");
+    let refused = client
+        .post(format!("{base}/console/api/sources/segment/sample"))
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(refused.text().unwrap().contains("loopback"));
+}

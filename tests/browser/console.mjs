@@ -1,0 +1,105 @@
+// The console page of `inlet serve` in headless Chromium at 1280x800: it
+// loads with no console error; its signed curl for the first source is
+// printed (`CURL <command>`) for the caller to run in a shell; "Send a test
+// event" makes the record appear in the live view; a record another client
+// writes through the Writer API appears live too. Exits 1 on any failure
+// (each step waits at most 20 s). With SCREENSHOT_DIR set, the page is saved
+// there as console-*.png.
+//
+//   node console.mjs BASE_URL TOKEN
+import { launchChromium } from "./chromium.mjs";
+
+const [base, token] = process.argv.slice(2);
+if (!token) {
+  console.error("usage: node console.mjs BASE_URL TOKEN");
+  process.exit(2);
+}
+const shots = process.env.SCREENSHOT_DIR;
+const browser = await launchChromium();
+const errors = [];
+let code = 0;
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(`console error: ${message.text()}`);
+  });
+  await page.goto(base);
+  await page.waitForSelector("body[data-subscribed]", { timeout: 20_000 });
+  const subscribed = await page.getAttribute("body", "data-subscribed");
+  console.log(`subscribed ${subscribed}`);
+
+  // The copyable curl, signed by the server.
+  await page.click("button.copy-curl");
+  await page.waitForSelector("#source-curl:not([hidden])", { timeout: 20_000 });
+  console.log(`CURL ${await page.textContent("#source-curl")}`);
+
+  // "Send a test event": through the real webhook endpoint, back live.
+  await page.click("button.send-webhook");
+  await page.waitForFunction(
+    () => [...document.querySelectorAll("#records summary")].some((s) => s.textContent.includes("console.test") || s.textContent.includes("segment")),
+    null,
+    { timeout: 20_000 },
+  );
+  console.log("test event live");
+  if (shots) await page.screenshot({ path: `${shots}/console-webhook.png` });
+
+  // Another client writes to the telemetry topic through the Writer API.
+  await page.selectOption("#live-topic", "telemetry");
+  await page.waitForSelector('body[data-subscribed="telemetry"]', { timeout: 20_000 });
+  const response = await fetch(`${base}/topics/telemetry/streams/other-client/events/data`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify([{ id: "from-another-client", timestamp: Date.now() * 1e6, value: "hi" }]),
+  });
+  if (!response.ok) throw new Error(`the other client's write was answered ${response.status}`);
+  await page.waitForFunction(
+    () => [...document.querySelectorAll("#records summary")].some((s) => s.textContent.includes("other-client") && s.textContent.includes("from-another-client")),
+    null,
+    { timeout: 20_000 },
+  );
+  console.log("other client live");
+
+  // A burst of records: the page keeps a bounded list and stays responsive.
+  const burst = 2000;
+  let sent = 0;
+  const writeOne = async () => {
+    while (sent < burst) {
+      sent += 1;
+      await fetch(`${base}/topics/telemetry/streams/burst/events/data`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify([{ id: `burst-${sent}`, timestamp: Date.now() * 1e6, value: "x" }]),
+      });
+    }
+  };
+  const writers = Promise.all(Array.from({ length: 32 }, writeOne));
+  let slowest = 0;
+  while (sent < burst) {
+    const asked = Date.now();
+    await page.evaluate(() => document.querySelectorAll("#records li").length);
+    slowest = Math.max(slowest, Date.now() - asked);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await writers;
+  const shown = await page.evaluate(() => document.querySelectorAll("#records li").length);
+  console.log(`burst: ${burst} records, ${shown} shown, slowest page answer ${slowest} ms`);
+  if (shown > 300) throw new Error(`the list grew past its bound: ${shown}`);
+  if (slowest > 2000) throw new Error(`the page stopped answering for ${slowest} ms`);
+
+  // A record opens to its JSON with the keyboard alone.
+  await page.focus("#records summary");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#records details[open] pre", { timeout: 20_000 });
+  console.log("record opens");
+  if (shots) await page.screenshot({ path: `${shots}/console-live.png` });
+  if (errors.length) throw new Error(errors.join("\n"));
+  console.log("console ok");
+} catch (error) {
+  console.error(String(error));
+  if (errors.length) console.error(errors.join("\n"));
+  code = 1;
+} finally {
+  await browser.close();
+}
+process.exit(code);
