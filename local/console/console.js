@@ -257,7 +257,10 @@ async function connect() {
     .build();
   live.connection = connection;
   connection.on("PackageReceived", onPackage);
-  connection.onreconnecting(() => status("Reconnecting…", "bad"));
+  connection.onreconnecting(() => {
+    status("Reconnecting…", "bad");
+    banner("Lost the connection to the server: is `inlet serve` still running? Reconnecting…");
+  });
   connection.onreconnected(() => {
     banner("");
     subscribe($("live-topic").value);

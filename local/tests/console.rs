@@ -34,7 +34,11 @@ fn the_console_shows_the_ways_in_and_records_arriving_live_in_chromium() {
     std::fs::create_dir_all(screenshots).unwrap();
     let output = Command::new("node")
         .arg(format!("{TESTS}/browser/console.mjs"))
-        .args([&server.base_url, "console-demo-token"])
+        .args([
+            &server.base_url,
+            "console-demo-token",
+            &server.child.id().to_string(),
+        ])
         .current_dir(TESTS)
         .env("SCREENSHOT_DIR", screenshots)
         .output()
@@ -48,7 +52,19 @@ fn the_console_shows_the_ways_in_and_records_arriving_live_in_chromium() {
     for line in printed.lines().filter(|l| l.starts_with("burst")) {
         println!("{line}");
     }
-    // The copied curl, run in a shell as a user would paste it.
+    // The copied curl, run in a shell as a user would paste it (the page
+    // stopped the server: it is started again on the same address).
+    let addr = server.base_url.trim_start_matches("http://").to_owned();
+    drop(server);
+    let _again = common::started({
+        let mut command = Command::new(common::INLET);
+        command
+            .args(["serve", "--addr", &addr, "--data-dir"])
+            .arg(dir.path())
+            .env("INLET_DEMO_SECRET", "console-demo-secret")
+            .env("INLET_DEMO_TOKEN", "console-demo-token");
+        command
+    });
     let curl = printed
         .lines()
         .find_map(|l| l.strip_prefix("CURL "))
@@ -60,7 +76,11 @@ fn the_console_shows_the_ways_in_and_records_arriving_live_in_chromium() {
         "{curl}\n{answered}{}",
         String::from_utf8_lossy(&ran.stderr)
     );
-    for shot in ["console-webhook.png", "console-live.png"] {
+    for shot in [
+        "console-webhook.png",
+        "console-live.png",
+        "console-stopped.png",
+    ] {
         assert!(std::path::Path::new(screenshots).join(shot).exists());
     }
 }

@@ -2,16 +2,17 @@
 // loads with no console error; its signed curl for the first source is
 // printed (`CURL <command>`) for the caller to run in a shell; "Send a test
 // event" makes the record appear in the live view; a record another client
-// writes through the Writer API appears live too. Exits 1 on any failure
-// (each step waits at most 20 s). With SCREENSHOT_DIR set, the page is saved
-// there as console-*.png.
+// writes through the Writer API appears live too; a wrong token is said to
+// be refused; and once the server (process SERVER_PID) is stopped, the page
+// says it lost the server. Exits 1 on any failure (each step waits at most
+// 20 s). With SCREENSHOT_DIR set, the page is saved there as console-*.png.
 //
-//   node console.mjs BASE_URL TOKEN
+//   node console.mjs BASE_URL TOKEN SERVER_PID
 import { launchChromium } from "./chromium.mjs";
 
-const [base, token] = process.argv.slice(2);
-if (!token) {
-  console.error("usage: node console.mjs BASE_URL TOKEN");
+const [base, token, serverPid] = process.argv.slice(2);
+if (!serverPid) {
+  console.error("usage: node console.mjs BASE_URL TOKEN SERVER_PID");
   process.exit(2);
 }
 const shots = process.env.SCREENSHOT_DIR;
@@ -94,6 +95,21 @@ try {
   console.log("record opens");
   if (shots) await page.screenshot({ path: `${shots}/console-live.png` });
   if (errors.length) throw new Error(errors.join("\n"));
+
+  // A wrong token is refused, and said so.
+  await page.fill("#token", "not-a-token");
+  await page.dispatchEvent("#token", "change");
+  await page.waitForFunction(() => document.getElementById("status").textContent.includes("refused"), null, { timeout: 20_000 });
+  console.log("wrong token said");
+  await page.fill("#token", token);
+  await page.dispatchEvent("#token", "change");
+  await page.waitForSelector("body[data-subscribed]", { timeout: 20_000 });
+
+  // The server stops: the page says so.
+  process.kill(Number(serverPid), "SIGTERM");
+  await page.waitForFunction(() => !document.getElementById("banner").hidden && document.getElementById("banner").textContent.includes("Lost the connection"), null, { timeout: 20_000 });
+  console.log("server stop said");
+  if (shots) await page.screenshot({ path: `${shots}/console-stopped.png` });
   console.log("console ok");
 } catch (error) {
   console.error(String(error));
