@@ -114,3 +114,61 @@ fn samples_are_signed_only_on_loopback_and_the_page_gets_no_demo_token_elsewhere
     assert_eq!(refused.status(), 403);
     assert!(refused.text().unwrap().contains("loopback"));
 }
+
+#[test]
+fn the_console_api_gives_each_poll_targets_last_run() {
+    // A loopback API answering two items to every request.
+    let api = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let api_url = format!("http://{}/items", api.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in api.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let body = r#"{"items":[{"id":1},{"id":2}]}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("inlet.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[topics.items]\n[pollers.api]\nurl = \"{api_url}\"\nevery = \"1h\"\ntopic = \"items\"\nitems = \"/items\"\nkey = \"/id\"\n"
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let server = serve_with(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let client = reqwest::blocking::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let run = loop {
+        let runs: serde_json::Value = client
+            .get(format!("{}/console/api/pollers", server.base_url))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if !runs["api"].is_null() {
+            break runs["api"].clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no run reported");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(run["report"]["status"], 200, "{run}");
+    assert_eq!(run["report"]["new"], 2, "{run}");
+    assert!(run["atMillis"].as_u64().unwrap() > 0);
+}
