@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use clap::{Args, Subcommand};
 use destination::local::Store;
+use destination::retry::{RetryQueue, redrive as redrive_parked};
 use destination::table::DestinationTable;
 
 use crate::CliError;
@@ -32,8 +33,13 @@ enum DestinationsCommand {
         data_dir: PathBuf,
         /// In AWS: the stack's destination table (its DestinationTableName
         /// output), with the standard AWS environment.
-        #[arg(long, conflicts_with = "redrive")]
+        #[arg(long)]
         table: Option<String>,
+        /// In AWS with --redrive: the stack's retry queue (its
+        /// DestinationRetriesUrl output), which the parked records are
+        /// queued in for the retry function to deliver.
+        #[arg(long, requires = "table")]
+        queue: Option<String>,
     },
 }
 
@@ -43,18 +49,38 @@ pub(crate) async fn run(args: DestinationsArgs) -> Result<(), CliError> {
         redrive,
         data_dir,
         table,
+        queue,
     } = args.command;
     if let Some(table) = table {
-        let client = aws_sdk_dynamodb::Client::new(&inlet_shared::load_aws_config().await);
-        let table = DestinationTable::new(client, table);
+        let aws = inlet_shared::load_aws_config().await;
+        let table = DestinationTable::new(aws_sdk_dynamodb::Client::new(&aws), table);
         match table.enable(&name).await? {
             Some(why) => println!("Enabled {name} (it was disabled: {why})."),
             None => println!("{name} was not disabled."),
         }
-        let parked = table.parked(&name).await?.len();
+        if !redrive {
+            let parked = table.parked(&name).await?.len();
+            println!("{parked} parked records are kept in the table under destination#{name}.");
+            return Ok(());
+        }
+        let queue = queue.ok_or_else(|| {
+            CliError::Usage(
+                "--redrive with --table needs --queue (the stack's DestinationRetriesUrl output)"
+                    .into(),
+            )
+        })?;
+        let queue = RetryQueue::new(aws_sdk_sqs::Client::new(&aws), queue);
+        let done = redrive_parked(&table, &queue, &name).await?;
         println!(
-            "{parked} parked records are kept in the table under destination#{name} (redrive in AWS is not built: deliver them from there)."
+            "{} parked records queued for the retry function to deliver.",
+            done.queued
         );
+        if done.truncated > 0 {
+            println!(
+                "{} parked records were kept cut (over 350 KB) and stay in the table.",
+                done.truncated
+            );
+        }
         return Ok(());
     }
     let _lock = inlet_shared::lock_data_dir(&data_dir)?;

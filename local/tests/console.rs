@@ -52,7 +52,11 @@ fn the_console_shows_the_ways_in_and_records_arriving_live_in_chromium() {
     for line in printed.lines().filter(|l| l.starts_with("burst")) {
         println!("{line}");
     }
-    for step in ["copied curl answered 200", "copied curl live", "test event live"] {
+    for step in [
+        "copied curl answered 200",
+        "copied curl live",
+        "test event live",
+    ] {
         assert!(printed.contains(step), "{step}: {printed}");
     }
     for shot in [

@@ -235,3 +235,56 @@ impl RetryFunction {
         self.table.park(name, &line).await.is_ok()
     }
 }
+
+/// What [`redrive`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Redriven {
+    /// Parked records queued for delivery again (and forgotten in the table).
+    pub queued: usize,
+    /// Parked records kept cut (over 350 KB), left in the table.
+    pub truncated: usize,
+}
+
+/// Queues every record `destination` parked in `table` for delivery again
+/// through the retry queue (the retry function delivers it), forgetting it
+/// in the table once queued.
+pub async fn redrive(
+    table: &DestinationTable,
+    queue: &RetryQueue,
+    destination: &str,
+) -> std::io::Result<Redriven> {
+    let mut done = Redriven {
+        queued: 0,
+        truncated: 0,
+    };
+    for item in table.parked(destination).await? {
+        if item["truncated"] == true {
+            done.truncated += 1;
+            continue;
+        }
+        let sk = item["sk"].as_str().unwrap_or_default();
+        let mut place = sk.splitn(3, '#').skip(1);
+        let (Some(shard), Some(sequence)) = (place.next(), place.next()) else {
+            continue;
+        };
+        // Kept as JSON: the CloudEvent, or a string of base64 for data that
+        // was not JSON.
+        let text = item["data"].as_str().unwrap_or_default();
+        let data = match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::String(b64)) => BASE64.decode(b64).unwrap_or_default(),
+            _ => text.as_bytes().to_vec(),
+        };
+        let record = Delivery {
+            topic: item["topic"].as_str().unwrap_or_default().to_owned(),
+            shard: shard.to_owned(),
+            sequence: sequence.to_owned(),
+            partition_key: item["partitionKey"].as_str().unwrap_or_default().to_owned(),
+            arrival: SystemTime::now(),
+            data: Bytes::from(data),
+        };
+        queue.send(destination, &record, 0, Duration::ZERO).await?;
+        table.forget(destination, sk).await?;
+        done.queued += 1;
+    }
+    Ok(done)
+}

@@ -129,6 +129,19 @@ impl DestinationTable {
         Ok(())
     }
 
+    /// Forgets the parked record kept under `sk`.
+    pub async fn forget(&self, destination: &str, sk: &str) -> std::io::Result<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", Self::pk(destination))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .send()
+            .await
+            .map_err(|e| io(e.into_service_error()))?;
+        Ok(())
+    }
+
     /// The parked records of `destination`, as kept.
     pub async fn parked(&self, destination: &str) -> std::io::Result<Vec<Value>> {
         let mut items = Vec::new();
@@ -149,9 +162,12 @@ impl DestinationTable {
                 let get = |key: &str| item.get(key).and_then(|v| v.as_s().ok()).cloned();
                 items.push(serde_json::json!({
                     "sk": get("sk"),
+                    "topic": get("topic"),
+                    "partitionKey": get("partition_key"),
                     "reason": get("reason"),
                     "status": item.get("status").and_then(|v| v.as_n().ok()),
                     "data": get("data"),
+                    "truncated": item.get("truncated").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
                 }));
             }
             start = page.last_evaluated_key().cloned();
