@@ -209,12 +209,20 @@ function render() {
     const ids = eventIds(record);
     const kind = record.type.replace("QuixStreams.Telemetry.Models.", "");
     details.append(element("summary", `${record.dateTime}  ${record.streamId}  ${kind}${ids.length ? "  " + ids.join(", ") : ""}`));
-    // The JSON is drawn when the record is opened.
-    details.addEventListener("toggle", () => {
-      if (details.open && details.children.length === 1) {
+    // The record's CloudEvent is fetched when it is opened; the push
+    // itself is shown if the log has it no more.
+    details.addEventListener("toggle", async () => {
+      if (!details.open || details.children.length > 1) return;
+      const pre = element("pre", "…");
+      details.append(pre);
+      const query = new URLSearchParams({ stream: record.streamId, time: record.dateTime });
+      const response = await fetch(`/console/api/topics/${encodeURIComponent(record.topicName)}/record?${query}`).catch(() => null);
+      if (response?.ok) {
+        pre.textContent = JSON.stringify(await response.json(), null, 2);
+      } else {
         let value = record.value;
         try { value = JSON.parse(record.value); } catch { /* shown as text */ }
-        details.append(element("pre", JSON.stringify({ ...record, value }, null, 2)));
+        pre.textContent = JSON.stringify({ ...record, value }, null, 2);
       }
     });
     item.append(details);

@@ -19,6 +19,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use inlet_shared::Config;
 use inlet_shared::field::Field;
+use inlet_shared::log::LogReader;
+use inlet_shared::service::LogFeed;
 use inlet_shared::signature::{Scheme, SignWith};
 use serde_json::{Value, json};
 
@@ -31,6 +33,8 @@ pub(crate) struct Console {
     loopback: bool,
     /// The demo's token, handed to the page on loopback.
     demo_token: Option<String>,
+    /// The embedded log, where a record's CloudEvent is looked up.
+    log: Option<LogFeed>,
 }
 
 const INDEX: &str = include_str!("../console/index.html");
@@ -45,12 +49,14 @@ impl Console {
         base_url: String,
         loopback: bool,
         demo_token: Option<String>,
+        log: Option<LogFeed>,
     ) -> Self {
         Console {
             config,
             base_url,
             loopback,
             demo_token: demo_token.filter(|_| loopback),
+            log,
         }
     }
 
@@ -78,6 +84,7 @@ impl Console {
             )
             .route("/console/api/overview", get(overview))
             .route("/console/api/sources/{name}/sample", post(sample))
+            .route("/console/api/topics/{topic}/record", get(record))
             .with_state(self)
     }
 }
@@ -185,6 +192,68 @@ async fn sample(State(console): State<Console>, Path(name): Path<String>) -> Res
         "curl": curl,
     }))
     .into_response()
+}
+
+/// How far back from the end of a topic a record is looked up.
+const LOOKUP_RECORDS: u64 = 20_000;
+
+#[derive(serde::Deserialize)]
+struct RecordQuery {
+    stream: String,
+    time: String,
+}
+
+/// The CloudEvent of the newest record of `topic` with this stream id
+/// (`subject`) and `time`: what the Reader hub pushed as a package, whole.
+/// The page reads records through the hub; this adds only what a push
+/// leaves out.
+async fn record(
+    State(console): State<Console>,
+    Path(topic): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<RecordQuery>,
+) -> Response {
+    let Some(log) = console.log.clone() else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "records are looked up in the embedded log only",
+        );
+    };
+    let Some(end) = log.commits.get(&topic).map(|c| *c.borrow()) else {
+        return refuse(StatusCode::NOT_FOUND, &format!("no topic {topic:?}"));
+    };
+    let found = tokio::task::spawn_blocking(move || -> std::io::Result<Option<Value>> {
+        let mut reader =
+            LogReader::open_at(&log.data_dir, &topic, end.saturating_sub(LOOKUP_RECORDS))?;
+        let mut newest = None;
+        loop {
+            let batch = reader.read_batch_below(end)?;
+            if batch.is_empty() {
+                return Ok(newest);
+            }
+            for stored in batch {
+                let Ok(event) = serde_json::from_slice::<Value>(&stored.data) else {
+                    continue;
+                };
+                if event["subject"] == query.stream.as_str() && event["time"] == query.time.as_str()
+                {
+                    newest = Some(event);
+                }
+            }
+        }
+    })
+    .await;
+    match found {
+        Ok(Ok(Some(event))) => Json(event).into_response(),
+        Ok(Ok(None)) => refuse(
+            StatusCode::NOT_FOUND,
+            "not among the topic's latest records",
+        ),
+        Ok(Err(e)) => refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("cannot read the log: {e}"),
+        ),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
 }
 
 /// Sets the value at a JSON pointer of objects, making the objects.

@@ -235,6 +235,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         ctx.base_url.clone(),
         args.addr.ip().is_loopback(),
         demo.as_ref().map(|d| d.token.clone()),
+        ctx.log_feed.clone(),
     );
     app = app.merge(console.routes());
     banner.finish(&args, &ctx.base_url, &config, demo.as_ref());

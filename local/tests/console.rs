@@ -49,7 +49,10 @@ fn the_console_shows_the_ways_in_and_records_arriving_live_in_chromium() {
         "in Chromium: {printed}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for line in printed.lines().filter(|l| l.starts_with("burst")) {
+    for line in printed
+        .lines()
+        .filter(|l| l.starts_with("burst") || l.starts_with("flood"))
+    {
         println!("{line}");
     }
     for step in [
