@@ -66,6 +66,34 @@ try {
   );
   console.log("other client live");
 
+  // The Writer API's "Send a test event" for the chosen topic.
+  await page.click("#writer-send");
+  await page.waitForFunction(() => [...document.querySelectorAll("#records summary")].some((s) => s.textContent.includes("console-stream") && s.textContent.includes("console-test")), null, { timeout: 20_000 });
+  console.log("writer test event live");
+
+  // Paused, and filtered, new records are held back.
+  const write = (stream, id) => fetch(`${base}/topics/telemetry/streams/${stream}/events/data`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify([{ id, timestamp: Date.now() * 1e6, value: "x" }]),
+  });
+  const none = async (text) => {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const found = await page.evaluate((t) => [...document.querySelectorAll("#records summary")].some((s) => s.textContent.includes(t)), text);
+    if (found) throw new Error(`${text} shown`);
+  };
+  await page.click("#live-pause");
+  await write("while-paused", "paused-event");
+  await none("while-paused");
+  await page.click("#live-pause");
+  await page.fill("#live-filter", "keep-me");
+  await write("drop-stream", "dropped-event");
+  await write("keep-me-stream", "an-event");
+  await page.waitForFunction(() => [...document.querySelectorAll("#records summary")].some((s) => s.textContent.includes("keep-me-stream")), null, { timeout: 20_000 });
+  await none("dropped-event");
+  await page.fill("#live-filter", "");
+  console.log("pause and filter");
+
   // A burst of records: the page keeps a bounded list and stays responsive.
   const burst = 2000;
   let sent = 0;
