@@ -18,7 +18,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use inlet_shared::Config;
-use inlet_shared::field::Field;
+use inlet_shared::field::{Field, set_pointer};
 use inlet_shared::log::LogReader;
 use inlet_shared::service::LogFeed;
 use inlet_shared::signature::{Scheme, SignWith};
@@ -157,7 +157,7 @@ async fn sample(State(console): State<Console>, Path(name): Path<String>) -> Res
     // The source finds its event id and delivery id where it was told to.
     for field in std::iter::once(&source.event_id).chain(source.delivery_id.as_ref()) {
         match field {
-            Field::Pointer(pointer) => set_at(&mut body, pointer, &id),
+            Field::Pointer(pointer) => set_pointer(&mut body, pointer, &id),
             Field::Header(header) => headers.push((header.clone(), id.clone())),
             Field::Constant(_) => {}
         }
@@ -256,29 +256,6 @@ async fn record(
     }
 }
 
-/// Sets the value at a JSON pointer of objects, making the objects.
-fn set_at(json: &mut Value, pointer: &str, value: &str) {
-    let mut at = json;
-    let parts: Vec<String> = pointer
-        .split('/')
-        .skip(1)
-        .map(|p| p.replace("~1", "/").replace("~0", "~"))
-        .collect();
-    for (i, part) in parts.iter().enumerate() {
-        if !at.is_object() {
-            *at = json!({});
-        }
-        let object = at.as_object_mut().expect("an object");
-        if i + 1 == parts.len() {
-            object
-                .entry(part.clone())
-                .or_insert_with(|| Value::String(value.to_owned()));
-            return;
-        }
-        at = object.entry(part.clone()).or_insert_with(|| json!({}));
-    }
-}
-
 /// `text` in single quotes for a POSIX shell.
 fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
@@ -291,17 +268,6 @@ fn refuse(status: StatusCode, message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_pointer_is_filled_in_without_overwriting() {
-        let mut body = json!({"type": "kept"});
-        set_at(&mut body, "/type", "x");
-        set_at(&mut body, "/data/object/id", "y");
-        assert_eq!(
-            body,
-            json!({"type": "kept", "data": {"object": {"id": "y"}}})
-        );
-    }
 
     #[test]
     fn a_quoted_body_survives_the_shell() {

@@ -38,6 +38,30 @@ impl JsonPointer {
     }
 }
 
+/// Sets the value at `pointer` (`/a/b`) in `root`, making the objects on
+/// the way (sample bodies that a source's fields must find).
+pub fn set_pointer(root: &mut serde_json::Value, pointer: &str, value: &str) {
+    let mut at = root;
+    let tokens: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    for (i, token) in tokens.iter().enumerate() {
+        if !at.is_object() {
+            *at = serde_json::json!({});
+        }
+        let map = at.as_object_mut().expect("an object");
+        if i + 1 == tokens.len() {
+            map.insert(token.clone(), value.into());
+            return;
+        }
+        at = map
+            .entry(token.clone())
+            .or_insert_with(|| serde_json::json!({}));
+    }
+}
+
 impl fmt::Display for JsonPointer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -272,6 +296,17 @@ impl<'de> Visitor<'de> for KeyIs<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_pointer_makes_the_objects_on_the_way() {
+        let mut body = serde_json::json!({"type": "old"});
+        set_pointer(&mut body, "/type", "new");
+        set_pointer(&mut body, "/data/object/id", "y");
+        assert_eq!(
+            body,
+            serde_json::json!({"type": "new", "data": {"object": {"id": "y"}}})
+        );
+    }
 
     #[test]
     fn a_document_reads_the_same_fields_as_a_value() {

@@ -148,6 +148,19 @@ pub trait Deliver: Send + Sync {
     }
 }
 
+/// An error and its causes, `: `-separated (the cause says why: a refused
+/// certificate, a reset connection).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// The wait before retry `retry` (1-based): jittered, doubling from about a
 /// second to five minutes, or what the destination asked for.
 pub fn backoff(retry: u32, asked: Option<Duration>) -> Duration {

@@ -10,7 +10,7 @@ use inlet_shared::signature::{headers, standard_webhooks_signature};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 
-use crate::delivery::{Deliver, Delivery, Outcome, Parked};
+use crate::delivery::{Deliver, Delivery, Outcome, Parked, error_chain};
 
 /// How much of a refusing endpoint's answer a dead letter keeps.
 const RESPONSE_KEPT: usize = 1024;
@@ -89,6 +89,41 @@ impl HttpDelivery {
             },
         }
     }
+
+    /// One request: `group` as one record, or as a JSON array.
+    async fn post_group(&self, group: &[Delivery]) -> Outcome {
+        if !self.batched {
+            let record = &group[0];
+            return self
+                .post(
+                    &record.message_id(),
+                    "application/cloudevents+json",
+                    record.data.to_vec(),
+                )
+                .await;
+        }
+        let mut body = b"[".to_vec();
+        for (i, record) in group.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            if serde_json::from_slice::<serde::de::IgnoredAny>(&record.data).is_ok() {
+                body.extend_from_slice(&record.data);
+            } else {
+                body.extend_from_slice(record.data_json().to_string().as_bytes());
+            }
+        }
+        body.push(b']');
+        // One id for the batch, from its records: the same records are
+        // retried together, so the retry carries the same id.
+        let id = format!("{}-{}", group[0].message_id(), group.len());
+        self.post(&id, "application/cloudevents-batch+json", body)
+            .await
+    }
+
+    async fn post_counted(&self, group: &[Delivery]) -> (usize, Outcome) {
+        (group.len(), self.post_group(group).await)
+    }
 }
 
 /// The start of a response's body (what a dead letter keeps), read no
@@ -150,56 +185,6 @@ fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
             .unwrap_or_default()
             .min(Duration::from_secs(24 * 3600)),
     )
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-impl HttpDelivery {
-    /// One request: `group` as one record, or as a JSON array.
-    async fn post_group(&self, group: &[Delivery]) -> Outcome {
-        if !self.batched {
-            let record = &group[0];
-            return self
-                .post(
-                    &record.message_id(),
-                    "application/cloudevents+json",
-                    record.data.to_vec(),
-                )
-                .await;
-        }
-        let mut body = b"[".to_vec();
-        for (i, record) in group.iter().enumerate() {
-            if i > 0 {
-                body.push(b',');
-            }
-            if serde_json::from_slice::<serde::de::IgnoredAny>(&record.data).is_ok() {
-                body.extend_from_slice(&record.data);
-            } else {
-                body.extend_from_slice(record.data_json().to_string().as_bytes());
-            }
-        }
-        body.push(b']');
-        // One id for the batch, from its records: the same records are
-        // retried together, so the retry carries the same id.
-        let id = format!("{}-{}", group[0].message_id(), group.len());
-        self.post(&id, "application/cloudevents-batch+json", body)
-            .await
-    }
-}
-
-impl HttpDelivery {
-    async fn post_counted(&self, group: &[Delivery]) -> (usize, Outcome) {
-        (group.len(), self.post_group(group).await)
-    }
 }
 
 /// Requests in flight at once to an unordered endpoint.

@@ -19,7 +19,7 @@ use tokio::sync::Mutex;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Transaction};
 
-use crate::delivery::{Deliver, Delivery, Outcome, Parked, Progress};
+use crate::delivery::{Deliver, Delivery, Outcome, Parked, Progress, error_chain};
 use crate::quix_rows::{FIXED_COLUMNS, NotQuix, Rows};
 
 /// A PostgreSQL table, one connection kept across batches.
@@ -47,16 +47,7 @@ impl From<tokio_postgres::Error> for Failure {
     fn from(e: tokio_postgres::Error) -> Self {
         let text = match e.as_db_error() {
             Some(db) => format!("{} ({})", db.message(), db.code().code()),
-            None => {
-                // The cause says why (a refused certificate, a reset).
-                let mut text = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(cause) = source {
-                    text.push_str(&format!(": {cause}"));
-                    source = cause.source();
-                }
-                text
-            }
+            None => error_chain(&e),
         };
         match e.code() {
             // A record's value (22), a constraint (23), a limit such as a

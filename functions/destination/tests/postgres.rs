@@ -26,14 +26,29 @@ fn event(n: u64) -> String {
 }
 
 fn destination(pg: &Postgres) -> PostgresDelivery {
+    settings(pg, PostgresLayout::Raw, 2, None)
+}
+
+/// A destination into `pg` (`warehouse` into `inlet_records`, raw; or
+/// `dashboard` into `f1`, Quix-shaped), 100 rows per insert.
+fn settings(
+    pg: &Postgres,
+    layout: PostgresLayout,
+    connections: usize,
+    ca_file: Option<std::path::PathBuf>,
+) -> PostgresDelivery {
+    let (name, table) = match layout {
+        PostgresLayout::Raw => ("warehouse", "inlet_records"),
+        PostgresLayout::Quix => ("dashboard", "f1"),
+    };
     PostgresDelivery::new(
-        "warehouse",
+        name,
         &PostgresDestination {
             url: Secret::new(pg.url.clone()),
-            table: "inlet_records".into(),
-            layout: PostgresLayout::Raw,
-            connections: 2,
-            ca_file: None,
+            table: table.into(),
+            layout,
+            connections,
+            ca_file,
         },
         100,
     )
@@ -140,17 +155,7 @@ async fn progress_commits_with_the_rows() {
 }
 
 fn quix(pg: &Postgres) -> PostgresDelivery {
-    PostgresDelivery::new(
-        "dashboard",
-        &PostgresDestination {
-            url: Secret::new(pg.url.clone()),
-            table: "f1".into(),
-            layout: PostgresLayout::Quix,
-            connections: 2,
-            ca_file: None,
-        },
-        100,
-    )
+    settings(pg, PostgresLayout::Quix, 2, None)
 }
 
 #[tokio::test]
@@ -208,19 +213,7 @@ async fn the_quix_layout_makes_a_column_per_parameter_tag_and_field_and_adds_new
 #[tokio::test]
 async fn tls_is_verified_against_the_configured_ca_file() {
     let pg = Postgres::start_tls();
-    let sink = |ca_file: Option<std::path::PathBuf>| {
-        PostgresDelivery::new(
-            "warehouse",
-            &PostgresDestination {
-                url: Secret::new(pg.url.clone()),
-                table: "inlet_records".into(),
-                layout: PostgresLayout::Raw,
-                connections: 1,
-                ca_file,
-            },
-            100,
-        )
-    };
+    let sink = |ca_file| settings(&pg, PostgresLayout::Raw, 1, ca_file);
     let batch = vec![record(0, &event(0))];
     let outcomes = sink(None).deliver(&batch).await;
     assert!(

@@ -60,31 +60,9 @@ pub fn sample_body(source: &Source) -> String {
         "properties": { "hello": "world" }
     });
     if let Field::Pointer(pointer) = &source.event_id {
-        set_pointer(&mut body, pointer, "track");
+        inlet_shared::field::set_pointer(&mut body, pointer, "track");
     }
     body.to_string()
-}
-
-fn set_pointer(root: &mut serde_json::Value, pointer: &str, value: &str) {
-    let mut at = root;
-    let tokens: Vec<String> = pointer
-        .split('/')
-        .skip(1)
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect();
-    for (i, token) in tokens.iter().enumerate() {
-        if !at.is_object() {
-            *at = serde_json::json!({});
-        }
-        let map = at.as_object_mut().expect("an object");
-        at = if i + 1 == tokens.len() {
-            map.insert(token.clone(), value.into());
-            return;
-        } else {
-            map.entry(token.clone())
-                .or_insert_with(|| serde_json::json!({}))
-        };
-    }
 }
 
 /// A ready-to-paste `curl` that sends a correctly signed sample webhook.

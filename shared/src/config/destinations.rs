@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::validate::{check_name, duration, http_url, is_secret_reference, resolve_secret};
-use super::{ConfigError, Env, Topic};
+use super::{ConfigError, Env, Topic, check_topic};
 use crate::signature::{Scheme, Secret};
 
 /// How long an HTTP destination waits for an answer unless configured.
@@ -146,12 +146,7 @@ fn parse_one(
     env: Env<'_>,
 ) -> Result<Destination, ConfigError> {
     let at = format!("destinations.{name}");
-    if !topics.contains_key(&raw.topic) {
-        return Err(ConfigError::new(
-            format!("{at}.topic"),
-            format!("no topic {:?}: add [topics.{}]", raw.topic, raw.topic),
-        ));
-    }
+    check_topic(topics, &format!("{at}.topic"), &raw.topic)?;
     let only = |key: &str, set: bool, kind: &str| {
         if set {
             Err(ConfigError::new(
