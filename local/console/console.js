@@ -139,8 +139,8 @@ async function writerSend() {
 
 function hubSnippet() {
   const topic = $("writer-topic").value;
-  return `// npm install @microsoft/signalr
-const signalR = require("@microsoft/signalr");
+  return `// Save as hub.mjs; npm install @microsoft/signalr; INLET_TOKEN=... node hub.mjs
+import * as signalR from "@microsoft/signalr";
 const connection = new signalR.HubConnectionBuilder()
   .withUrl("${overview.hubUrl}", { accessTokenFactory: () => process.env.INLET_TOKEN })
   .build();

@@ -8,7 +8,8 @@
 // 20 s). With SCREENSHOT_DIR set, the page is saved there as console-*.png.
 //
 //   node console.mjs BASE_URL TOKEN SERVER_PID
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
 import { launchChromium } from "./chromium.mjs";
 
 const [base, token, serverPid] = process.argv.slice(2);
@@ -42,6 +43,16 @@ try {
   console.log("copied curl answered 200");
   await page.waitForFunction(() => document.querySelectorAll("#records li").length >= 1, null, { timeout: 20_000 });
   console.log("copied curl live");
+
+  // The hub's snippet, saved and run as it says (from tests/, where
+  // @microsoft/signalr is installed): it prints the event it sent, pushed back.
+  const snippet = await page.textContent("#hub-snippet");
+  const file = `${process.cwd()}/hub-snippet.tmp.mjs`;
+  writeFileSync(file, snippet);
+  const run = spawnSync("node", [file], { env: { ...process.env, INLET_TOKEN: token }, encoding: "utf8", timeout: 10_000 });
+  rmSync(file, { force: true });
+  if (!run.stdout.includes("my-stream")) throw new Error(`the hub snippet printed: ${run.stdout}${run.stderr}`);
+  console.log("hub snippet ran");
 
   // "Send a test event": through the real webhook endpoint, back live.
   const before = await shown();
