@@ -268,7 +268,25 @@ impl Consumer {
                 state.next = next;
             }
         }
+        let mut saving = Saving {
+            store,
+            pending: None,
+        };
+        let result = self.deliver_from(&mut saving, state, &identity).await;
+        let saved = saving.flush().await;
+        result.and(saved)
+    }
+
+    /// The consumer's loop from `state`: retries when due, else the next
+    /// records of the log (the batch after them read while they go out).
+    async fn deliver_from(
+        &mut self,
+        saving: &mut Saving,
+        mut state: State,
+        identity: &Identity,
+    ) -> Result<(), Fatal> {
         let mut reader: Option<LogReader> = None;
+        let mut ahead: Option<Read> = None;
         loop {
             if self.shutdown.is_cancelled() {
                 return Ok(());
@@ -281,11 +299,12 @@ impl Consumer {
                 .cloned()
                 .collect();
             if !due.is_empty() {
-                self.retry(&store, &mut state, due, &identity).await?;
+                self.retry(saving, &mut state, due, identity).await?;
                 continue;
             }
             let end = *self.commits.borrow_and_update();
-            if state.next >= end {
+            if ahead.is_none() && state.next >= end {
+                saving.flush().await?;
                 let next_due = state.retries.iter().map(|r| r.due_millis).min();
                 let wait = next_due.map_or(Duration::from_secs(3600), |due| {
                     Duration::from_millis(due.saturating_sub(unix_millis(now)))
@@ -297,24 +316,28 @@ impl Consumer {
                 }
                 continue;
             }
-            let mut current = match reader.take() {
-                Some(r) => r,
+            let read = match ahead.take() {
+                Some(read) => read,
                 None => {
-                    let (dir, topic, next) = (
-                        self.data_dir.clone(),
-                        self.settings.topic.clone(),
-                        state.next,
-                    );
-                    blocking(move || LogReader::open_at(&dir, &topic, next)).await?
+                    let current = match reader.take() {
+                        Some(r) => r,
+                        None => {
+                            let (dir, topic, next) = (
+                                self.data_dir.clone(),
+                                self.settings.topic.clone(),
+                                state.next,
+                            );
+                            blocking(move || LogReader::open_at(&dir, &topic, next)).await?
+                        }
+                    };
+                    read_below(current, end)
                 }
             };
-            let (current, records) = blocking(move || {
-                let records = current.read_batch_below(end)?;
-                Ok((current, records))
-            })
-            .await?;
-            reader = Some(current);
-            if records.is_empty() {
+            let (current, records) = read
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))?;
+            let Some(last) = records.last().map(|r| r.seq) else {
+                reader = Some(current);
                 // Nothing whole below the end yet; wait for the next commit.
                 tokio::select! {
                     _ = self.commits.changed() => {}
@@ -322,6 +345,12 @@ impl Consumer {
                     () = self.shutdown.cancelled() => return Ok(()),
                 }
                 continue;
+            };
+            let end = *self.commits.borrow();
+            if last + 1 < end {
+                ahead = Some(read_below(current, end));
+            } else {
+                reader = Some(current);
             }
             if let Some(first) = records.first()
                 && first.seq > state.next
@@ -336,10 +365,10 @@ impl Consumer {
             for chunk in records.chunks(self.settings.batch_size.max(CHUNK)) {
                 let deliveries: Vec<(u64, Delivery)> = chunk
                     .iter()
-                    .map(|r| (r.seq, self.delivery(r, &identity)))
+                    .map(|r| (r.seq, self.delivery(r, identity)))
                     .collect();
                 if !self
-                    .deliver_in_turn(&store, &mut state, deliveries, &identity)
+                    .deliver_in_turn(saving, &mut state, deliveries, identity)
                     .await?
                 {
                     // Shut down mid-retry: what is not delivered is read again.
@@ -363,7 +392,7 @@ impl Consumer {
     /// Delivers a chunk read in order; returns `false` if shut down first.
     async fn deliver_in_turn(
         &self,
-        store: &Store,
+        saving: &mut Saving,
         state: &mut State,
         mut pending: Vec<(u64, Delivery)>,
         identity: &Identity,
@@ -429,7 +458,7 @@ impl Consumer {
                 state.next = pending[done - 1].0 + 1;
                 attempts = 0;
             }
-            self.persist(store, state, parked).await?;
+            saving.save(state, parked).await?;
             pending.drain(..done);
             let Some((reason, after)) = held else {
                 continue;
@@ -445,7 +474,7 @@ impl Consumer {
                 tracing::warn!(destination = %name, record = %record.position(), "parked: {}", why.reason);
                 state.next = seq + 1;
                 let line = why.dead_letter(name, record, SystemTime::now());
-                self.persist(store, state, vec![line]).await?;
+                saving.save(state, vec![line]).await?;
                 pending.remove(0);
                 attempts = 0;
                 continue;
@@ -463,7 +492,7 @@ impl Consumer {
     /// Another attempt at records set aside (unordered).
     async fn retry(
         &self,
-        store: &Store,
+        saving: &mut Saving,
         state: &mut State,
         due: Vec<Retry>,
         identity: &Identity,
@@ -526,22 +555,50 @@ impl Consumer {
                 }),
             }
         }
-        self.persist(store, state, parked).await
+        saving.save(state, parked).await
     }
+}
 
-    /// Parks `parked`, then saves `state`: the state never moves past a
-    /// record that is neither delivered nor in the dead letter.
-    async fn persist(
-        &self,
-        store: &Store,
-        state: &State,
-        parked: Vec<serde_json::Value>,
-    ) -> Result<(), Fatal> {
-        let (store, state) = (store.clone(), state.clone());
-        blocking(move || {
+/// A read of the log under way: the reader and what it read.
+type Read = tokio::task::JoinHandle<std::io::Result<(LogReader, Vec<StoredRecord>)>>;
+
+/// Reads the records after `reader`'s position below `end`, on a
+/// blocking thread.
+fn read_below(mut reader: LogReader, end: u64) -> Read {
+    tokio::task::spawn_blocking(move || {
+        let records = reader.read_batch_below(end)?;
+        Ok((reader, records))
+    })
+}
+
+/// The destination's state saved behind delivery: each save (the dead
+/// letter first, then the state) is written while the next records go
+/// out, and waits for the one before it, so saves land in order.
+struct Saving {
+    store: Store,
+    pending: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Saving {
+    /// Starts saving `state` after parking `parked`: the state never moves
+    /// past a record that is neither delivered nor in the dead letter.
+    async fn save(&mut self, state: &State, parked: Vec<serde_json::Value>) -> Result<(), Fatal> {
+        self.flush().await?;
+        let (store, state) = (self.store.clone(), state.clone());
+        self.pending = Some(tokio::task::spawn_blocking(move || {
             store.park(&parked)?;
             store.save(&state)
-        })
-        .await
+        }));
+        Ok(())
+    }
+
+    /// Waits for the last save.
+    async fn flush(&mut self) -> Result<(), Fatal> {
+        match self.pending.take() {
+            Some(save) => save
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string()))),
+            None => Ok(()),
+        }
     }
 }

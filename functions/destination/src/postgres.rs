@@ -1,14 +1,19 @@
 //! The PostgreSQL destination, raw layout: one row per record (its topic,
 //! shard, sequence number, partition key, arrival time, and the CloudEvent
-//! as `jsonb`), keyed by topic, shard and sequence number, inserted with
-//! `ON CONFLICT DO NOTHING`, so a redelivered batch writes nothing twice.
+//! as `jsonb`), keyed by topic, shard and sequence number (the text keys
+//! in byte order, `COLLATE "C"`, the cheapest to compare).
 //!
-//! A batch is one transaction. Transient errors (connection, SQLSTATE
-//! classes 08, 40, 53, 57) roll it back and are retried; a data error (22,
-//! 23) sends the batch row by row, each under a savepoint, and the rows
-//! that fail go to `inlet_dead_letters` with the error: they never block
-//! the rest. Locally, the consumer's progress commits in the same
-//! transaction (`inlet_checkpoints`), so each record lands exactly once.
+//! A batch is one transaction (or one per connection: a large batch is
+//! split across them). Its inserts go first without `ON CONFLICT`,
+//! pipelined: that spares every row an index probe. A batch delivered
+//! before meets its rows already there and goes again with `ON CONFLICT DO
+//! NOTHING`, so it writes nothing twice. Transient errors (connection,
+//! SQLSTATE classes 08, 40, 53, 57) roll it back and are retried; a data
+//! error (22, 23) sends the batch row by row, each under a savepoint, and
+//! the rows that fail go to `inlet_dead_letters` with the error: they never
+//! block the rest. Locally, the consumer's progress commits in the same
+//! transaction as the rows (`inlet_checkpoints`), so each record lands
+//! exactly once.
 
 use std::time::Duration;
 
@@ -21,6 +26,26 @@ use tokio_postgres::{Client, Transaction};
 
 use crate::delivery::{Deliver, Delivery, Outcome, Parked, Progress, error_chain};
 use crate::quix_rows::{FIXED_COLUMNS, NotQuix, Rows};
+
+/// What an insert does with a row already in the table.
+#[derive(Clone, Copy)]
+enum Conflicts {
+    /// Fails (a unique violation, a data error): the first attempt, which
+    /// spares each row the index probe of `ON CONFLICT`; only a redelivered
+    /// batch meets a row already there.
+    Fail,
+    /// `ON CONFLICT DO NOTHING`: a redelivered row writes nothing.
+    Skip,
+}
+
+impl Conflicts {
+    fn clause(self) -> &'static str {
+        match self {
+            Conflicts::Fail => "",
+            Conflicts::Skip => "ON CONFLICT DO NOTHING",
+        }
+    }
+}
 
 /// A PostgreSQL table, one connection kept across batches.
 pub struct PostgresDelivery {
@@ -122,8 +147,8 @@ impl PostgresDelivery {
         let records = match self.settings.layout {
             PostgresLayout::Raw => format!(
                 "CREATE TABLE IF NOT EXISTS {table} (
-                    topic text NOT NULL,
-                    shard text NOT NULL,
+                    topic text COLLATE \"C\" NOT NULL,
+                    shard text COLLATE \"C\" NOT NULL,
                     sequence_number numeric NOT NULL,
                     partition_key text NOT NULL,
                     arrival timestamptz NOT NULL,
@@ -165,6 +190,11 @@ impl PostgresDelivery {
                 Some(c) if *c == SqlState::UNIQUE_VIOLATION => Ok(()),
                 _ => Err(e),
             })?;
+        // One plan per statement prepared: the inserts' plans do not
+        // depend on their values.
+        client
+            .batch_execute("SET plan_cache_mode = force_generic_plan")
+            .await?;
         Ok(client)
     }
 
@@ -174,11 +204,20 @@ impl PostgresDelivery {
         &self,
         tx: &Transaction<'_>,
         records: &[Delivery],
+        conflicts: Conflicts,
         added: &mut Vec<String>,
     ) -> Result<(), Failure> {
         match self.settings.layout {
-            PostgresLayout::Raw => self.insert_raw(tx, records).await,
-            PostgresLayout::Quix => self.insert_quix(tx, records, added).await,
+            PostgresLayout::Raw => {
+                self.insert_raw(tx, records.chunks(self.batch_size), conflicts)
+                    .await
+            }
+            PostgresLayout::Quix => {
+                for chunk in records.chunks(self.batch_size) {
+                    self.insert_quix(tx, chunk, conflicts, added).await?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -186,6 +225,7 @@ impl PostgresDelivery {
         &self,
         tx: &Transaction<'_>,
         records: &[Delivery],
+        conflicts: Conflicts,
         added: &mut Vec<String>,
     ) -> Result<(), Failure> {
         let mut rows = Rows::default();
@@ -223,8 +263,8 @@ impl PostgresDelivery {
         tx.execute(
             &format!(
                 "INSERT INTO {table} ({columns}) SELECT {columns}
-                 FROM jsonb_populate_recordset(NULL::{table}, $1::text::jsonb)
-                 ON CONFLICT DO NOTHING"
+                 FROM jsonb_populate_recordset(NULL::{table}, $1::text::jsonb) {}",
+                conflicts.clause()
             ),
             &[&json],
         )
@@ -232,33 +272,51 @@ impl PostgresDelivery {
         Ok(())
     }
 
-    /// Inserts `rows` in the raw layout (all or none).
-    async fn insert_raw(&self, tx: &Transaction<'_>, rows: &[Delivery]) -> Result<(), Failure> {
-        let topics: Vec<&str> = rows.iter().map(|r| r.topic.as_str()).collect();
-        let shards: Vec<&str> = rows.iter().map(|r| r.shard.as_str()).collect();
-        let sequences: Vec<&str> = rows.iter().map(|r| r.sequence.as_str()).collect();
-        let keys: Vec<&str> = rows.iter().map(|r| r.partition_key.as_str()).collect();
-        let arrivals: Vec<i64> = rows
-            .iter()
-            .map(|r| i64::try_from(unix_millis(r.arrival)).unwrap_or(i64::MAX))
-            .collect();
-        let events: Vec<String> = rows
-            .iter()
-            .map(|r| String::from_utf8_lossy(&r.data).into_owned())
-            .collect();
-        let statement = format!(
-            "INSERT INTO {} (topic, shard, sequence_number, partition_key, arrival, event)
-             SELECT t, s, q::numeric, k, to_timestamp(a / 1000.0), e::jsonb
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[])
-               AS u(t, s, q, k, a, e)
-             ON CONFLICT DO NOTHING",
-            self.table()
-        );
-        tx.execute(
-            &statement,
-            &[&topics, &shards, &sequences, &keys, &arrivals, &events],
-        )
-        .await?;
+    /// Inserts the raw layout's `chunks`, one statement each, pipelined on
+    /// the transaction's connection (all or none).
+    async fn insert_raw(
+        &self,
+        tx: &Transaction<'_>,
+        chunks: std::slice::Chunks<'_, Delivery>,
+        conflicts: Conflicts,
+    ) -> Result<(), Failure> {
+        let statement = tx
+            .prepare(&format!(
+                "INSERT INTO {} (topic, shard, sequence_number, partition_key, arrival, event)
+                 SELECT t, s, q::numeric, k, to_timestamp(a / 1000.0), e::jsonb
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[])
+                   AS u(t, s, q, k, a, e) {}",
+                self.table(),
+                conflicts.clause()
+            ))
+            .await?;
+        let inserts = chunks.map(|rows| {
+            let statement = &statement;
+            async move {
+                let topics: Vec<&str> = rows.iter().map(|r| r.topic.as_str()).collect();
+                let shards: Vec<&str> = rows.iter().map(|r| r.shard.as_str()).collect();
+                let sequences: Vec<&str> = rows.iter().map(|r| r.sequence.as_str()).collect();
+                let keys: Vec<&str> = rows.iter().map(|r| r.partition_key.as_str()).collect();
+                let arrivals: Vec<i64> = rows
+                    .iter()
+                    .map(|r| i64::try_from(unix_millis(r.arrival)).unwrap_or(i64::MAX))
+                    .collect();
+                let events: Vec<std::borrow::Cow<'_, str>> = rows
+                    .iter()
+                    .map(|r| String::from_utf8_lossy(&r.data))
+                    .collect();
+                tx.execute(
+                    statement,
+                    &[&topics, &shards, &sequences, &keys, &arrivals, &events],
+                )
+                .await
+            }
+        });
+        // In order: the first failure is the cause, the later ones say the
+        // transaction was aborted.
+        for result in futures_util::future::join_all(inserts).await {
+            result?;
+        }
         Ok(())
     }
 
@@ -290,13 +348,41 @@ impl PostgresDelivery {
         Ok(())
     }
 
-    /// One transaction: the batch (row by row after a data error), then the
-    /// progress. Returns the rows parked and why.
+    /// One transaction: the batch, then the progress. After a data error,
+    /// another: the batch row by row under savepoints, the rows that fail
+    /// parked. Returns the rows parked and why.
     async fn write(
         &self,
         client: &mut Client,
         batch: &[Delivery],
-        progress: Option<&Progress>,
+        checkpoint: Option<&Checkpoint<'_>>,
+    ) -> Result<Vec<(usize, String)>, Failure> {
+        for conflicts in [Conflicts::Fail, Conflicts::Skip] {
+            let tx = client.transaction().await?;
+            let mut added = Vec::new();
+            match self.insert(&tx, batch, conflicts, &mut added).await {
+                Ok(()) => {
+                    if let Some(checkpoint) = checkpoint {
+                        checkpoint.record(&tx).await?;
+                    }
+                    tx.commit().await?;
+                    self.columns.lock().expect("not poisoned").extend(added);
+                    return Ok(Vec::new());
+                }
+                Err(Failure::Data(_)) => tx.rollback().await?,
+                Err(e) => return Err(e),
+            }
+        }
+        self.write_row_by_row(client, batch, checkpoint).await
+    }
+
+    /// [`PostgresDelivery::write`] after a data error: each chunk under a
+    /// savepoint, the rows of a failing chunk one by one.
+    async fn write_row_by_row(
+        &self,
+        client: &mut Client,
+        batch: &[Delivery],
+        checkpoint: Option<&Checkpoint<'_>>,
     ) -> Result<Vec<(usize, String)>, Failure> {
         let mut tx = client.transaction().await?;
         let mut parked = Vec::new();
@@ -306,7 +392,10 @@ impl PostgresDelivery {
             let attempt = tx.savepoint("chunk").await?;
             // Columns added under a savepoint go with its rollback.
             let known = added.len();
-            match self.insert(&attempt, chunk, &mut added).await {
+            match self
+                .insert(&attempt, chunk, Conflicts::Skip, &mut added)
+                .await
+            {
                 Ok(()) => attempt.commit().await?,
                 Err(e @ (Failure::Transient(_) | Failure::Reconnect(_))) => return Err(e),
                 Err(Failure::Data(_)) => {
@@ -316,7 +405,7 @@ impl PostgresDelivery {
                         let one = tx.savepoint("row").await?;
                         let known = added.len();
                         match self
-                            .insert(&one, std::slice::from_ref(row), &mut added)
+                            .insert(&one, std::slice::from_ref(row), Conflicts::Skip, &mut added)
                             .await
                         {
                             Ok(()) => one.commit().await?,
@@ -334,8 +423,8 @@ impl PostgresDelivery {
                 }
             }
         }
-        if let Some(progress) = progress {
-            record_progress(&tx, progress).await?;
+        if let Some(checkpoint) = checkpoint {
+            checkpoint.record(&tx).await?;
         }
         tx.commit().await?;
         self.columns.lock().expect("not poisoned").extend(added);
@@ -358,11 +447,11 @@ impl PostgresDelivery {
         &self,
         i: usize,
         batch: &[Delivery],
-        progress: Option<&Progress>,
+        checkpoint: Option<&Checkpoint<'_>>,
     ) -> Result<Vec<(usize, String)>, Failure> {
         let mut guard = self.client(i).await?;
         let client = guard.as_mut().expect("connected");
-        let result = self.write(client, batch, progress).await;
+        let result = self.write(client, batch, checkpoint).await;
         if result.is_err() {
             // A rolled-back transaction added no column.
             self.columns.lock().expect("not poisoned").clear();
@@ -377,8 +466,8 @@ impl PostgresDelivery {
 
     /// Writes `batch`: a batch of several inserts is split across the
     /// connections, each part its own transaction (the primary key makes
-    /// a part written twice a no-op), the progress recorded once every part
-    /// is in; a smaller one goes in one transaction with the progress.
+    /// a part written twice a no-op); the last part's transaction records
+    /// the progress once every other part has committed.
     async fn write_all(
         &self,
         batch: &[Delivery],
@@ -386,32 +475,63 @@ impl PostgresDelivery {
     ) -> Result<Vec<(usize, String)>, Failure> {
         let inserts = batch.len().div_ceil(self.batch_size);
         let parts = self.clients.len().min(inserts).max(1);
-        if parts == 1 {
-            return self.write_on(0, batch, progress).await;
-        }
         let per_part = inserts.div_ceil(parts) * self.batch_size;
-        let writes = batch
-            .chunks(per_part)
-            .enumerate()
-            .map(|(i, part)| self.write_on(i, part, None));
+        let mut parts: Vec<&[Delivery]> = batch.chunks(per_part).collect();
+        let last = parts.pop().unwrap_or_default();
+        let (landed, rest) = tokio::sync::watch::channel(None);
+        let checkpoint = progress.map(|progress| Checkpoint {
+            progress,
+            rest: (!parts.is_empty()).then_some(rest),
+        });
+        let others = async {
+            let results = futures_util::future::join_all(
+                parts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, part)| self.write_on(i, part, None)),
+            )
+            .await;
+            landed.send_replace(Some(results.iter().all(Result::is_ok)));
+            results
+        };
+        let (mut results, result) = futures_util::future::join(
+            others,
+            self.write_on(parts.len(), last, checkpoint.as_ref()),
+        )
+        .await;
+        results.push(result);
         let mut parked = Vec::new();
-        for (i, result) in futures_util::future::join_all(writes)
-            .await
-            .into_iter()
-            .enumerate()
-        {
+        for (i, result) in results.into_iter().enumerate() {
             parked.extend(
                 result?
                     .into_iter()
                     .map(|(at, why)| (i * per_part + at, why)),
             );
         }
-        if let Some(progress) = progress {
-            let guard = self.client(0).await?;
-            let client = guard.as_ref().expect("connected");
-            record_progress(client, progress).await?;
-        }
         Ok(parked)
+    }
+}
+
+/// A consumer's progress, recorded in the transaction of a batch's last
+/// part once the others are in.
+struct Checkpoint<'a> {
+    progress: &'a Progress,
+    /// Whether the batch's other parts committed (`None` until they end).
+    rest: Option<tokio::sync::watch::Receiver<Option<bool>>>,
+}
+
+impl Checkpoint<'_> {
+    /// Records the progress in `tx`, unless another part of the batch
+    /// failed (the batch is then delivered again, its rows skipped).
+    async fn record(&self, tx: &Transaction<'_>) -> Result<(), Failure> {
+        if let Some(rest) = &self.rest {
+            let mut rest = rest.clone();
+            let landed = rest.wait_for(Option::is_some).await.ok().and_then(|v| *v);
+            if landed != Some(true) {
+                return Ok(());
+            }
+        }
+        record_progress(tx, self.progress).await
     }
 }
 

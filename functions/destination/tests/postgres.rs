@@ -228,3 +228,53 @@ async fn tls_is_verified_against_the_configured_ca_file() {
         "the destination's connection is encrypted"
     );
 }
+
+#[tokio::test]
+async fn a_batch_split_over_both_connections_records_its_progress_with_its_last_part() {
+    let pg = Postgres::start();
+    let sink = destination(&pg);
+    // 250 rows, 100 per insert: 200 on one connection, 50 on the other.
+    let batch: Vec<Delivery> = (0..250).map(|n| record(n, &event(n))).collect();
+    let progress = Progress {
+        consumer: "warehouse".into(),
+        next: 250,
+    };
+    let outcomes = sink.deliver_recording(&batch, Some(&progress)).await;
+    assert!(outcomes.iter().all(|o| *o == Outcome::Delivered));
+    assert_eq!(sink.progress("warehouse").await.unwrap(), Some(250));
+    assert_eq!(pg.query("SELECT count(*) FROM inlet_records"), "250");
+}
+
+#[tokio::test]
+async fn a_batch_half_delivered_before_lands_its_new_rows_and_parks_its_bad_one() {
+    let pg = Postgres::start();
+    let sink = destination(&pg);
+    let first: Vec<Delivery> = (0..120).map(|n| record(n, &event(n))).collect();
+    assert!(
+        sink.deliver(&first)
+            .await
+            .iter()
+            .all(|o| *o == Outcome::Delivered)
+    );
+    // Delivered again with 120 new rows, one of them not JSON.
+    let mut again: Vec<Delivery> = (0..240).map(|n| record(n, &event(n))).collect();
+    again[150] = record(150, "{");
+    let outcomes = sink.deliver(&again).await;
+    assert!(
+        matches!(&outcomes[150], Outcome::Poison(_)),
+        "{:?}",
+        outcomes[150]
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == Outcome::Delivered)
+            .count(),
+        239
+    );
+    assert_eq!(pg.query("SELECT count(*) FROM inlet_records"), "239");
+    assert_eq!(
+        pg.query("SELECT sequence_number FROM inlet_dead_letters"),
+        "150"
+    );
+}

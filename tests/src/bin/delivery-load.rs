@@ -4,7 +4,8 @@
 //!
 //! `delivery-load postgres [RECORDS]`: a fresh PostgreSQL server (durable:
 //! fsync on), the raw layout, 500 rows per insert; the reference inserts
-//! the same rows with the same statement from one client, without Inlet.
+//! the same rows into the same table with the same statement from one
+//! client, one insert after another, without Inlet.
 //! `CONNECTIONS` (default 2, the destination's default) sets the
 //! destination's connections.
 //!
@@ -98,7 +99,19 @@ async fn drain(dir: &Path, toml: &str, env: &[(&str, &str)], records: u64) -> f6
     records as f64 / elapsed.as_secs_f64()
 }
 
-/// The reference: the same rows, the same statement, from one client.
+/// Brings a fresh server to the state of one that has been running: WAL
+/// segments to recycle (a fresh cluster creates and fsyncs a new 16 MiB
+/// file for each), and a checkpoint just done, before each measured run.
+fn steady(pg: &Postgres) {
+    pg.query(
+        "CREATE TABLE warm AS SELECT repeat('x', 1000) AS x FROM generate_series(1, 300000);
+         DROP TABLE warm; CHECKPOINT",
+    );
+}
+
+/// The reference: the same rows into the same table with the statement a
+/// destination tries first (prepared once), from one client, one insert
+/// of 500 rows after another.
 async fn reference_inserts(url: &str, records: u64) -> f64 {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
@@ -106,11 +119,20 @@ async fn reference_inserts(url: &str, records: u64) -> f64 {
     tokio::spawn(connection);
     client
         .batch_execute(
-            "CREATE TABLE reference (topic text, shard text, sequence_number numeric, partition_key text,
-             arrival timestamptz, event jsonb, PRIMARY KEY (topic, shard, sequence_number))",
+            "CREATE TABLE reference (topic text COLLATE \"C\", shard text COLLATE \"C\",
+             sequence_number numeric, partition_key text, arrival timestamptz, event jsonb,
+             PRIMARY KEY (topic, shard, sequence_number))",
         )
         .await
         .expect("table");
+    let insert = client
+        .prepare(
+            "INSERT INTO reference SELECT t, s, q::numeric, k, to_timestamp(a / 1000.0), e::jsonb
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[])
+             AS u(t, s, q, k, a, e)",
+        )
+        .await
+        .expect("prepared");
     let started = Instant::now();
     let mut n = 0u64;
     while n < records {
@@ -127,9 +149,7 @@ async fn reference_inserts(url: &str, records: u64) -> f64 {
             .collect();
         client
             .execute(
-                "INSERT INTO reference SELECT t, s, q::numeric, k, to_timestamp(a / 1000.0), e::jsonb
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[])
-                 AS u(t, s, q, k, a, e) ON CONFLICT DO NOTHING",
+                &insert,
                 &[&topics, &shards, &sequences, &keys, &arrivals, &events],
             )
             .await
@@ -148,6 +168,7 @@ async fn main() {
             let records: u64 = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(200_000);
             fill(dir.path(), records).await;
             let pg = Postgres::start_durable();
+            steady(&pg);
             let inlet = drain(
                 dir.path(),
                 &format!(
@@ -158,6 +179,7 @@ async fn main() {
                 records,
             )
             .await;
+            steady(&pg);
             let reference = reference_inserts(&pg.url, records).await;
             println!(
                 "postgres raw, {records} records of ~1 KiB: inlet {inlet:.0} rows/s, one client's inserts {reference:.0} rows/s, ratio {:.2}",
