@@ -288,13 +288,15 @@ fn a_server_killed_mid_delivery_resumes_where_it_stopped_and_skips_nothing() {
 }
 
 #[test]
-fn a_postgres_destination_gets_every_record_once_across_a_kill() {
+fn a_postgres_and_an_http_destination_get_every_record_across_a_kill() {
     let pg = inlet_e2e::postgres::Postgres::start();
+    let receiver = Receiver::start(SECRET);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("inlet.toml");
     std::fs::write(
         &config,
-        r#"
+        format!(
+            r#"
 [topics.orders]
 
 [sources.shop]
@@ -307,7 +309,15 @@ topic = "orders"
 kind = "postgres"
 url = "env:PG_URL"
 batch_size = 10
+
+[destinations.hook]
+topic = "orders"
+kind = "http"
+url = "{}"
+secrets = ["env:HOOK_SECRET"]
 "#,
+            receiver.url
+        ),
     )
     .unwrap();
     let data = dir.path().join("data");
@@ -319,7 +329,7 @@ batch_size = 10
                 "--data-dir",
                 data.to_str().unwrap(),
             ],
-            &[("PG_URL", pg.url.as_str())],
+            &[("PG_URL", pg.url.as_str()), ("HOOK_SECRET", SECRET)],
         )
     };
     let mut first = start();
@@ -378,4 +388,19 @@ batch_size = 10
         shard.starts_with("local-") && !shard.contains('\n'),
         "{shard}"
     );
+    // The HTTP destination, ordered: every record, in order (at least
+    // once: what was in flight at the kill may come twice).
+    receiver.wait_for("every record over HTTP", |r| {
+        let mut seen = r.delivered();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len() as u64 == stored
+    });
+    let mut first_seen = Vec::new();
+    for n in receiver.delivered() {
+        if !first_seen.contains(&n) {
+            first_seen.push(n);
+        }
+    }
+    assert_eq!(first_seen, (1..=stored).collect::<Vec<_>>());
 }

@@ -165,9 +165,12 @@ impl Postgres {
     }
 
     fn start_with(fsync: bool) -> Postgres {
-        let dir =
-            std::env::temp_dir().join(format!("inlet-pg-{}-{}", std::process::id(), rand_suffix()));
-        std::fs::create_dir_all(&dir).unwrap();
+        // Made atomically with a fresh name: tests start servers at once.
+        let dir = tempfile::Builder::new()
+            .prefix("inlet-pg-")
+            .tempdir()
+            .unwrap()
+            .keep();
         if is_root() {
             run(
                 {
@@ -247,14 +250,6 @@ impl Postgres {
         );
         String::from_utf8(output.stdout).unwrap().trim().to_owned()
     }
-}
-
-fn rand_suffix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos()
-        .into()
 }
 
 impl Drop for Postgres {

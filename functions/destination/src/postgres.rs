@@ -166,9 +166,13 @@ impl PostgresDelivery {
                     PRIMARY KEY (__topic, __shard, __sequence_number, __row));"
             ),
         };
+        // One connection at a time makes the tables (another connection or
+        // process creating them at once would fail on the catalog's keys).
         client
             .batch_execute(&format!(
-                "{records}
+                "BEGIN;
+                SELECT pg_advisory_xact_lock(hashtext('inlet destination tables'));
+                {records}
                 CREATE TABLE IF NOT EXISTS inlet_dead_letters (
                     destination text NOT NULL,
                     topic text NOT NULL,
@@ -182,14 +186,10 @@ impl PostgresDelivery {
                     PRIMARY KEY (destination, topic, shard, sequence_number));
                 CREATE TABLE IF NOT EXISTS inlet_checkpoints (
                     consumer text PRIMARY KEY,
-                    next_sequence bigint NOT NULL);"
+                    next_sequence bigint NOT NULL);
+                COMMIT;"
             ))
-            .await
-            .or_else(|e| match e.code() {
-                // Two connections creating the tables at once.
-                Some(c) if *c == SqlState::UNIQUE_VIOLATION => Ok(()),
-                _ => Err(e),
-            })?;
+            .await?;
         // One plan per statement prepared: the inserts' plans do not
         // depend on their values.
         client

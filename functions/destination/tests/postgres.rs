@@ -250,11 +250,11 @@ async fn a_batch_half_delivered_before_lands_its_new_rows_and_parks_its_bad_one(
     let pg = Postgres::start();
     let sink = destination(&pg);
     let first: Vec<Delivery> = (0..120).map(|n| record(n, &event(n))).collect();
+    let outcomes = sink.deliver(&first).await;
     assert!(
-        sink.deliver(&first)
-            .await
-            .iter()
-            .all(|o| *o == Outcome::Delivered)
+        outcomes.iter().all(|o| *o == Outcome::Delivered),
+        "{:?}",
+        outcomes.iter().find(|o| **o != Outcome::Delivered)
     );
     // Delivered again with 120 new rows, one of them not JSON.
     let mut again: Vec<Delivery> = (0..240).map(|n| record(n, &event(n))).collect();
