@@ -203,3 +203,74 @@ topic = "webhooks"
     })
     .unwrap();
 }
+
+/// The SAM CLI's own expansion of the template's `Fn::ForEach` loops (what
+/// `sam build` and `sam deploy` run first), given the parameters derived
+/// from the example plus a destination and an existing stream: each topic,
+/// fan-out and destination becomes its resource. (`sam build` refused a
+/// loop named like a parameter, which cfn-lint and `sam validate` let pass.)
+#[test]
+fn sam_expands_the_template_with_the_derived_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("inlet.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}\n{}",
+            std::fs::read_to_string(EXAMPLE).unwrap(),
+            r#"
+[topics.clicks]
+stream = "shared-clicks"
+
+[destinations.archive]
+topic = "orders"
+kind = "http"
+url = "https://example.com/hooks/orders"
+secrets = ["secret:inlet/archive-key"]
+
+[destinations.clicks-db]
+topic = "clicks"
+kind = "postgres"
+url = "secret:inlet/clicks-db-url"
+"#
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join(".inlet-deploy");
+    let staged = deploy_params(&config, &out);
+    assert!(staged.status.success(), "{staged:?}");
+    let overrides = std::fs::read_to_string(out.join("parameter-overrides")).unwrap();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let python = format!("{root}/.venv/bin/python");
+    assert!(
+        Path::new(&python).exists(),
+        "{python} is missing: bash tests/run.sh installs the SAM CLI into .venv"
+    );
+    let expanded = Command::new(python)
+        .arg(format!("{root}/tests/sam_expand.py"))
+        .arg(format!("{root}/template.yaml"))
+        .args(overrides.split_whitespace())
+        .env("SAM_CLI_TELEMETRY", "0")
+        .output()
+        .unwrap();
+    let resources = String::from_utf8_lossy(&expanded.stdout);
+    assert!(
+        expanded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&expanded.stderr)
+    );
+    for resource in [
+        "ordersStream AWS::Kinesis::Stream",
+        "webhooksStream AWS::Kinesis::Stream",
+        "ordersFanout AWS::Lambda::EventSourceMapping",
+        "Existingsharedclicks",
+        "archiveordersDestination AWS::Serverless::Function",
+        "ExistingclicksdbsharedclicksDestination AWS::Serverless::Function",
+        "DestinationRetryFunction AWS::Serverless::Function",
+    ] {
+        assert!(
+            resources.contains(resource),
+            "no {resource} in\n{resources}"
+        );
+    }
+}
