@@ -4,7 +4,8 @@
 //! URL (CloudFront) in front of API Gateway: `/hub/negotiate` to an HTTP API
 //! function (payload format 2.0), `/hub` to a WebSocket API whose `$connect`
 //! has a REQUEST authorizer, whose `$default` route is two-way, and whose
-//! `@connections` API posts to a connection (410 once it is gone).
+//! `@connections` API posts to a connection or closes it (410 once it is
+//! gone).
 //!
 //! Documented behaviour followed: an authorizer error "Unauthorized" is 401
 //! and a Deny policy 403; the authorizer's context reaches every later event
@@ -193,13 +194,34 @@ const API_ID: &str = "standin";
 pub struct HubGateway {
     negotiate: Arc<LambdaHost>,
     hub: Arc<LambdaHost>,
-    connections: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<String>>>>,
+    connections: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Management>>>>,
     next_connection: Arc<AtomicU64>,
 }
 
-impl HubGateway {
-    /// Serves on a loopback port; returns its base URL.
-    pub async fn start(negotiate: LambdaHost, hub: LambdaHost) -> String {
+/// What the `@connections` API asks of a connection.
+enum Management {
+    /// A text frame to send.
+    Post(String),
+    /// `DeleteConnection`: close it.
+    Delete,
+}
+
+/// A listener bound for a [`HubGateway`], its base URL known before the
+/// functions start (they are given it for `@connections`).
+pub struct Bound {
+    listener: tokio::net::TcpListener,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+}
+
+impl Bound {
+    /// The stage's `@connections` endpoint, as the template gives it.
+    pub fn connections_url(&self) -> String {
+        format!("{}/{STAGE}", self.base)
+    }
+
+    /// Serves the gateway in front of the two functions; returns the base URL.
+    pub fn serve(self, negotiate: LambdaHost, hub: LambdaHost) -> String {
         let gateway = HubGateway {
             negotiate: Arc::new(negotiate),
             hub: Arc::new(hub),
@@ -211,13 +233,26 @@ impl HubGateway {
             .route("/hub", get(websocket_api))
             .route(
                 &format!("/{STAGE}/@connections/{{id}}"),
-                post(post_to_connection),
+                post(post_to_connection).delete(delete_connection),
             )
             .with_state(gateway);
+        let listener = self.listener;
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        self.base
+    }
+}
+
+impl HubGateway {
+    /// Binds a loopback port, to [`Bound::serve`] once the functions run.
+    pub async fn bind() -> Bound {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        base
+        Bound { listener, base }
+    }
+
+    /// Serves on a loopback port; returns its base URL.
+    pub async fn start(negotiate: LambdaHost, hub: LambdaHost) -> String {
+        Self::bind().await.serve(negotiate, hub)
     }
 }
 
@@ -420,8 +455,14 @@ async fn connection(gateway: HubGateway, socket: WebSocket, id: String, context:
                 }
                 None => break,
             },
-            Some(text) = posted.recv() => {
-                if tx.send(Message::text(text)).await.is_err() {
+            Some(asked) = posted.recv() => match asked {
+                Management::Post(text) => {
+                    if tx.send(Message::text(text)).await.is_err() {
+                        break;
+                    }
+                }
+                Management::Delete => {
+                    close = Some(CloseFrame { code: 1000, reason: "".into() });
                     break;
                 }
             }
@@ -449,11 +490,26 @@ async fn post_to_connection(
     match sender {
         Some(sender)
             if sender
-                .send(String::from_utf8_lossy(&body).into_owned())
+                .send(Management::Post(
+                    String::from_utf8_lossy(&body).into_owned(),
+                ))
                 .is_ok() =>
         {
             StatusCode::OK
         }
+        _ => StatusCode::GONE,
+    }
+}
+
+/// `DELETE /{stage}/@connections/{id}`: closes the connection (its
+/// `$disconnect` follows); 410 once it is gone.
+async fn delete_connection(
+    State(gateway): State<HubGateway>,
+    UrlPath(id): UrlPath<String>,
+) -> StatusCode {
+    let sender = gateway.connections.lock().unwrap().get(&id).cloned();
+    match sender {
+        Some(sender) if sender.send(Management::Delete).is_ok() => StatusCode::NO_CONTENT,
         _ => StatusCode::GONE,
     }
 }

@@ -4,7 +4,10 @@
 //! connection as authorizer context), and the integration of `$connect`,
 //! `$default` and `$disconnect`. `$default` is two-way: what the function
 //! answers is sent to the client as one text frame (the handshake answer,
-//! Completions, a Ping for a Ping).
+//! Completions, a Ping for a Ping). After a protocol error, or the client's
+//! Close, the answer (with its Close message) is posted to the connection
+//! and the connection deleted (`@connections`), so a client that does not
+//! hang up is not left holding it.
 //!
 //! The events are read with serde structs of their own: `aws_lambda_events`
 //! reads a WebSocket event's authorizer context under `lambda` (the HTTP
@@ -19,6 +22,7 @@ use inlet_shared::signalr::{Connection, Event, protocol};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::fanout::Connections;
 use crate::table::HubTable;
 use crate::{Hub, Reading};
 
@@ -83,17 +87,27 @@ struct RouteContext {
 #[error("Unauthorized")]
 pub struct Unauthorized;
 
+/// What the hub function reaches besides its configuration.
+#[derive(Clone, Copy, Default)]
+pub struct Reach<'a> {
+    /// Where subscriptions go (without it the Reader hub's methods are
+    /// refused).
+    pub table: Option<&'a HubTable>,
+    /// The `@connections` API, to close a connection after a protocol
+    /// error (without it the client is asked to and trusted to hang up).
+    pub connections: Option<&'a dyn Connections>,
+}
+
 /// Handles one invocation; an authorizer's refusal is the error API Gateway
-/// turns into 401. Subscriptions go to `table` (without one the Reader
-/// hub's methods are refused).
+/// turns into 401.
 pub async fn handle(
     hub: &Hub,
-    table: Option<&HubTable>,
+    reach: Reach<'_>,
     invocation: Invocation,
 ) -> Result<Value, Unauthorized> {
     match invocation {
         Invocation::Authorize(request) => authorize(hub, request),
-        Invocation::Route(event) => Ok(route(hub, table, event).await),
+        Invocation::Route(event) => Ok(route(hub, reach, event).await),
     }
 }
 
@@ -135,20 +149,20 @@ fn authorize(hub: &Hub, request: AuthorizerRequest) -> Result<Value, Unauthorize
     }))
 }
 
-async fn route(hub: &Hub, table: Option<&HubTable>, event: RouteEvent) -> Value {
+async fn route(hub: &Hub, reach: Reach<'_>, event: RouteEvent) -> Value {
     let context = &event.request_context;
     let connection = context.connection_id.as_deref().unwrap_or("");
     match context.event_type.as_str() {
         "CONNECT" => tracing::info!(connection, "hub connected"),
         "DISCONNECT" => {
             tracing::info!(connection, "hub disconnected");
-            if let Some(table) = table
+            if let Some(table) = reach.table
                 && let Err(e) = table.forget(connection).await
             {
                 tracing::warn!(error = %e, "cannot forget a connection's subscriptions; they expire");
             }
         }
-        "MESSAGE" => return message(hub, table, &event).await,
+        "MESSAGE" => return message(hub, reach, &event).await,
         other => tracing::warn!(event_type = other, "unexpected WebSocket event"),
     }
     json!({ "statusCode": 200 })
@@ -156,9 +170,11 @@ async fn route(hub: &Hub, table: Option<&HubTable>, event: RouteEvent) -> Value 
 
 /// A frame: every message in it handled in order, the answers sent back as
 /// one frame.
-async fn message(hub: &Hub, table: Option<&HubTable>, event: &RouteEvent) -> Value {
+async fn message(hub: &Hub, reach: Reach<'_>, event: &RouteEvent) -> Value {
     let connection = event.request_context.connection_id.as_deref().unwrap_or("");
-    let reading = table.map(|table| Reading::Table { table, connection });
+    let reading = reach
+        .table
+        .map(|table| Reading::Table { table, connection });
     let mut reply = String::new();
     let caller = caller(hub, &event.request_context);
     let body = event.body.as_deref().unwrap_or("");
@@ -168,9 +184,9 @@ async fn message(hub: &Hub, table: Option<&HubTable>, event: &RouteEvent) -> Val
         let close = protocol::close(Some("the JSON hub protocol takes text frames only"), false);
         return json!({ "statusCode": 200, "body": close });
     }
-    let mut connection = Connection::per_frame(hub.max_message_bytes() * 2);
-    let events = connection.receive(body);
-    for step in events {
+    let mut state = Connection::per_frame(hub.max_message_bytes() * 2);
+    let mut closing = false;
+    for step in state.receive(body) {
         match step {
             Event::Send(text) => reply.push_str(&text),
             Event::Invoke(invocation) => match &caller {
@@ -188,14 +204,46 @@ async fn message(hub: &Hub, table: Option<&HubTable>, event: &RouteEvent) -> Val
                     }
                 }
             },
-            Event::Close => break,
+            Event::Close => {
+                closing = true;
+                break;
+            }
         }
+    }
+    if closing
+        && let Some(connections) = reach.connections
+        && close(connections, connection, &reply).await
+    {
+        return json!({ "statusCode": 200 });
     }
     if reply.is_empty() {
         json!({ "statusCode": 200 })
     } else {
         json!({ "statusCode": 200, "body": reply })
     }
+}
+
+/// Posts `reply` (which ends with the Close message, if the hub sends one)
+/// to `connection`, then deletes the connection; whether it did.
+async fn close(connections: &dyn Connections, connection: &str, reply: &str) -> bool {
+    if !reply.is_empty()
+        && let Err(e) = connections.post(connection, reply.to_owned()).await
+    {
+        tracing::warn!(connection, error = ?e, "cannot send the closing answer; answering it instead");
+        return false;
+    }
+    match connections.close(connection).await {
+        Ok(()) | Err(crate::fanout::PostError::Gone) => {
+            tracing::info!(
+                connection,
+                "hub connection closed after a protocol error or the client's Close"
+            );
+        }
+        Err(e) => {
+            tracing::warn!(connection, error = ?e, "cannot close the connection; the client was asked to")
+        }
+    }
+    true
 }
 
 /// The connection's token, named by the `$connect` authorizer's context.

@@ -45,6 +45,9 @@ pub enum PostError {
 pub trait Connections: Send + Sync {
     /// Sends `frame` to `connection` as one text frame.
     async fn post(&self, connection: &str, frame: String) -> Result<(), PostError>;
+
+    /// Closes `connection` from the server's side.
+    async fn close(&self, connection: &str) -> Result<(), PostError>;
 }
 
 /// `@connections` through the AWS SDK.
@@ -81,6 +84,26 @@ impl Connections for ApiGatewayConnections {
             Err(e) => match e.as_service_error() {
                 Some(PostToConnectionError::GoneException(_)) => Err(PostError::Gone),
                 Some(PostToConnectionError::LimitExceededException(_)) => Err(PostError::Throttled),
+                _ => Err(PostError::Failed(
+                    aws_sdk_apigatewaymanagement::error::DisplayErrorContext(e).to_string(),
+                )),
+            },
+        }
+    }
+
+    async fn close(&self, connection: &str) -> Result<(), PostError> {
+        use aws_sdk_apigatewaymanagement::operation::delete_connection::DeleteConnectionError;
+        let deleted = self
+            .client
+            .delete_connection()
+            .connection_id(connection)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_service_error() {
+                Some(DeleteConnectionError::GoneException(_)) => Err(PostError::Gone),
+                Some(DeleteConnectionError::LimitExceededException(_)) => Err(PostError::Throttled),
                 _ => Err(PostError::Failed(
                     aws_sdk_apigatewaymanagement::error::DisplayErrorContext(e).to_string(),
                 )),
@@ -309,6 +332,10 @@ mod tests {
                     .push((connection.to_owned(), frame));
             }
             answer
+        }
+
+        async fn close(&self, _connection: &str) -> Result<(), PostError> {
+            Ok(())
         }
     }
 

@@ -547,7 +547,7 @@ mod aws {
     use crate::aws::{Invocation as Event, handle as handle_with};
 
     async fn handle(hub: &Hub, event: Event) -> Result<Value, crate::aws::Unauthorized> {
-        handle_with(hub, None, event).await
+        handle_with(hub, crate::aws::Reach::default(), event).await
     }
 
     fn authorizer(query: Value, headers: Value) -> Event {

@@ -8,8 +8,10 @@
 use std::path::Path;
 use std::process::Command;
 
+use futures_util::{SinkExt, StreamExt};
 use inlet_e2e::apigw::{HubGateway, LambdaHost};
 use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
 
 const TESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests");
 
@@ -208,4 +210,46 @@ async fn a_reader_through_api_gateway_gets_what_a_writer_stores_through_the_fano
         })
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_protocol_error_the_hub_closes_the_connection_itself() {
+    let bound = HubGateway::bind().await;
+    let connections = bound.connections_url();
+    let env = [
+        ("INLET_CONFIG", CONFIG),
+        ("DEVICE_TOKEN", "device-token-1234"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
+        ("AWS_SECRET_ACCESS_KEY", "test-secret"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("INLET_HUB_CONNECTIONS_URL", connections.as_str()),
+    ];
+    let negotiate = LambdaHost::start(
+        Path::new(env!("CARGO_BIN_EXE_hub-negotiate")),
+        "hub-negotiate",
+        &env,
+    )
+    .await;
+    let hub = LambdaHost::start(Path::new(env!("CARGO_BIN_EXE_hub")), "hub", &env).await;
+    let base = bound.serve(negotiate, hub);
+    let mut socket = inlet_e2e::load::open_hub(&base, "device-token-1234").await;
+    let handshake = socket.next().await.unwrap().unwrap();
+    assert_eq!(handshake.to_text().unwrap(), "{}\u{1e}");
+    // Not a message: the hub answers Close, then closes the connection
+    // without waiting for this client, which never hangs up.
+    socket
+        .send(Message::text("not a message\u{1e}"))
+        .await
+        .unwrap();
+    let answer = socket.next().await.unwrap().unwrap();
+    let close = answer.to_text().unwrap();
+    assert!(close.contains("\"type\":7"), "{close}");
+    let next = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+        .await
+        .expect("the connection stayed open");
+    assert!(
+        matches!(next, Some(Ok(Message::Close(_))) | None | Some(Err(_))),
+        "after the Close message: {next:?}"
+    );
 }
