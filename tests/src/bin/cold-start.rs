@@ -6,7 +6,12 @@
 //! Writer API event written, a poll of a loopback API), so each figure
 //! includes one emulator round trip.
 //!
-//! Run: `cargo build --release -p webhook-receiver -p write-proxy -p rest-poller -p hub`
+//! The webhook receiver runs twice more, its configuration from a file (as
+//! the template's layer gives it) and from that file with its secret read
+//! from Secrets Manager (moto, from `.venv`): what one API call at cold start
+//! costs, at the least.
+//!
+//! Run: `cargo build --release -p webhook-receiver -p write-proxy -p rest-poller -p hub -p destination`
 //! then `cargo run --release -p inlet-e2e --bin cold-start -- [--runs N]`.
 
 use std::process::Stdio;
@@ -110,6 +115,8 @@ async fn runtime_api(event: Value) -> (String, Shared) {
 }
 
 struct Case {
+    /// What the row is called (the function, or how its configuration came).
+    name: &'static str,
     function: &'static str,
     env: Vec<(String, String)>,
     event: Value,
@@ -255,6 +262,7 @@ async fn main() {
 
     let cases = vec![
         Case {
+            name: "webhook-receiver",
             function: "webhook-receiver",
             env: vec![
                 ("SEGMENT_SECRET".into(), "bench-segment-secret".into()),
@@ -271,6 +279,7 @@ async fn main() {
             ),
         },
         Case {
+            name: "write-proxy",
             function: "write-proxy",
             env: vec![
                 ("WRITER_TOKEN".into(), "bench-writer-token".into()),
@@ -287,6 +296,7 @@ async fn main() {
             ),
         },
         Case {
+            name: "hub-negotiate",
             function: "hub-negotiate",
             env: vec![
                 ("WRITER_TOKEN".into(), "bench-writer-token".into()),
@@ -305,6 +315,7 @@ async fn main() {
         // A frame of an open connection: the handshake and one call, so the
         // first answer includes a Kinesis round trip.
         Case {
+            name: "hub",
             function: "hub",
             env: vec![
                 ("WRITER_TOKEN".into(), "bench-writer-token".into()),
@@ -325,6 +336,7 @@ async fn main() {
         // One Kinesis record delivered: the destination's state read
         // (DynamoDB), a signed POST to a loopback endpoint.
         Case {
+            name: "destination",
             function: "destination",
             env: vec![
                 ("HOOK_SECRET".into(), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
@@ -353,6 +365,7 @@ async fn main() {
             }]}),
         },
         Case {
+            name: "rest-poller",
             function: "rest-poller",
             env: vec![(
                 "INLET_CONFIG".into(),
@@ -364,11 +377,74 @@ async fn main() {
         },
     ];
 
+    // How the configuration reaches a function, each way timed the same:
+    // inline in the environment, from the layer's file (the template's
+    // way), and from that file with its secret read from Secrets Manager
+    // (moto on loopback: one API call at cold start, the floor of any
+    // network call, such as SSM Parameter Store's GetParameter, which the
+    // layer spares).
+    let moto = inlet_e2e::start_moto();
+    inlet_e2e::secrets_client(&moto.endpoint)
+        .create_secret()
+        .name("inlet/segment")
+        .secret_string("bench-segment-secret")
+        .send()
+        .await
+        .expect("the secret is created");
+    let layer = tempfile::tempdir().expect("a directory for the layer");
+    let receiver_config = cases[0]
+        .env
+        .iter()
+        .find(|(k, _)| k == "INLET_CONFIG")
+        .map(|(_, v)| v.clone())
+        .expect("the receiver's configuration");
+    let env_file = layer.path().join("env.toml");
+    std::fs::write(&env_file, &receiver_config).expect("the file is written");
+    let secret_file = layer.path().join("secret.toml");
+    std::fs::write(
+        &secret_file,
+        receiver_config.replace("env:SEGMENT_SECRET", "secret:inlet/segment"),
+    )
+    .expect("the file is written");
+    let receiver_event = cases[0].event.clone();
+    let from_file = |name, file: &std::path::Path, extra: Vec<(String, String)>| Case {
+        name,
+        function: "webhook-receiver",
+        env: [
+            (
+                "SEGMENT_SECRET".to_owned(),
+                "bench-segment-secret".to_owned(),
+            ),
+            (
+                "INLET_CONFIG_FILE".to_owned(),
+                file.to_str().expect("a UTF-8 path").to_owned(),
+            ),
+        ]
+        .into_iter()
+        .chain(extra)
+        .collect(),
+        event: receiver_event.clone(),
+    };
+    let cases: Vec<Case> = cases
+        .into_iter()
+        .chain([
+            from_file("receiver, layer file", &env_file, vec![]),
+            from_file(
+                "receiver, file+secret",
+                &secret_file,
+                vec![(
+                    "AWS_ENDPOINT_URL_SECRETS_MANAGER".to_owned(),
+                    moto.endpoint.clone(),
+                )],
+            ),
+        ])
+        .collect();
+
     println!(
         "cold start through a local Lambda Runtime API, {runs} runs each (release build, this machine)"
     );
     println!(
-        "{:<18} {:>12} {:>12} {:>12} {:>14}",
+        "{:<22} {:>12} {:>12} {:>12} {:>14}",
         "function", "median ms", "min ms", "max ms", "peak RSS MiB"
     );
     for case in &cases {
@@ -385,8 +461,8 @@ async fn main() {
         let min = times.iter().cloned().fold(f64::MAX, f64::min);
         let max = times.iter().cloned().fold(0.0, f64::max);
         println!(
-            "{:<18} {:>12.1} {:>12.1} {:>12.1} {:>14.1}",
-            case.function,
+            "{:<22} {:>12.1} {:>12.1} {:>12.1} {:>14.1}",
+            case.name,
             median(times),
             min,
             max,
