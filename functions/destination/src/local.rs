@@ -203,9 +203,7 @@ impl Store {
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
 ) -> std::io::Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
+    joined(tokio::task::spawn_blocking(work)).await
 }
 
 /// One destination consuming the embedded log.
@@ -271,6 +269,7 @@ impl Consumer {
         let mut saving = Saving {
             store,
             pending: None,
+            saved: state.clone(),
         };
         let result = self.deliver_from(&mut saving, state, &identity).await;
         let saved = saving.flush().await;
@@ -333,9 +332,7 @@ impl Consumer {
                     read_below(current, end)
                 }
             };
-            let (current, records) = read
-                .await
-                .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))?;
+            let (current, records) = joined(read).await?;
             let Some(last) = records.last().map(|r| r.seq) else {
                 reader = Some(current);
                 // Nothing whole below the end yet; wait for the next commit.
@@ -571,34 +568,50 @@ fn read_below(mut reader: LogReader, end: u64) -> Read {
     })
 }
 
-/// The destination's state saved behind delivery: each save (the dead
-/// letter first, then the state) is written while the next records go
-/// out, and waits for the one before it, so saves land in order.
+/// The destination's state, saved behind delivery when only its `next`
+/// moved: that save is written while the next records go out (a crash
+/// before it delivers them again). A save that parks records, sets them
+/// aside or disables the endpoint lands before delivery goes on, since a
+/// destination keeping its own progress (PostgreSQL) may commit past them.
+/// Each save waits for the one before it, so saves land in order.
 struct Saving {
     store: Store,
     pending: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// The last state saved (or being saved).
+    saved: State,
 }
 
 impl Saving {
-    /// Starts saving `state` after parking `parked`: the state never moves
-    /// past a record that is neither delivered nor in the dead letter.
+    /// Saves `state` after parking `parked`: the state never moves past a
+    /// record that is neither delivered nor in the dead letter.
     async fn save(&mut self, state: &State, parked: Vec<serde_json::Value>) -> Result<(), Fatal> {
         self.flush().await?;
-        let (store, state) = (self.store.clone(), state.clone());
+        let urgent = !parked.is_empty()
+            || state.retries != self.saved.retries
+            || state.disabled != self.saved.disabled;
+        let (store, saving) = (self.store.clone(), state.clone());
+        self.saved = state.clone();
         self.pending = Some(tokio::task::spawn_blocking(move || {
             store.park(&parked)?;
-            store.save(&state)
+            store.save(&saving)
         }));
+        if urgent {
+            self.flush().await?;
+        }
         Ok(())
     }
 
     /// Waits for the last save.
     async fn flush(&mut self) -> Result<(), Fatal> {
         match self.pending.take() {
-            Some(save) => save
-                .await
-                .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string()))),
+            Some(save) => joined(save).await,
             None => Ok(()),
         }
     }
+}
+
+/// The result of blocking work, a panic in it as an error.
+async fn joined<T>(work: tokio::task::JoinHandle<std::io::Result<T>>) -> std::io::Result<T> {
+    work.await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
 }

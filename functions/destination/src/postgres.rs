@@ -12,8 +12,9 @@
 //! error (22, 23) sends the batch row by row, each under a savepoint, and
 //! the rows that fail go to `inlet_dead_letters` with the error: they never
 //! block the rest. Locally, the consumer's progress commits in the same
-//! transaction as the rows (`inlet_checkpoints`), so each record lands
-//! exactly once.
+//! transaction as the rows (`inlet_checkpoints`), or, for a batch split
+//! across connections, right after every part has committed (a part
+//! delivered again writes nothing), so each record lands exactly once.
 
 use std::time::Duration;
 
@@ -312,12 +313,20 @@ impl PostgresDelivery {
                 .await
             }
         });
-        // In order: the first failure is the cause, the later ones say the
-        // transaction was aborted.
-        for result in futures_util::future::join_all(inserts).await {
-            result?;
+        let mut errors: Vec<tokio_postgres::Error> = futures_util::future::join_all(inserts)
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        if errors.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        // The cause, not a later statement's "transaction aborted".
+        let cause = errors
+            .iter()
+            .position(|e| e.code() != Some(&SqlState::IN_FAILED_SQL_TRANSACTION))
+            .unwrap_or(0);
+        Err(errors.swap_remove(cause).into())
     }
 
     async fn park(
@@ -355,15 +364,15 @@ impl PostgresDelivery {
         &self,
         client: &mut Client,
         batch: &[Delivery],
-        checkpoint: Option<&Checkpoint<'_>>,
+        progress: Option<&Progress>,
     ) -> Result<Vec<(usize, String)>, Failure> {
         for conflicts in [Conflicts::Fail, Conflicts::Skip] {
             let tx = client.transaction().await?;
             let mut added = Vec::new();
             match self.insert(&tx, batch, conflicts, &mut added).await {
                 Ok(()) => {
-                    if let Some(checkpoint) = checkpoint {
-                        checkpoint.record(&tx).await?;
+                    if let Some(progress) = progress {
+                        record_progress(&tx, progress).await?;
                     }
                     tx.commit().await?;
                     self.columns.lock().expect("not poisoned").extend(added);
@@ -373,7 +382,7 @@ impl PostgresDelivery {
                 Err(e) => return Err(e),
             }
         }
-        self.write_row_by_row(client, batch, checkpoint).await
+        self.write_row_by_row(client, batch, progress).await
     }
 
     /// [`PostgresDelivery::write`] after a data error: each chunk under a
@@ -382,7 +391,7 @@ impl PostgresDelivery {
         &self,
         client: &mut Client,
         batch: &[Delivery],
-        checkpoint: Option<&Checkpoint<'_>>,
+        progress: Option<&Progress>,
     ) -> Result<Vec<(usize, String)>, Failure> {
         let mut tx = client.transaction().await?;
         let mut parked = Vec::new();
@@ -423,8 +432,8 @@ impl PostgresDelivery {
                 }
             }
         }
-        if let Some(checkpoint) = checkpoint {
-            checkpoint.record(&tx).await?;
+        if let Some(progress) = progress {
+            record_progress(&tx, progress).await?;
         }
         tx.commit().await?;
         self.columns.lock().expect("not poisoned").extend(added);
@@ -447,11 +456,11 @@ impl PostgresDelivery {
         &self,
         i: usize,
         batch: &[Delivery],
-        checkpoint: Option<&Checkpoint<'_>>,
+        progress: Option<&Progress>,
     ) -> Result<Vec<(usize, String)>, Failure> {
         let mut guard = self.client(i).await?;
         let client = guard.as_mut().expect("connected");
-        let result = self.write(client, batch, checkpoint).await;
+        let result = self.write(client, batch, progress).await;
         if result.is_err() {
             // A rolled-back transaction added no column.
             self.columns.lock().expect("not poisoned").clear();
@@ -464,74 +473,49 @@ impl PostgresDelivery {
         result
     }
 
-    /// Writes `batch`: a batch of several inserts is split across the
-    /// connections, each part its own transaction (the primary key makes
-    /// a part written twice a no-op); the last part's transaction records
-    /// the progress once every other part has committed.
+    /// Writes `batch`: in the raw layout, a batch of several inserts is
+    /// split across the connections, each part its own transaction (the
+    /// primary key makes a part written twice a no-op), and the progress is
+    /// recorded once every part has committed (never inside a transaction
+    /// waiting for another: that wait would hold its locks); otherwise the
+    /// batch goes in one transaction with the progress. (The Quix layout's
+    /// `ALTER TABLE` would make parallel parts wait on each other.)
     async fn write_all(
         &self,
         batch: &[Delivery],
         progress: Option<&Progress>,
     ) -> Result<Vec<(usize, String)>, Failure> {
         let inserts = batch.len().div_ceil(self.batch_size);
-        let parts = self.clients.len().min(inserts).max(1);
-        let per_part = inserts.div_ceil(parts) * self.batch_size;
-        let mut parts: Vec<&[Delivery]> = batch.chunks(per_part).collect();
-        let last = parts.pop().unwrap_or_default();
-        let (landed, rest) = tokio::sync::watch::channel(None);
-        let checkpoint = progress.map(|progress| Checkpoint {
-            progress,
-            rest: (!parts.is_empty()).then_some(rest),
-        });
-        let others = async {
-            let results = futures_util::future::join_all(
-                parts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, part)| self.write_on(i, part, None)),
-            )
-            .await;
-            landed.send_replace(Some(results.iter().all(Result::is_ok)));
-            results
+        let parts = match self.settings.layout {
+            PostgresLayout::Raw => self.clients.len().min(inserts),
+            PostgresLayout::Quix => 1,
         };
-        let (mut results, result) = futures_util::future::join(
-            others,
-            self.write_on(parts.len(), last, checkpoint.as_ref()),
-        )
-        .await;
-        results.push(result);
+        if parts <= 1 {
+            return self.write_on(0, batch, progress).await;
+        }
+        let per_part = inserts.div_ceil(parts) * self.batch_size;
+        let writes = batch
+            .chunks(per_part)
+            .enumerate()
+            .map(|(i, part)| self.write_on(i, part, None));
         let mut parked = Vec::new();
-        for (i, result) in results.into_iter().enumerate() {
+        for (i, result) in futures_util::future::join_all(writes)
+            .await
+            .into_iter()
+            .enumerate()
+        {
             parked.extend(
                 result?
                     .into_iter()
                     .map(|(at, why)| (i * per_part + at, why)),
             );
         }
-        Ok(parked)
-    }
-}
-
-/// A consumer's progress, recorded in the transaction of a batch's last
-/// part once the others are in.
-struct Checkpoint<'a> {
-    progress: &'a Progress,
-    /// Whether the batch's other parts committed (`None` until they end).
-    rest: Option<tokio::sync::watch::Receiver<Option<bool>>>,
-}
-
-impl Checkpoint<'_> {
-    /// Records the progress in `tx`, unless another part of the batch
-    /// failed (the batch is then delivered again, its rows skipped).
-    async fn record(&self, tx: &Transaction<'_>) -> Result<(), Failure> {
-        if let Some(rest) = &self.rest {
-            let mut rest = rest.clone();
-            let landed = rest.wait_for(Option::is_some).await.ok().and_then(|v| *v);
-            if landed != Some(true) {
-                return Ok(());
-            }
+        if let Some(progress) = progress {
+            let guard = self.client(0).await?;
+            let client = guard.as_ref().expect("connected");
+            record_progress(client, progress).await?;
         }
-        record_progress(tx, self.progress).await
+        Ok(parked)
     }
 }
 

@@ -230,7 +230,7 @@ async fn tls_is_verified_against_the_configured_ca_file() {
 }
 
 #[tokio::test]
-async fn a_batch_split_over_both_connections_records_its_progress_with_its_last_part() {
+async fn a_batch_split_over_both_connections_records_its_progress_once_every_part_is_in() {
     let pg = Postgres::start();
     let sink = destination(&pg);
     // 250 rows, 100 per insert: 200 on one connection, 50 on the other.
