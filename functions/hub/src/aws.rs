@@ -178,15 +178,17 @@ async fn message(hub: &Hub, reach: Reach<'_>, event: &RouteEvent) -> Value {
     let mut reply = String::new();
     let caller = caller(hub, &event.request_context);
     let body = event.body.as_deref().unwrap_or("");
-    if event.is_base64_encoded {
-        // API Gateway closes a connection that sends binary frames (1003)
-        // before a function sees one; this answers one that slips through.
-        let close = protocol::close(Some("the JSON hub protocol takes text frames only"), false);
-        return json!({ "statusCode": 200, "body": close });
-    }
     let mut state = Connection::per_frame(hub.max_message_bytes() * 2);
     let mut closing = false;
-    for step in state.receive(body) {
+    let steps = if event.is_base64_encoded {
+        // API Gateway closes a connection that sends binary frames (1003)
+        // before a function sees one; this answers one that slips through.
+        let why = "the JSON hub protocol takes text frames only";
+        vec![Event::Send(protocol::close(Some(why), false)), Event::Close]
+    } else {
+        state.receive(body)
+    };
+    for step in steps {
         match step {
             Event::Send(text) => reply.push_str(&text),
             Event::Invoke(invocation) => match &caller {

@@ -669,6 +669,63 @@ mod aws {
         assert!(h.sink.stored("telemetry").is_empty());
     }
 
+    /// An `@connections` API that records what it is asked.
+    #[derive(Default)]
+    struct Recorded(std::sync::Mutex<Vec<String>>);
+
+    #[async_trait::async_trait]
+    impl crate::fanout::Connections for Recorded {
+        async fn post(
+            &self,
+            connection: &str,
+            frame: String,
+        ) -> Result<(), crate::fanout::PostError> {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("post {connection} {frame}"));
+            Ok(())
+        }
+
+        async fn close(&self, connection: &str) -> Result<(), crate::fanout::PostError> {
+            self.0.lock().unwrap().push(format!("close {connection}"));
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_protocol_error_is_posted_then_the_connection_closed() {
+        let h = harness();
+        let context = json!({"principalId": "all", "token": "all"});
+        let binary = Event::from_event(json!({
+            "requestContext": {"routeKey": "$default", "eventType": "MESSAGE", "connectionId": "c1=", "authorizer": context},
+            "body": "AAEC",
+            "isBase64Encoded": true,
+        }))
+        .unwrap();
+        for event in [frame("not a message\u{1e}", context.clone()), binary] {
+            let connections = Recorded::default();
+            let reach = crate::aws::Reach {
+                table: None,
+                connections: Some(&connections),
+            };
+            let answer = handle_with(&h.hub, reach, event).await.unwrap();
+            assert_eq!(answer, json!({"statusCode": 200}));
+            let asked = connections.0.lock().unwrap().clone();
+            assert_eq!(asked.len(), 2, "{asked:?}");
+            assert!(
+                asked[0].starts_with("post c1= ") && asked[0].contains("\"type\":7"),
+                "{asked:?}"
+            );
+            assert_eq!(asked[1], "close c1=");
+        }
+        // Without the @connections API the Close message is the answer.
+        let answer = handle(&h.hub, frame("not a message\u{1e}", context))
+            .await
+            .unwrap();
+        assert!(answer["body"].as_str().unwrap().contains("\"type\":7"));
+    }
+
     #[tokio::test]
     async fn connect_and_disconnect_are_accepted() {
         let h = harness();
