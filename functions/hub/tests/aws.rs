@@ -25,31 +25,47 @@ token = "env:DEVICE_TOKEN"
 topics = ["telemetry"]
 "#;
 
+/// The environment the hub's functions get: `config`, the device token,
+/// credentials for the emulators, and `extra`.
+fn lambda_env<'a>(config: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut env = vec![
+        ("INLET_CONFIG", config),
+        ("DEVICE_TOKEN", "device-token-1234"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
+        ("AWS_SECRET_ACCESS_KEY", "test-secret"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    env.extend_from_slice(extra);
+    env
+}
+
+/// The `hub-negotiate` and `hub` binaries, each in its Lambda environment.
+async fn hub_functions(env: &[(&str, &str)]) -> (LambdaHost, LambdaHost) {
+    let negotiate = LambdaHost::start(
+        Path::new(env!("CARGO_BIN_EXE_hub-negotiate")),
+        "hub-negotiate",
+        env,
+    )
+    .await;
+    let hub = LambdaHost::start(Path::new(env!("CARGO_BIN_EXE_hub")), "hub", env).await;
+    (negotiate, hub)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_node_client_writes_through_api_gateway_and_the_hub_lambda() {
     let emulators = inlet_e2e::start_emulators().await;
     let kinesis = inlet_e2e::kinesis_client(&emulators.kinesis_endpoint);
     inlet_e2e::create_stream(&kinesis, "hub-telemetry", 1).await;
     inlet_e2e::create_stream(&kinesis, "hub-private", 1).await;
-    let env = [
-        ("INLET_CONFIG", CONFIG),
-        ("DEVICE_TOKEN", "device-token-1234"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
-        ("AWS_SECRET_ACCESS_KEY", "test-secret"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        (
+    let env = lambda_env(
+        CONFIG,
+        &[(
             "AWS_ENDPOINT_URL_KINESIS",
             emulators.kinesis_endpoint.as_str(),
-        ),
-    ];
-    let negotiate = LambdaHost::start(
-        Path::new(env!("CARGO_BIN_EXE_hub-negotiate")),
-        "hub-negotiate",
-        &env,
-    )
-    .await;
-    let hub = LambdaHost::start(Path::new(env!("CARGO_BIN_EXE_hub")), "hub", &env).await;
+        )],
+    );
+    let (negotiate, hub) = hub_functions(&env).await;
     let base = HubGateway::start(negotiate, hub).await;
 
     let url = format!("{base}/hub");
@@ -136,31 +152,22 @@ async fn a_reader_through_api_gateway_gets_what_a_writer_stores_through_the_fano
     inlet_e2e::create_stream(&kinesis, "hub-f1-data", 1).await;
     let dynamodb = inlet_e2e::dynamodb_client(&emulators.dynamodb_endpoint);
     inlet_e2e::create_table(&dynamodb, "hub-table", &["pk", "sk"]).await;
-    let env = [
-        ("INLET_CONFIG", READER_CONFIG),
-        ("DASHBOARD_TOKEN", "dashboard-token-1234"),
-        ("DEVICE_TOKEN", "device-token-1234"),
-        ("INLET_HUB_TABLE", "hub-table"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
-        ("AWS_SECRET_ACCESS_KEY", "test-secret"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        (
-            "AWS_ENDPOINT_URL_KINESIS",
-            emulators.kinesis_endpoint.as_str(),
-        ),
-        (
-            "AWS_ENDPOINT_URL_DYNAMODB",
-            emulators.dynamodb_endpoint.as_str(),
-        ),
-    ];
-    let negotiate = LambdaHost::start(
-        Path::new(env!("CARGO_BIN_EXE_hub-negotiate")),
-        "hub-negotiate",
-        &env,
-    )
-    .await;
-    let hub = LambdaHost::start(Path::new(env!("CARGO_BIN_EXE_hub")), "hub", &env).await;
+    let env = lambda_env(
+        READER_CONFIG,
+        &[
+            ("DASHBOARD_TOKEN", "dashboard-token-1234"),
+            ("INLET_HUB_TABLE", "hub-table"),
+            (
+                "AWS_ENDPOINT_URL_KINESIS",
+                emulators.kinesis_endpoint.as_str(),
+            ),
+            (
+                "AWS_ENDPOINT_URL_DYNAMODB",
+                emulators.dynamodb_endpoint.as_str(),
+            ),
+        ],
+    );
+    let (negotiate, hub) = hub_functions(&env).await;
     let base = HubGateway::start(negotiate, hub).await;
     // The fan-out posts to the stand-in's @connections API.
     let connections = format!("{base}/prod");
@@ -216,22 +223,11 @@ async fn a_reader_through_api_gateway_gets_what_a_writer_stores_through_the_fano
 async fn after_a_protocol_error_the_hub_closes_the_connection_itself() {
     let bound = HubGateway::bind().await;
     let connections = bound.connections_url();
-    let env = [
-        ("INLET_CONFIG", CONFIG),
-        ("DEVICE_TOKEN", "device-token-1234"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
-        ("AWS_SECRET_ACCESS_KEY", "test-secret"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("INLET_HUB_CONNECTIONS_URL", connections.as_str()),
-    ];
-    let negotiate = LambdaHost::start(
-        Path::new(env!("CARGO_BIN_EXE_hub-negotiate")),
-        "hub-negotiate",
-        &env,
-    )
-    .await;
-    let hub = LambdaHost::start(Path::new(env!("CARGO_BIN_EXE_hub")), "hub", &env).await;
+    let env = lambda_env(
+        CONFIG,
+        &[("INLET_HUB_CONNECTIONS_URL", connections.as_str())],
+    );
+    let (negotiate, hub) = hub_functions(&env).await;
     let base = bound.serve(negotiate, hub);
     let mut socket = inlet_e2e::load::open_hub(&base, "device-token-1234").await;
     let handshake = socket.next().await.unwrap().unwrap();
