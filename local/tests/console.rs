@@ -8,9 +8,7 @@ mod common;
 
 use std::process::Command;
 
-use common::serve_with;
-
-const TESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests");
+use common::{in_chromium, serve_with};
 
 #[test]
 fn the_console_shows_the_ways_in_and_records_arriving_live_in_chromium() {
@@ -30,24 +28,14 @@ fn the_console_shows_the_ways_in_and_records_arriving_live_in_chromium() {
         "the banner gives the console's URL: {:#?}",
         server.banner
     );
-    let screenshots = concat!(env!("CARGO_TARGET_TMPDIR"), "/screenshots");
-    std::fs::create_dir_all(screenshots).unwrap();
-    let output = Command::new("node")
-        .arg(format!("{TESTS}/browser/console.mjs"))
-        .args([
+    let printed = in_chromium(
+        "console.mjs",
+        &[
             &server.base_url,
             "console-demo-token",
             &server.child.id().to_string(),
-        ])
-        .current_dir(TESTS)
-        .env("SCREENSHOT_DIR", screenshots)
-        .output()
-        .unwrap();
-    let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && printed.contains("console ok"),
-        "in Chromium: {printed}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        ],
+        "console ok",
     );
     for line in printed
         .lines()
@@ -67,7 +55,11 @@ fn the_console_shows_the_ways_in_and_records_arriving_live_in_chromium() {
         "console-live.png",
         "console-stopped.png",
     ] {
-        assert!(std::path::Path::new(screenshots).join(shot).exists());
+        assert!(
+            std::path::Path::new(common::SCREENSHOTS)
+                .join(shot)
+                .exists()
+        );
     }
 }
 

@@ -11,9 +11,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{serve_with, tail};
-
-const TESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests");
+use common::{TESTS, in_chromium, serve_with, tail};
 
 /// `inlet serve` with a topic the token may write, one it may not, and
 /// browser pages of any origin allowed.
@@ -239,20 +237,10 @@ fn the_quix_docs_writer_and_reader_pages_talk_through_the_hub_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let server = reader_server(dir.path());
     let url = format!("{}/hub", server.base_url);
-    let screenshots = concat!(env!("CARGO_TARGET_TMPDIR"), "/screenshots");
-    std::fs::create_dir_all(screenshots).unwrap();
-    let output = Command::new("node")
-        .arg(format!("{TESTS}/browser/writer-reader.mjs"))
-        .args([&url, "dashboard-token-1234", "f1-data", "40"])
-        .current_dir(TESTS)
-        .env("SCREENSHOT_DIR", screenshots)
-        .output()
-        .unwrap();
-    let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && printed.contains("painted 40"),
-        "in Chromium: {printed}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    in_chromium(
+        "writer-reader.mjs",
+        &[&url, "dashboard-token-1234", "f1-data", "40"],
+        "painted 40",
     );
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{INLET, Server, serve, serve_with, started, tail};
+use common::{INLET, Server, in_chromium, serve, serve_with, started, tail};
 
 #[test]
 fn printed_curl_publishes_and_tail_shows_it_across_restarts() {
@@ -278,21 +278,10 @@ fn demo_writer_curl_and_the_served_samples_all_write_events() {
         .unwrap();
     let path = dir.path().join("sample.js");
     std::fs::write(&path, snippet).unwrap();
-    let runner = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/browser/run-in-page.mjs"
-    );
-    let output = Command::new("node")
-        .arg(runner)
-        .arg(&path)
-        .arg("demo-writer-token")
-        .output()
-        .unwrap();
-    let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && printed.contains("log: 200 "),
-        "in Chromium (tests/run.sh installs Debian's chromium and playwright-core): {printed}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    in_chromium(
+        "run-in-page.mjs",
+        &[path.to_str().unwrap(), "demo-writer-token"],
+        "log: 200 ",
     );
 
     let records = tail(dir.path(), "telemetry");

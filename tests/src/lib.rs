@@ -67,21 +67,22 @@ pub async fn start_emulators() -> Emulators {
     }
 }
 
-/// A DynamoDB client for an endpoint, with dummy static credentials.
-pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "AKIDTEST",
-            "test-secret",
-            None,
-            None,
-            "test",
+/// The SDK configuration of every client of an emulator on loopback:
+/// `endpoint`, a fixed region and dummy static credentials.
+fn loopback(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_kinesis::config::SharedCredentialsProvider::new(
+            Credentials::new("AKIDTEST", "test-secret", None, None, "test"),
         ))
         .endpoint_url(endpoint)
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+        .build()
+}
+
+/// A DynamoDB client for an endpoint, with dummy static credentials.
+pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&loopback(endpoint))
 }
 
 /// Creates the dedupe table as `template.yaml` does (key `pk`), and waits
@@ -151,19 +152,7 @@ where
 
 /// A Kinesis client for an endpoint, with dummy static credentials.
 pub fn kinesis_client(endpoint: &str) -> Client {
-    let config = aws_sdk_kinesis::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIDTEST",
-            "test-secret",
-            None,
-            None,
-            "test",
-        ))
-        .endpoint_url(endpoint)
-        .build();
-    Client::from_conf(config)
+    Client::new(&loopback(endpoint))
 }
 
 /// Creates a stream and waits, with a deadline, until it is active.
@@ -456,57 +445,15 @@ pub fn start_moto() -> Moto {
 
 /// An SQS client for an endpoint (moto's), with dummy credentials.
 pub fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
-    use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
-    aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(
-                "AKIDTEST",
-                "test-secret",
-                None,
-                None,
-                "test",
-            ))
-            .endpoint_url(endpoint)
-            .build(),
-    )
+    aws_sdk_sqs::Client::new(&loopback(endpoint))
 }
 
 /// A Secrets Manager client for an endpoint (moto's), with dummy credentials.
 pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
-    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-    aws_sdk_secretsmanager::Client::from_conf(
-        aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(
-                "AKIDTEST",
-                "test-secret",
-                None,
-                None,
-                "test",
-            ))
-            .endpoint_url(endpoint)
-            .build(),
-    )
+    aws_sdk_secretsmanager::Client::new(&loopback(endpoint))
 }
 
 /// A CloudFormation client for an endpoint (moto's), with dummy credentials.
 pub fn cloudformation_client(endpoint: &str) -> aws_sdk_cloudformation::Client {
-    use aws_sdk_cloudformation::config::{BehaviorVersion, Credentials, Region};
-    aws_sdk_cloudformation::Client::from_conf(
-        aws_sdk_cloudformation::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(
-                "AKIDTEST",
-                "test-secret",
-                None,
-                None,
-                "test",
-            ))
-            .endpoint_url(endpoint)
-            .build(),
-    )
+    aws_sdk_cloudformation::Client::new(&loopback(endpoint))
 }

@@ -1,5 +1,5 @@
 //! What the binary's end-to-end tests share: `inlet serve` started and
-//! stopped, and `inlet tail`.
+//! stopped, `inlet tail`, and pages run in headless Chromium.
 #![allow(dead_code)] // each test binary uses its own part
 
 use std::io::{BufRead, BufReader};
@@ -8,6 +8,33 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const INLET: &str = env!("CARGO_BIN_EXE_inlet");
+
+/// The test command's Node.js project (`tests/`).
+pub const TESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests");
+
+/// Where the browser tests save their screenshots.
+pub const SCREENSHOTS: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/screenshots");
+
+/// Runs `tests/browser/<script>` with `args` in Node.js (it drives Debian's
+/// Chromium with playwright-core, saving screenshots in [`SCREENSHOTS`])
+/// and checks it succeeded and printed `expected`; returns what it printed.
+pub fn in_chromium(script: &str, args: &[&str], expected: &str) -> String {
+    std::fs::create_dir_all(SCREENSHOTS).unwrap();
+    let output = Command::new("node")
+        .arg(format!("{TESTS}/browser/{script}"))
+        .args(args)
+        .current_dir(TESTS)
+        .env("SCREENSHOT_DIR", SCREENSHOTS)
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success() && printed.contains(expected),
+        "in Chromium (tests/run.sh installs Debian's chromium and playwright-core): {printed}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    printed
+}
 
 pub struct Server {
     pub child: Child,
