@@ -429,14 +429,11 @@ impl Indexer {
     /// Indexes new log records and completions in one transaction; when
     /// `catching_up` (at start-up), every record up to the end of the log.
     fn step(&mut self, durable: bool, catching_up: bool) -> Result<()> {
-        let completed: Vec<(String, u64)> = self
-            .shared
-            .completed
-            .lock()
-            .expect("dedupe lock")
-            .iter()
-            .map(|(k, v)| (k.clone(), *v))
-            .collect();
+        let mut completed: HashMap<String, u64> =
+            self.shared.completed.lock().expect("dedupe lock").clone();
+        // Completions whose records this step indexes from the log: written
+        // once, not again from `completed`.
+        let mut indexed = Vec::new();
         let mut txn = self.db.begin_write().map_err(|e| store_error("write", e))?;
         if !durable {
             txn.set_durability(Durability::None)
@@ -510,8 +507,11 @@ impl Indexer {
                             claims.contains_key(key) || completed.contains_key(key)
                         });
                     }
-                    for (key, expires) in &found {
-                        insert(key, *expires)?;
+                    for (key, expires) in found {
+                        insert(&key, expires)?;
+                        if let Some(done) = completed.remove_entry(&key) {
+                            indexed.push(done);
+                        }
                     }
                     if !catching_up {
                         // One batch per tick keeps the tick short under load.
@@ -530,7 +530,7 @@ impl Indexer {
         }
         txn.commit().map_err(|e| store_error("commit", e))?;
         let mut pending = self.shared.completed.lock().expect("dedupe lock");
-        for (key, expires) in completed {
+        for (key, expires) in completed.into_iter().chain(indexed) {
             if pending.get(&key) == Some(&expires) {
                 pending.remove(&key);
             }

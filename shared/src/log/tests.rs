@@ -375,3 +375,81 @@ async fn segments_expire_while_no_records_arrive() {
         Some(active)
     );
 }
+
+/// Waits until the next segment of topic `t` is zero-filled and in place.
+async fn wait_for_prepared(dir: &Path) {
+    let prepared = topic_dir(dir, "t").join("next.prealloc");
+    for _ in 0..500 {
+        if prepared.exists() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the next segment was never prepared");
+}
+
+#[tokio::test]
+async fn records_are_written_over_a_segment_zero_filled_ahead_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = LogOptions {
+        segment_bytes: 4096,
+        retention: None,
+    };
+    let topic_dir = topic_dir(dir.path(), "t");
+    {
+        let log = EmbeddedLog::open_with(dir.path(), ["t"], options).unwrap();
+        // Past half the first segment, the next one is prepared.
+        put_numbered(&log, 0..60).await;
+        wait_for_prepared(dir.path()).await;
+        put_numbered(&log, 60..120).await;
+        let bases = segment_bases(&topic_dir).unwrap();
+        assert_eq!(bases.len(), 2, "{bases:?}");
+        let active = segment_path(&topic_dir, bases[1]);
+        // Full length from the start, its records at the front.
+        assert_eq!(std::fs::metadata(&active).unwrap().len(), 4096);
+        let mut reader = LogReader::open(dir.path(), "t").unwrap();
+        assert_eq!(reader.read_available().unwrap().len(), 120);
+        put_numbered(&log, 120..125).await;
+        // A reader at the unwritten rest picks up what is written over it.
+        let more = reader.read_available().unwrap();
+        assert_eq!(
+            more.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            (120..125).collect::<Vec<_>>()
+        );
+    }
+    // The closed segment ends at its last frame, and a restart goes on after
+    // the active one's last frame, over its zeros.
+    let bases = segment_bases(&topic_dir).unwrap();
+    let closed = std::fs::read(segment_path(&topic_dir, bases[0])).unwrap();
+    assert_ne!(closed.last(), Some(&0));
+    let log = EmbeddedLog::open_with(dir.path(), ["t"], options).unwrap();
+    put_numbered(&log, 125..130).await;
+    assert_eq!(
+        std::fs::metadata(segment_path(&topic_dir, bases[1]))
+            .unwrap()
+            .len(),
+        4096
+    );
+    let all = read_all(dir.path(), "t");
+    let expected: Vec<String> = (0..130).map(|i| format!("record-{i:04}")).collect();
+    assert_eq!(datas(&all), expected);
+    assert!(all.iter().enumerate().all(|(i, r)| r.seq == i as u64));
+}
+
+#[test]
+fn zeros_after_the_frames_of_a_closed_segment_are_damage_to_a_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let topic_dir = topic_dir(dir.path(), "t");
+    std::fs::create_dir_all(&topic_dir).unwrap();
+    let mut first = Vec::new();
+    encode(&mut first, 0, 0, &record("k", "a".into()));
+    first.resize(first.len() + 64, 0);
+    let mut second = Vec::new();
+    encode(&mut second, 1, 0, &record("k", "b".into()));
+    std::fs::write(segment_path(&topic_dir, 0), &first).unwrap();
+    std::fs::write(segment_path(&topic_dir, 1), &second).unwrap();
+    let mut reader = LogReader::open(dir.path(), "t").unwrap();
+    assert_eq!(reader.read_batch().unwrap().len(), 1);
+    let err = reader.read_batch().unwrap_err();
+    assert!(err.to_string().contains("damaged"), "{err}");
+}
