@@ -169,15 +169,23 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
             (Arc::new(sink), Some(lock), Default::default(), None)
         }
     };
-    // Delivery ids; with the embedded log, the store follows it, so an id
-    // stored just before a crash is known after it.
+    // Delivery ids; with the embedded log, the store follows the topics of
+    // the sources that keep them, so an id stored just before a crash is
+    // known after it. Other topics are not read back at all.
+    let keeping: Vec<_> = config
+        .sources
+        .values()
+        .filter(|s| s.delivery_id.is_some() && !s.dedupe_window.is_zero())
+        .collect();
     let follow = Follow {
-        topics: durable.keys().cloned().collect(),
+        topics: durable
+            .keys()
+            .filter(|topic| keeping.iter().any(|s| &s.topic == *topic))
+            .cloned()
+            .collect(),
         durable,
-        windows: config
-            .sources
-            .values()
-            .filter(|s| s.delivery_id.is_some() && !s.dedupe_window.is_zero())
+        windows: keeping
+            .iter()
             .map(|s| (s.name.clone(), s.dedupe_window))
             .collect(),
     };

@@ -65,7 +65,8 @@ pub struct Follow {
     pub windows: HashMap<String, Duration>,
     /// Topic -> the end of what the log has synced (see
     /// [`crate::sink::EmbeddedLog::durable_ends`]): records past it may still
-    /// be cut back, so they are not read yet.
+    /// be cut back, so they are not read yet. A topic here but not in
+    /// `topics` is passed over unread.
     pub durable: HashMap<String, Arc<AtomicU64>>,
 }
 
@@ -527,6 +528,15 @@ impl Indexer {
             for (key, expires) in &completed {
                 insert(key, *expires)?;
             }
+            // Topics no source keeps ids of are not read: nothing in them
+            // is to be indexed, then or after a restart.
+            for (topic, end) in &self.follow.durable {
+                if !self.follow.topics.contains(topic) {
+                    read_up_to
+                        .insert(topic.as_str(), end.load(Ordering::Acquire))
+                        .map_err(|e| store_error("write", e))?;
+                }
+            }
         }
         txn.commit().map_err(|e| store_error("commit", e))?;
         let mut pending = self.shared.completed.lock().expect("dedupe lock");
@@ -793,6 +803,48 @@ mod tests {
             assert!(Instant::now() < deadline, "never indexed once synced");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+
+    /// A topic no source keeps ids of is never read back; the index
+    /// records it as read, so following it later starts from then.
+    #[tokio::test]
+    async fn a_topic_without_kept_ids_is_passed_over_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        let log = EmbeddedLog::open(dir.path(), ["hooks", "other"]).unwrap();
+        let follow = |topics: &[&str]| Follow {
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            windows: HashMap::from([("stripe".to_owned(), Duration::from_secs(3600))]),
+            durable: log.durable_ends(),
+        };
+        let mut event = CloudEvent::new(
+            "/webhooks/stripe",
+            event_type::EVENTS,
+            "other",
+            "s",
+            now,
+            "x",
+        );
+        event.id = "evt_1".into();
+        let other = Topic {
+            name: "other".into(),
+            stream: "s".into(),
+        };
+        {
+            let store =
+                EmbeddedDedupe::open_following(dir.path(), now, follow(&["hooks"])).unwrap();
+            assert_eq!(store.claim("stripe/evt_1", now).await.unwrap(), Claim::New);
+            log.put(&other, vec![event.to_record()]).await.unwrap();
+            tokio::time::sleep(TICK * 4).await;
+            assert_eq!(store.indexed().unwrap(), 0, "not read");
+        }
+        let store =
+            EmbeddedDedupe::open_following(dir.path(), now, follow(&["hooks", "other"])).unwrap();
+        assert_eq!(
+            store.indexed().unwrap(),
+            0,
+            "read up to where it was passed over"
+        );
     }
 
     #[test]
