@@ -509,10 +509,12 @@ impl Indexer {
                         });
                     }
                     for (key, expires) in found {
+                        // The later of the record's and the completion's
+                        // expiry: the window counts from the last delivery.
+                        let done = completed.remove_entry(&key);
+                        let expires = done.as_ref().map_or(expires, |(_, c)| expires.max(*c));
                         insert(&key, expires)?;
-                        if let Some(done) = completed.remove_entry(&key) {
-                            indexed.push(done);
-                        }
+                        indexed.extend(done);
                     }
                     if !catching_up {
                         // One batch per tick keeps the tick short under load.

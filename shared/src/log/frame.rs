@@ -20,18 +20,6 @@ pub(super) const FIXED: usize = 8 + 8 + 2;
 /// record. A longer `len` is damage, not a frame still being written.
 pub(super) const MAX_BODY: usize = FIXED + u16::MAX as usize + crate::record::MAX_RECORD_BYTES;
 
-/// Whether `buf` starts with the zero header of a segment's unwritten rest
-/// (segments are zero-filled ahead of their records; no frame has length 0).
-pub(super) fn is_unwritten(buf: &[u8]) -> bool {
-    buf.get(..HEADER)
-        .is_some_and(|header| header == [0; HEADER])
-}
-
-/// Whether every byte of `buf` is zero: a segment's unwritten rest.
-pub(super) fn all_zero(buf: &[u8]) -> bool {
-    buf.iter().all(|&b| b == 0)
-}
-
 /// Appends the frame of `record` to `buf`.
 pub(super) fn encode(buf: &mut Vec<u8>, seq: u64, arrival_ms: u64, record: &Record) {
     let key = record.partition_key.as_bytes();

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::StoredRecord;
-use super::frame::{decode, is_unwritten};
+use super::frame::decode;
 use super::segments::{segment_bases, segment_path, topic_dir};
 
 /// Reads a topic's records from its oldest segment on; can be called again
@@ -140,11 +140,7 @@ impl LogReader {
 /// largest frame, so every call that can make progress does.
 pub const READ_BATCH_BYTES: u64 = 4 * 1024 * 1024;
 
-/// The first read of a batch: reading a zero-filled segment's unwritten
-/// rest costs this much per call, not a whole batch.
-const FIRST_READ_BYTES: u64 = 16 * 1024;
-
-/// Whole frames read from one segment file, as it is written.
+/// Whole frames read from one segment file, as it grows.
 pub(super) struct FileCursor {
     path: PathBuf,
     file: File,
@@ -152,8 +148,6 @@ pub(super) struct FileCursor {
     pending: Vec<u8>,
     /// The last read stopped at a record at or past its bound.
     stopped_at_bound: bool,
-    /// The last read stopped at the segment's unwritten (zero) rest.
-    unwritten: bool,
 }
 
 impl FileCursor {
@@ -164,15 +158,13 @@ impl FileCursor {
             offset: 0,
             pending: Vec::new(),
             stopped_at_bound: false,
-            unwritten: false,
         })
     }
 
     /// Fails if bytes that are not a whole frame are left in a segment
-    /// known to be complete (damage at its end, not a write in progress):
-    /// a closed segment has no unwritten rest either.
+    /// known to be complete (damage at its end, not a write in progress).
     fn check_finished(&self) -> io::Result<()> {
-        if self.pending.is_empty() && !self.unwritten {
+        if self.pending.is_empty() {
             Ok(())
         } else {
             Err(self.damaged())
@@ -196,21 +188,12 @@ impl FileCursor {
     pub(super) fn read_batch(&mut self, bound: u64) -> io::Result<Vec<StoredRecord>> {
         self.file
             .seek(SeekFrom::Start(self.offset + self.pending.len() as u64))?;
-        let mut room = READ_BATCH_BYTES.saturating_sub(self.pending.len() as u64);
-        // Read a little first, then more while whole frames keep coming.
-        let mut step = FIRST_READ_BYTES;
-        let mut at_end = false;
+        let room = READ_BATCH_BYTES.saturating_sub(self.pending.len() as u64);
+        (&mut self.file).take(room).read_to_end(&mut self.pending)?;
         let mut records = Vec::new();
         let mut at = 0;
         self.stopped_at_bound = false;
-        self.unwritten = false;
         let damaged = loop {
-            if is_unwritten(&self.pending[at..]) {
-                // Written over later: read again from here next time.
-                self.pending.truncate(at);
-                self.unwritten = true;
-                break false;
-            }
             match decode(&self.pending[at..]) {
                 Ok(Some((record, _))) if record.seq >= bound => {
                     self.stopped_at_bound = true;
@@ -220,14 +203,7 @@ impl FileCursor {
                     records.push(record);
                     at += size;
                 }
-                Ok(None) if at_end || room == 0 => break false,
-                Ok(None) => {
-                    let want = step.min(room);
-                    let read = (&mut self.file).take(want).read_to_end(&mut self.pending)? as u64;
-                    room -= read;
-                    at_end = read < want;
-                    step = step.saturating_mul(4);
-                }
+                Ok(None) => break false,
                 Err(_) => break true,
             }
         };

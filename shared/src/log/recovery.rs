@@ -1,11 +1,10 @@
 //! Telling a torn tail from damage inside a segment, and repairing a
 //! damaged segment without losing what can still be read.
 //!
-//! Zeros after the last frame are the segment's unwritten rest (segments are
-//! zero-filled ahead of their records, and a filesystem may extend a file
-//! with zeros before the data reaches the disk): records are written over
-//! them. A crash can also leave a frame cut short at the end of the active
-//! segment. Nothing after such a tail was ever acknowledged, so it is cut. A bad frame followed by good ones is not a torn write: it is
+//! A crash can leave the end of the active segment incomplete: a frame cut
+//! short, or zeros where the filesystem extended the file before the data
+//! reached the disk. Nothing after such a tail was ever acknowledged, so it
+//! is cut. A bad frame followed by good ones is not a torn write: it is
 //! damage inside the log, and cutting there would delete acknowledged
 //! records. That is never done silently: opening the log fails, naming the
 //! file and the offset, and `inlet repair` moves the segment aside and keeps
@@ -16,7 +15,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::frame::{FIXED, HEADER, MAX_BODY, all_zero, decode};
+use super::frame::{FIXED, HEADER, MAX_BODY, decode};
 use super::segments::{segment_bases, segment_path, sync_dir};
 
 /// What a scan of a segment found.
@@ -60,7 +59,6 @@ pub fn scan(path: &Path, base: u64) -> io::Result<Scan> {
                 last_seq = Some(record.seq);
                 at += size;
             }
-            Ok(None) | Err(_) if all_zero(&bytes[at..]) => break,
             Ok(None) | Err(_) => {
                 let next = last_seq.map_or(base, |s| s + 1);
                 return Ok(Scan {
@@ -160,7 +158,6 @@ fn repair_segment(topic_dir: &Path, path: &Path, base: u64) -> io::Result<Repair
                 next = record.seq + 1;
                 at += size;
             }
-            Ok(None) | Err(_) if all_zero(&bytes[at..]) => break,
             Ok(None) | Err(_) => {
                 let resumes = resume(&bytes, at + 1, next).unwrap_or(bytes.len());
                 lost.push((at as u64, resumes as u64));
@@ -251,8 +248,7 @@ fn whole_frame_seq(path: &Path, offset: u64, next: u64) -> io::Result<Option<u64
     };
     let len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes")) as usize;
     let seq = u64::from_le_bytes(header[HEADER..HEADER + 8].try_into().expect("8 bytes"));
-    let whole =
-        (FIXED..=MAX_BODY).contains(&len) && bytes.get(at + HEADER + len..).is_some_and(all_zero);
+    let whole = (FIXED..=MAX_BODY).contains(&len) && at + HEADER + len == bytes.len();
     Ok((whole && seq == next).then_some(seq))
 }
 

@@ -1,19 +1,9 @@
 //! A topic's segment files: naming, opening the active one after its last
 //! whole frame, appending, rolling to a new segment, and expiring old ones.
-//!
-//! New segments are written full of zeros ahead of time, on a thread of
-//! their own, and records then overwrite the zeros: the `fdatasync` of an
-//! overwrite only flushes data, where that of an append must also write the
-//! file's new size and blocks (about a third less time per sync on ext4, and
-//! more requests per second under load). PostgreSQL zero-fills its WAL
-//! segments for the same reason. A segment's unwritten rest starts with a
-//! zero frame header, which no frame has (its length is never 0).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::JoinHandle;
 
 use super::LogOptions;
 use super::recovery::recover;
@@ -45,56 +35,6 @@ pub(super) fn segment_bases(topic_dir: &Path) -> io::Result<Vec<u64>> {
     Ok(bases)
 }
 
-/// The next segment, zero-filled ahead of time; not a segment until renamed.
-fn prepared_path(topic_dir: &Path) -> PathBuf {
-    topic_dir.join("next.prealloc")
-}
-
-/// Writes `path` full of zeros, `bytes` long and synced. It is written under
-/// a name of its own and renamed into place only when whole, so no two
-/// preparations (one left running by a log closed and opened again) ever
-/// write the same file, and a file under `path` is never written again.
-fn zero_fill(path: &Path, bytes: u64) -> io::Result<()> {
-    static PREPARATIONS: AtomicU64 = AtomicU64::new(0);
-    let n = PREPARATIONS.fetch_add(1, Ordering::Relaxed);
-    let fresh = path.with_extension(format!("prealloc.{}.{n}", std::process::id()));
-    let written = (|| {
-        let mut file = OpenOptions::new()
-            .create_new(true)
-            .write(true)
-            .open(&fresh)?;
-        let zeros = vec![0u8; 1 << 20];
-        let mut left = bytes;
-        while left > 0 {
-            let n = left.min(zeros.len() as u64) as usize;
-            file.write_all(&zeros[..n])?;
-            left -= n as u64;
-        }
-        file.sync_all()?;
-        std::fs::rename(&fresh, path)
-    })();
-    if written.is_err() {
-        // On a full disk it must not keep the space it could not use.
-        let _ = std::fs::remove_file(&fresh);
-    }
-    written
-}
-
-/// Removes what preparations left behind (a process stopped mid-way).
-fn remove_prepared(topic_dir: &Path) -> io::Result<()> {
-    for entry in std::fs::read_dir(topic_dir)? {
-        let entry = entry?;
-        if entry
-            .file_name()
-            .to_str()
-            .is_some_and(|name| name.starts_with("next.prealloc"))
-        {
-            std::fs::remove_file(entry.path())?;
-        }
-    }
-    Ok(())
-}
-
 pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
@@ -103,14 +43,10 @@ pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
 pub(super) struct Segments {
     dir: PathBuf,
     options: LogOptions,
-    /// The active segment, its first sequence number, the end of its
-    /// frames and the file's length (more when zeros follow the frames).
+    /// The active segment, its first sequence number and its length.
     file: File,
     base: u64,
     end: u64,
-    len: u64,
-    /// The zero-filling of the next segment, once started.
-    preparing: Option<JoinHandle<io::Result<()>>>,
     /// Set when a failed write could not be undone: appending after a
     /// partial frame would corrupt the log, so the topic stops taking writes.
     broken: bool,
@@ -133,9 +69,6 @@ impl Segments {
         }
         let base = segment_bases(&topic_dir)?.last().copied().unwrap_or(0);
         let (file, end, last_seq) = recover(&segment_path(&topic_dir, base), base)?;
-        let len = file.metadata()?.len();
-        // Prepared again when needed.
-        remove_prepared(&topic_dir)?;
         sync_dir(&topic_dir)?;
         let mut segments = Segments {
             dir: topic_dir,
@@ -143,8 +76,6 @@ impl Segments {
             file,
             base,
             end,
-            len,
-            preparing: None,
             broken: false,
         };
         segments.expire();
@@ -166,13 +97,9 @@ impl Segments {
         match written {
             Ok(()) => {
                 self.end += frames.len() as u64;
-                self.len = self.len.max(self.end);
                 Ok(())
             }
             Err(e) => {
-                // Zeros after the cut are given up too: the segment is
-                // appended to from here on.
-                self.len = self.end;
                 let undone = self
                     .file
                     .set_len(self.end)
@@ -191,9 +118,6 @@ impl Segments {
     /// logged and tried again after the next write.
     pub(super) fn roll_if_full(&mut self, next_seq: u64) {
         if self.end < self.options.segment_bytes {
-            if self.end >= self.options.segment_bytes / 2 && self.preparing.is_none() {
-                self.prepare();
-            }
             return;
         }
         match self.roll(next_seq) {
@@ -206,56 +130,13 @@ impl Segments {
         }
     }
 
-    /// Starts zero-filling the next segment on a thread of its own.
-    fn prepare(&mut self) {
-        let (path, bytes) = (prepared_path(&self.dir), self.options.segment_bytes);
-        let spawned = std::thread::Builder::new()
-            .name("log-prepare".to_owned())
-            .spawn(move || zero_fill(&path, bytes));
-        match spawned {
-            Ok(handle) => self.preparing = Some(handle),
-            Err(e) => tracing::warn!(error = %e, "cannot start preparing the next log segment"),
-        }
-    }
-
-    /// Whether the next segment is zero-filled and synced; a failed
-    /// preparation is logged, and tried again for the segment after.
-    fn prepared(&mut self) -> bool {
-        if !self.preparing.as_ref().is_some_and(JoinHandle::is_finished) {
-            return false;
-        }
-        match self.preparing.take().map(JoinHandle::join) {
-            Some(Ok(Ok(()))) => true,
-            Some(Ok(Err(e))) => {
-                tracing::warn!(error = %e, dir = %self.dir.display(), "cannot prepare the next log segment; it will be appended to instead");
-                false
-            }
-            _ => false,
-        }
-    }
-
     fn roll(&mut self, next_seq: u64) -> io::Result<()> {
-        // A closed segment never ends in zeros: readers take zeros after
-        // its last frame for damage.
-        if self.len > self.end {
-            self.file.set_len(self.end)?;
-            self.file.sync_all()?;
-            self.len = self.end;
-        }
-        let path = segment_path(&self.dir, next_seq);
-        let file = if self.prepared() {
-            std::fs::rename(prepared_path(&self.dir), &path)?;
-            OpenOptions::new().read(true).write(true).open(&path)?
-        } else {
-            // Not ready yet (or it failed): appended to, as before.
-            OpenOptions::new()
-                .create_new(true)
-                .read(true)
-                .write(true)
-                .open(&path)?
-        };
+        let file = OpenOptions::new()
+            .create_new(true)
+            .read(true)
+            .write(true)
+            .open(segment_path(&self.dir, next_seq))?;
         sync_dir(&self.dir)?;
-        self.len = file.metadata()?.len();
         self.file = file;
         self.base = next_seq;
         self.end = 0;
