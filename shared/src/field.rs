@@ -5,7 +5,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::value::RawValue;
 
 /// A JSON pointer (RFC 6901): `""` (the whole document) or one starting
@@ -149,33 +151,132 @@ impl Lookup for serde_json::Value {
 /// A JSON document checked whole but read only along the pointers asked
 /// for, borrowing from the text: a webhook needs one or two fields of its
 /// body, and `serde_json::Value` would allocate every key and string in it.
-/// (serde_json has no borrowed pointer lookup, hence this.) Numbers are
-/// taken as written, so any valid JSON number is accepted.
-#[derive(Debug, Clone, Copy)]
-pub struct Document<'a>(&'a RawValue);
+/// (serde_json has no borrowed pointer lookup, hence this.) A top-level
+/// object's members are found in the same pass that checks the text, so a
+/// lookup does not read the body again. Numbers are taken as written, so
+/// any valid JSON number is accepted.
+#[derive(Debug, Clone)]
+pub struct Document<'a> {
+    text: &'a str,
+    /// A top-level object's members, in order; `None` for any other value.
+    members: Option<Vec<(Cow<'a, str>, &'a RawValue)>>,
+}
 
 impl<'a> Document<'a> {
     /// Checks that `text` is one JSON value.
     pub fn parse(text: &'a str) -> serde_json::Result<Self> {
-        serde_json::from_str(text).map(Document)
+        let members = serde_json::from_str::<Top<'a>>(text)?.0;
+        Ok(Document { text, members })
     }
 
     /// The raw value at `pointer` (RFC 6901), if there is one.
     pub fn pointer(&self, pointer: &str) -> Option<&'a RawValue> {
         if pointer.is_empty() {
-            return Some(self.0);
+            return serde_json::from_str(self.text).ok();
         }
-        let mut at = self.0;
-        for token in pointer.strip_prefix('/')?.split('/') {
-            let token: Cow<'_, str> = if token.contains('~') {
-                token.replace("~1", "/").replace("~0", "~").into()
+        let mut tokens = pointer.strip_prefix('/')?.split('/').map(|token| {
+            if token.contains('~') {
+                Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
             } else {
-                token.into()
-            };
+                Cow::Borrowed(token)
+            }
+        });
+        let mut at = match &self.members {
+            // The last of a repeated key, as serde_json keeps it.
+            Some(members) => {
+                let first = tokens.next()?;
+                members.iter().rev().find(|(key, _)| *key == first)?.1
+            }
+            None => serde_json::from_str(self.text).ok()?,
+        };
+        for token in tokens {
             let mut json = serde_json::Deserializer::from_str(at.get());
             at = Step { token: &token }.deserialize(&mut json).ok()??;
         }
         Some(at)
+    }
+}
+
+/// A whole document, checked; its members if it is an object.
+struct Top<'a>(Option<Vec<(Cow<'a, str>, &'a RawValue)>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Top<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TopVisitor)
+    }
+}
+
+struct TopVisitor;
+
+impl<'de> Visitor<'de> for TopVisitor {
+    type Value = Top<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members = Vec::new();
+        while let Some(key) = map.next_key_seed(BorrowedKey)? {
+            members.push((key, map.next_value::<&'de RawValue>()?));
+        }
+        Ok(Top(Some(members)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Top(None))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Top(None))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Top(None))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Top(None))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Top(None))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Top(None))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Top(None))
+    }
+}
+
+/// An object key, borrowed from the text unless it has escapes.
+struct BorrowedKey;
+
+impl<'de> DeserializeSeed<'de> for BorrowedKey {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BorrowedKey {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(key))
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(key.to_owned()))
     }
 }
 
@@ -345,8 +446,26 @@ mod tests {
     }
 
     #[test]
+    fn a_document_that_is_not_an_object_is_read_along_pointers_too() {
+        let list = Document::parse(r#" [{"id":"first"},{"id":"second"}] "#).unwrap();
+        assert_eq!(list.scalar_at("/1/id").as_deref(), Some("second"));
+        assert_eq!(list.scalar_at("/id"), None);
+        let number = Document::parse("42").unwrap();
+        assert_eq!(number.scalar_at("").as_deref(), Some("42"));
+        assert_eq!(number.scalar_at("/x"), None);
+    }
+
+    #[test]
     fn a_document_that_is_not_json_is_refused() {
-        for text in ["", "{", r#"{"a":1,}"#, r#"{"a":1} x"#, "[1 2]"] {
+        for text in [
+            "",
+            "{",
+            r#"{"a":1,}"#,
+            r#"{"a":1} x"#,
+            "[1 2]",
+            r#"{"a":[1,}"#,
+            r#"{"a\q":1}"#,
+        ] {
             assert!(Document::parse(text).is_err(), "{text:?}");
         }
     }
