@@ -768,6 +768,14 @@ mod tests {
         assert_eq!(store.indexed().unwrap(), 3, "the unclaimed id is not kept");
     }
 
+    /// The record of a Stripe webhook with delivery id `id` in `topic`.
+    fn stripe_delivery(topic: &str, id: &str, now: SystemTime) -> crate::record::Record {
+        let mut event =
+            CloudEvent::new("/webhooks/stripe", event_type::EVENTS, topic, "s", now, "x");
+        event.id = id.to_owned();
+        event.to_record()
+    }
+
     /// Records the log has not synced yet (they could still be cut back)
     /// are not indexed until it has.
     #[tokio::test]
@@ -783,20 +791,13 @@ mod tests {
         };
         let store = EmbeddedDedupe::open_following(dir.path(), now, follow).unwrap();
         assert_eq!(store.claim("stripe/evt_1", now).await.unwrap(), Claim::New);
-        let mut event = CloudEvent::new(
-            "/webhooks/stripe",
-            event_type::EVENTS,
-            "hooks",
-            "s",
-            now,
-            "x",
-        );
-        event.id = "evt_1".into();
         let topic = Topic {
             name: "hooks".into(),
             stream: "s".into(),
         };
-        log.put(&topic, vec![event.to_record()]).await.unwrap();
+        log.put(&topic, vec![stripe_delivery("hooks", "evt_1", now)])
+            .await
+            .unwrap();
         tokio::time::sleep(TICK * 4).await;
         assert_eq!(store.indexed().unwrap(), 0, "not synced, not indexed");
         synced.store(1, Ordering::Release);
@@ -819,15 +820,6 @@ mod tests {
             windows: HashMap::from([("stripe".to_owned(), Duration::from_secs(3600))]),
             durable: log.durable_ends(),
         };
-        let mut event = CloudEvent::new(
-            "/webhooks/stripe",
-            event_type::EVENTS,
-            "other",
-            "s",
-            now,
-            "x",
-        );
-        event.id = "evt_1".into();
         let other = Topic {
             name: "other".into(),
             stream: "s".into(),
@@ -836,7 +828,9 @@ mod tests {
             let store =
                 EmbeddedDedupe::open_following(dir.path(), now, follow(&["hooks"])).unwrap();
             assert_eq!(store.claim("stripe/evt_1", now).await.unwrap(), Claim::New);
-            log.put(&other, vec![event.to_record()]).await.unwrap();
+            log.put(&other, vec![stripe_delivery("other", "evt_1", now)])
+                .await
+                .unwrap();
             tokio::time::sleep(TICK * 4).await;
             assert_eq!(store.indexed().unwrap(), 0, "not read");
         }
