@@ -33,6 +33,11 @@ pub(crate) fn run(args: RepairArgs) -> Result<(), CliError> {
             lost.join(", "),
             segment.kept_as.display()
         );
+        if let Some(seq) = segment.burned {
+            println!(
+                "  Its last record ({seq}) failed its checksum and could not be kept; its number is not handed out again."
+            );
+        }
     }
     Ok(())
 }

@@ -159,6 +159,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
             let durable = log.durable_ends();
             let feed = LogFeed {
                 data_dir: args.data_dir.clone(),
+                id: log.id().to_owned(),
                 commits: log.commits(),
             };
             (Arc::new(log), None, durable, Some(feed))

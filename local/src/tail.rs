@@ -24,6 +24,10 @@ pub struct TailArgs {
 
 pub(crate) async fn tail(args: TailArgs) -> Result<(), CliError> {
     let mut reader = LogReader::open(&args.data_dir, &args.topic)?;
+    // At the end of `--no-follow`, bytes after the last whole record that
+    // stay incomplete for a second are not a write in progress but damage:
+    // named, with the file and offset, and exited on with an error.
+    let mut waited = 0;
     loop {
         let records = if args.no_follow {
             reader.read_batch()?
@@ -31,8 +35,14 @@ pub(crate) async fn tail(args: TailArgs) -> Result<(), CliError> {
             reader.follow(Duration::from_millis(100)).await?
         };
         if records.is_empty() {
-            return Ok(());
+            if reader.check_finished().is_ok() || waited == 10 {
+                return Ok(reader.check_finished()?);
+            }
+            waited += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
         }
+        waited = 0;
         let mut out = BufWriter::new(std::io::stdout().lock());
         let written = records
             .iter()

@@ -134,6 +134,69 @@ fn ordered_delivery_retries_in_order_parks_a_refused_record_and_signs_every_requ
 }
 
 #[test]
+fn an_ordered_redrive_delivers_the_parked_records_one_at_a_time_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start(SECRET);
+    let settings = format!("url = \"{}\"\nordered = true", receiver.url);
+    let first = server(dir.path(), &settings);
+    // The 410 disables the endpoint: 3 to 6 are parked without being sent.
+    publish(
+        &first,
+        &[
+            json!({"n": 1}),
+            json!({"n": 2, "answers": [410, 503, 503, 200]}),
+            json!({"n": 3}),
+            json!({"n": 4}),
+            json!({"n": 5}),
+            json!({"n": 6}),
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while dead_letter(dir.path()).len() < 5 {
+        assert!(Instant::now() < deadline, "{:#?}", dead_letter(dir.path()));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(first);
+    let enabled = std::process::Command::new(common::INLET)
+        .args(["destinations", "enable", "hook", "--redrive", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(enabled.status.success(), "{enabled:?}");
+    let _server = server(dir.path(), &settings);
+    // 2 is answered 503 twice more: the records after it wait for it.
+    receiver.wait_for("every record", |r| r.delivered().len() == 6);
+    assert_eq!(receiver.delivered(), [1, 2, 3, 4, 5, 6]);
+    let sent: Vec<u64> = receiver
+        .requests()
+        .iter()
+        .map(|r| r["data"]["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sent, [1, 2, 2, 2, 2, 3, 4, 5, 6], "one at a time, in order");
+}
+
+#[test]
+fn a_destination_whose_position_is_past_the_end_of_the_log_skips_nothing_stored_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start(SECRET);
+    let settings = format!("url = \"{}\"", receiver.url);
+    let first = server(dir.path(), &settings);
+    publish(&first, &[json!({"n": 1}), json!({"n": 2})]);
+    receiver.wait_for("both", |r| r.delivered().len() == 2);
+    drop(first);
+    // As if the log had lost records the destination was given.
+    std::fs::write(
+        dir.path().join("data/destinations/hook/state.json"),
+        r#"{"next": 10}"#,
+    )
+    .unwrap();
+    let second = server(dir.path(), &settings);
+    publish(&second, &[json!({"n": 3})]);
+    receiver.wait_for("the record stored next", |r| r.delivered().len() == 3);
+    assert_eq!(receiver.delivered(), [1, 2, 3]);
+}
+
+#[test]
 fn unordered_delivery_lets_later_records_pass_one_being_retried() {
     let dir = tempfile::tempdir().unwrap();
     let receiver = Receiver::start(SECRET);

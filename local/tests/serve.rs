@@ -111,6 +111,45 @@ fn tail_of_an_unknown_topic_fails_with_a_clear_message() {
     assert!(stderr.contains("topic \"nope\""), "{stderr}");
 }
 
+#[test]
+fn tail_names_a_last_frame_whose_length_points_past_the_end_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    for _ in 0..2 {
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg(&server.curl)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+    }
+    drop(server);
+    let segment = dir.path().join("topics/webhooks/00000000000000000000.log");
+    let good = std::fs::metadata(&segment).unwrap().len();
+    let mut frame = 100_000u32.to_le_bytes().to_vec();
+    frame.extend_from_slice(&[7; 60]);
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&segment)
+        .unwrap();
+    std::io::Write::write_all(&mut file, &frame).unwrap();
+    drop(file);
+
+    let output = Command::new(INLET)
+        .args(["tail", "webhooks", "--no-follow", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("00000000000000000000.log")
+            && stderr.contains(&format!("damaged at byte {good}")),
+        "{stderr}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_with_the_kinesis_sink_publishes_to_the_configured_stream() {
     let emulators = inlet_e2e::start_emulators().await;

@@ -20,6 +20,8 @@ use crate::publish::Publisher;
 pub struct LogFeed {
     /// The data directory.
     pub data_dir: std::path::PathBuf,
+    /// The data directory's id, made once before any reader starts.
+    pub id: String,
     /// Per topic, the end of what is durable, changed at each commit.
     pub commits: std::collections::HashMap<String, tokio::sync::watch::Receiver<u64>>,
 }

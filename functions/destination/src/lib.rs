@@ -66,6 +66,7 @@ pub fn local(ctx: &inlet_shared::service::LocalContext) -> inlet_shared::service
             settings: destination.clone(),
             deliver: build(destination),
             data_dir: feed.data_dir.clone(),
+            log_id: feed.id.clone(),
             commits: commits.clone(),
             shutdown: ctx.shutdown.clone(),
         };

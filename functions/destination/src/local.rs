@@ -80,26 +80,6 @@ impl Store {
         Ok(Store { dir })
     }
 
-    /// The data directory's id (`destinations/log-id`), made once.
-    pub fn log_id(data_dir: &Path) -> std::io::Result<String> {
-        let path = data_dir.join("destinations").join("log-id");
-        match std::fs::read_to_string(&path) {
-            Ok(id) if !id.trim().is_empty() => return Ok(id.trim().to_owned()),
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-        let id = format!("{:016x}", rand::random::<u64>());
-        std::fs::create_dir_all(data_dir.join("destinations"))?;
-        let tmp = path.with_extension("tmp");
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(id.as_bytes())?;
-        file.sync_data()?;
-        std::fs::rename(&tmp, &path)?;
-        std::fs::File::open(data_dir.join("destinations"))?.sync_all()?;
-        Ok(id)
-    }
-
     /// The dead letter's path.
     pub fn dead_letter_path(&self) -> PathBuf {
         self.dir.join("dead-letter.jsonl")
@@ -214,6 +194,8 @@ pub struct Consumer {
     pub deliver: Arc<dyn Deliver>,
     /// The data directory of the log.
     pub data_dir: PathBuf,
+    /// The data directory's id ([`inlet_shared::log::Log::id`]).
+    pub log_id: String,
     /// The end of the topic's durable records, changed at each commit.
     pub commits: watch::Receiver<u64>,
     /// Cancelled at shutdown.
@@ -246,10 +228,7 @@ impl Consumer {
             let store = store.clone();
             blocking(move || store.load()).await?
         };
-        let id = {
-            let dir = self.data_dir.clone();
-            blocking(move || Store::log_id(&dir)).await?
-        };
+        let id = &self.log_id;
         let identity = Identity {
             shard: format!("local-{id}"),
             consumer: format!("{}@{id}", self.settings.name),
@@ -265,6 +244,15 @@ impl Consumer {
             } else {
                 state.next = next;
             }
+        }
+        let end = *self.commits.borrow();
+        if state.next > end {
+            tracing::error!(
+                destination = %self.settings.name,
+                "this destination's position ({}) is past the end of the log ({end}): the log no longer holds records it was given (a data directory restored from an older copy?). Delivering from the log's end on, so that records stored from now on are not skipped",
+                state.next
+            );
+            state.next = end;
         }
         let mut saving = Saving {
             store,
@@ -291,20 +279,44 @@ impl Consumer {
                 return Ok(());
             }
             let now = SystemTime::now();
-            let due: Vec<Retry> = state
-                .retries
-                .iter()
-                .filter(|r| r.due_millis <= unix_millis(now))
-                .cloned()
-                .collect();
+            let due: Vec<Retry> = if self.settings.ordered {
+                // Records queued again (a redrive) go one at a time, lowest
+                // first, each waiting for the one before it.
+                state
+                    .retries
+                    .iter()
+                    .min_by_key(|r| r.seq)
+                    .filter(|r| r.due_millis <= unix_millis(now))
+                    .cloned()
+                    .into_iter()
+                    .collect()
+            } else {
+                state
+                    .retries
+                    .iter()
+                    .filter(|r| r.due_millis <= unix_millis(now))
+                    .cloned()
+                    .collect()
+            };
             if !due.is_empty() {
                 self.retry(saving, &mut state, due, identity).await?;
                 continue;
             }
             let end = *self.commits.borrow_and_update();
-            if ahead.is_none() && state.next >= end {
+            // An ordered destination delivers nothing newer while records
+            // queued again wait for their turn.
+            let held = self.settings.ordered && !state.retries.is_empty();
+            if held || (ahead.is_none() && state.next >= end) {
                 saving.flush().await?;
-                let next_due = state.retries.iter().map(|r| r.due_millis).min();
+                let next_due = if self.settings.ordered {
+                    state
+                        .retries
+                        .iter()
+                        .min_by_key(|r| r.seq)
+                        .map(|r| r.due_millis)
+                } else {
+                    state.retries.iter().map(|r| r.due_millis).min()
+                };
                 let wait = next_due.map_or(Duration::from_secs(3600), |due| {
                     Duration::from_millis(due.saturating_sub(unix_millis(now)))
                 });
@@ -486,7 +498,8 @@ impl Consumer {
         Ok(true)
     }
 
-    /// Another attempt at records set aside (unordered).
+    /// Another attempt at records set aside (unordered) or queued again by
+    /// a redrive.
     async fn retry(
         &self,
         saving: &mut Saving,

@@ -166,6 +166,14 @@ fn writer_settings_default_and_validate() {
             "[writer]\ncors_origins = [\"app.example.com\"]",
             "is not an origin",
         ),
+        (
+            "[writer]\ncors_origins = [\"https://app.example.com/page\"]",
+            "it has a path",
+        ),
+        (
+            "[writer]\ncors_origins = [\"https://app.example.com/\"]",
+            "it has a path",
+        ),
         ("[writer]\nmax_body_bytes = 0", "max_body_bytes"),
         ("[writer]\npublic_url = \"ftp://x\"", "public_url"),
     ] {
@@ -453,4 +461,20 @@ bearer = "secret:inlet/github"
             && missing.contains("INLET_SECRET_INLET_CI_TOKEN"),
         "{missing}"
     );
+}
+
+#[test]
+fn names_that_are_not_a_single_path_segment_are_refused() {
+    for name in [".", ".."] {
+        let message = parse_err(&format!("[topics.\"{name}\"]\nstream = \"s\""));
+        assert!(
+            message.contains("single path segment") && message.contains(&format!("{name:?}")),
+            "{message}"
+        );
+        let message = parse_err(&format!(
+            "[topics.t]\n[sources.\"{name}\"]\nscheme = \"none\"\ntopic = \"t\""
+        ));
+        assert!(message.contains("single path segment"), "{message}");
+    }
+    Config::parse("[topics.\"a.b\"]\n[topics.\"...\"]", &env).unwrap();
 }

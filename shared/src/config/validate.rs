@@ -14,7 +14,14 @@ pub(super) fn check_name(kind: &str, name: &str) -> Result<(), ConfigError> {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
-    if ok {
+    // Names become directory names (a topic's segments, a destination's
+    // progress): `.` and `..` would point elsewhere.
+    if name == "." || name == ".." {
+        Err(ConfigError::new(
+            "",
+            format!("{kind} name {name:?} is not allowed: a name must be a single path segment"),
+        ))
+    } else if ok {
         Ok(())
     } else {
         Err(ConfigError::new(

@@ -64,10 +64,12 @@ pub(super) fn parse(raw: RawWriter) -> Result<WriterSettings, ConfigError> {
         CorsOrigins::Any
     } else {
         for origin in &raw.cors_origins {
-            if http_url(CORS, origin).is_err() || origin.ends_with('/') {
+            if let Some(why) = not_an_origin(origin) {
                 return Err(ConfigError::new(
                     CORS,
-                    format!("{origin:?} is not an origin like https://app.example.com"),
+                    format!(
+                        "{origin:?} is not an origin like https://app.example.com: {why}, and a browser's Origin header never has one, so it could never match"
+                    ),
                 ));
             }
         }
@@ -85,4 +87,26 @@ pub(super) fn parse(raw: RawWriter) -> Result<WriterSettings, ConfigError> {
         max_body_bytes,
         public_url: raw.public_url.map(|u| u.trim_end_matches('/').to_owned()),
     })
+}
+
+/// Why `origin` is not a browser origin (`scheme://host[:port]`), if it is
+/// not.
+fn not_an_origin(origin: &str) -> Option<&'static str> {
+    let Some(rest) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return Some("it must start with http:// or https://");
+    };
+    if rest.is_empty() {
+        Some("it has no host")
+    } else if rest.contains('/') {
+        Some("it has a path")
+    } else if rest.contains('?') || rest.contains('#') {
+        Some("it has a query or fragment")
+    } else if rest.contains('@') {
+        Some("it has a user name")
+    } else {
+        None
+    }
 }

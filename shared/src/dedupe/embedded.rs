@@ -262,10 +262,38 @@ impl DedupeStore for EmbeddedDedupe {
     }
 }
 
+/// Why the index did not open.
+#[derive(Debug, thiserror::Error)]
+enum Opened {
+    /// The file is not a database redb can read: damaged on disk.
+    #[error("{0}")]
+    Damaged(String),
+    /// Anything else (a full disk, a permission): tried again as it is.
+    #[error(transparent)]
+    Failed(#[from] redb::Error),
+}
+
+impl From<std::io::Error> for Opened {
+    fn from(e: std::io::Error) -> Self {
+        Opened::Failed(e.into())
+    }
+}
+
+/// Moves a damaged `dedupe.redb` aside as `dedupe.redb.damaged-<unix s>`.
+fn set_aside(dir: &Path) -> Result<std::path::PathBuf> {
+    let stamp = unix_secs(SystemTime::now());
+    let aside = dir.join(format!("dedupe.redb.damaged-{stamp}"));
+    std::fs::rename(dir.join("dedupe.redb"), &aside)?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(aside)
+}
+
 /// Opens `dir/dedupe.redb`. A new one is created aside and renamed into
 /// place, so a creation that fails half-way (a full disk) leaves nothing
-/// that a later start would take for a damaged database.
-fn open_database(dir: &Path) -> std::result::Result<Database, redb::Error> {
+/// that a later start would take for a damaged database. A file redb
+/// cannot read as a database is [`Opened::Damaged`]; so is one whose
+/// reading panics (redb's debug builds assert on some damage).
+fn open_database(dir: &Path) -> std::result::Result<Database, Opened> {
     let path = dir.join("dedupe.redb");
     let builder = || {
         let mut builder = Database::builder();
@@ -283,11 +311,27 @@ fn open_database(dir: &Path) -> std::result::Result<Database, redb::Error> {
             }
             Err(e) => {
                 let _ = std::fs::remove_file(&fresh);
-                return Err(e.into());
+                return Err(Opened::Failed(e.into()));
             }
         }
     }
-    Ok(builder().create(&path)?)
+    let opened = std::panic::catch_unwind(|| builder().create(&path));
+    match opened {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(e)) => Err(match e {
+            redb::DatabaseError::UpgradeRequired(_)
+            | redb::DatabaseError::Storage(redb::StorageError::Corrupted(_)) => {
+                Opened::Damaged(e.to_string())
+            }
+            redb::DatabaseError::Storage(redb::StorageError::Io(io))
+                if io.kind() == std::io::ErrorKind::InvalidData =>
+            {
+                Opened::Damaged(io.to_string())
+            }
+            e => Opened::Failed(e.into()),
+        }),
+        Err(_) => Err(Opened::Damaged("reading it failed an assertion".into())),
+    }
 }
 
 /// The one writer of the index.
@@ -365,7 +409,19 @@ impl Indexer {
     /// Opens the index under `dir`, takes over an old journal, deletes
     /// expired ids and catches up with the log; then the store is ready.
     fn start(dir: &Path, follow: &Follow, shared: &Arc<Shared>) -> Result<Indexer> {
-        let db = open_database(dir).map_err(|e| store_error("open", e))?;
+        let db = match open_database(dir) {
+            Ok(db) => db,
+            Err(Opened::Damaged(why)) => {
+                let aside = set_aside(dir)?;
+                tracing::error!(
+                    damaged = %why,
+                    kept_as = %aside.display(),
+                    "the dedupe index is damaged: it is kept aside and rebuilt from the log; until the rebuild is done webhooks with delivery ids are answered 503, and a redelivery of a webhook whose record has left the log may be published twice"
+                );
+                open_database(dir).map_err(|e| store_error("open", e))?
+            }
+            Err(e) => return Err(store_error("open", e)),
+        };
         let mut indexer = Indexer {
             db: Arc::new(db),
             dir: dir.to_owned(),
@@ -766,6 +822,54 @@ mod tests {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(store.indexed().unwrap(), 3, "the unclaimed id is not kept");
+    }
+
+    #[tokio::test]
+    async fn a_damaged_index_is_set_aside_and_rebuilt_from_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        let follow = |log: &EmbeddedLog| Follow {
+            topics: vec!["hooks".to_owned()],
+            windows: HashMap::from([("stripe".to_owned(), Duration::from_secs(3600))]),
+            durable: log.durable_ends(),
+        };
+        let topic = Topic {
+            name: "hooks".into(),
+            stream: "s".into(),
+        };
+        {
+            let log = EmbeddedLog::open(dir.path(), ["hooks"]).unwrap();
+            let store = EmbeddedDedupe::open_following(dir.path(), now, follow(&log)).unwrap();
+            assert_eq!(store.claim("stripe/evt_1", now).await.unwrap(), Claim::New);
+            log.put(&topic, vec![stripe_delivery("hooks", "evt_1", now)])
+                .await
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while store.indexed().unwrap() < 1 {
+                assert!(Instant::now() < deadline, "evt_1 was never indexed");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        let path = dir.path().join("dedupe.redb");
+        let mut bytes = std::fs::read(&path).unwrap();
+        let end = bytes.len().min(4096);
+        bytes[..end].fill(0xa5);
+        std::fs::write(&path, bytes).unwrap();
+
+        let log = EmbeddedLog::open(dir.path(), ["hooks"]).unwrap();
+        let store = EmbeddedDedupe::open_following(dir.path(), now, follow(&log)).unwrap();
+        assert_eq!(
+            store.claim("stripe/evt_1", now).await.unwrap(),
+            Claim::Duplicate,
+            "rebuilt from the log, and answering"
+        );
+        assert_eq!(store.claim("stripe/evt_2", now).await.unwrap(), Claim::New);
+        let aside: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("dedupe.redb.damaged-"))
+            .collect();
+        assert_eq!(aside.len(), 1, "the damaged file is kept aside");
     }
 
     /// The record of a Stripe webhook with delivery id `id` in `topic`.

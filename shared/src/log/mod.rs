@@ -18,6 +18,7 @@
 
 mod format;
 mod frame;
+mod id;
 mod reader;
 mod recovery;
 mod segments;
@@ -94,6 +95,7 @@ pub struct Log {
     writers: HashMap<String, mpsc::Sender<Job>>,
     durable: HashMap<String, Arc<AtomicU64>>,
     commits: HashMap<String, watch::Receiver<u64>>,
+    id: String,
     _lock: File,
 }
 
@@ -117,6 +119,7 @@ impl Log {
         let lock = crate::lock_data_dir(dir)?;
         std::fs::create_dir_all(topics_dir(dir))?;
         format::check(dir, true)?;
+        let id = id::load_or_make(dir)?;
 
         let (mut writers, mut durable, mut commits) =
             (HashMap::new(), HashMap::new(), HashMap::new());
@@ -144,8 +147,15 @@ impl Log {
             writers,
             durable,
             commits,
+            id,
             _lock: lock,
         })
+    }
+
+    /// The data directory's id: made when the log is first opened, never
+    /// changed (destinations name the log's shard by it).
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// Per topic, the sequence number after the last record synced to disk:

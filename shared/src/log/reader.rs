@@ -124,6 +124,14 @@ impl LogReader {
         }
     }
 
+    /// Fails, naming the segment and offset, if bytes that are not a whole
+    /// record follow the last record read. At the end of a topic that no
+    /// process is writing, they are damage (a length pointing past the end
+    /// of the file, say), not a write in progress.
+    pub fn check_finished(&self) -> io::Result<()> {
+        self.cursor.check_finished()
+    }
+
     /// Waits for more records, polling every `interval`.
     pub async fn follow(&mut self, interval: Duration) -> io::Result<Vec<StoredRecord>> {
         loop {

@@ -114,6 +114,11 @@ pub struct Repaired {
     /// The damaged stretches: byte ranges of the original that held no
     /// readable frame.
     pub lost: Vec<(u64, u64)>,
+    /// The sequence number of a whole record cut from the end of the
+    /// topic's last segment because it failed its checksum: it is never
+    /// handed out again (an empty segment named after the next one keeps
+    /// that on disk).
+    pub burned: Option<u64>,
 }
 
 /// Repairs every damaged segment of every topic under the data directory
@@ -135,20 +140,22 @@ pub fn repair(dir: &Path) -> io::Result<Vec<Repaired>> {
     };
     names.sort();
     for topic_dir in names.into_iter().filter(|p| p.is_dir()) {
-        for base in segment_bases(&topic_dir)? {
+        let bases = segment_bases(&topic_dir)?;
+        for (i, &base) in bases.iter().enumerate() {
             let path = segment_path(&topic_dir, base);
             if scan(&path, base)?.damage.is_some() {
-                repaired.push(repair_segment(&topic_dir, &path, base)?);
+                let last = i + 1 == bases.len();
+                repaired.push(repair_segment(&topic_dir, &path, base, last)?);
             }
         }
     }
     Ok(repaired)
 }
 
-fn repair_segment(topic_dir: &Path, path: &Path, base: u64) -> io::Result<Repaired> {
+fn repair_segment(topic_dir: &Path, path: &Path, base: u64, last: bool) -> io::Result<Repaired> {
     let bytes = fs::read(path)?;
     let mut kept = Vec::with_capacity(bytes.len());
-    let (mut records, mut lost) = (0, Vec::new());
+    let (mut records, mut lost, mut burned) = (0, Vec::new(), None);
     let (mut at, mut next) = (0, base);
     while at < bytes.len() {
         match decode(&bytes[at..]) {
@@ -159,7 +166,11 @@ fn repair_segment(topic_dir: &Path, path: &Path, base: u64) -> io::Result<Repair
                 at += size;
             }
             Ok(None) | Err(_) => {
-                let resumes = resume(&bytes, at + 1, next).unwrap_or(bytes.len());
+                let resumes = resume(&bytes, at + 1, next);
+                if resumes.is_none() && last {
+                    burned = whole_frame_seq(&bytes, at, next);
+                }
+                let resumes = resumes.unwrap_or(bytes.len());
                 lost.push((at as u64, resumes as u64));
                 at = resumes;
             }
@@ -178,6 +189,17 @@ fn repair_segment(topic_dir: &Path, path: &Path, base: u64) -> io::Result<Repair
     // The original stays under its name until the repaired copy replaces it
     // in one rename: a crash in between leaves one of the two, never none.
     fs::hard_link(path, &kept_as)?;
+    if let Some(seq) = burned {
+        match OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .open(segment_path(topic_dir, seq + 1))
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
     sync_dir(topic_dir)?;
     fs::rename(&fresh, path)?;
     sync_dir(topic_dir)?;
@@ -186,14 +208,28 @@ fn repair_segment(topic_dir: &Path, path: &Path, base: u64) -> io::Result<Repair
         kept_as,
         records,
         lost,
+        burned,
     })
 }
 
-/// Opens the active segment for appending after its last whole frame, and
-/// returns the file, its length and the last sequence number in it. A torn
-/// tail is cut (and logged); damage inside the segment is an error naming
-/// the file and offset, and nothing is changed.
-pub(super) fn recover(path: &Path, base: u64) -> io::Result<(File, u64, Option<u64>)> {
+/// The active segment, opened for appending after its last whole frame.
+pub(super) struct Recovered {
+    /// The file, positioned at its end.
+    pub file: File,
+    /// Its length.
+    pub end: u64,
+    /// The last sequence number in it, or cut from its end as damaged.
+    pub last_seq: Option<u64>,
+    /// A whole record that failed its checksum was cut from the end: its
+    /// number must not be handed out again, so the next record starts a
+    /// new segment named after it (the segment's name keeps that durably).
+    pub burned: bool,
+}
+
+/// Opens the active segment for appending after its last whole frame. A
+/// torn tail is cut (and logged); damage inside the segment is an error
+/// naming the file and offset, and nothing is changed.
+pub(super) fn recover(path: &Path, base: u64) -> io::Result<Recovered> {
     let mut file = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -202,12 +238,13 @@ pub(super) fn recover(path: &Path, base: u64) -> io::Result<(File, u64, Option<u
         .open(path)?;
     let scan = scan(path, base)?;
     let mut last_seq = scan.last_seq;
+    let mut burned = false;
     match &scan.damage {
         None => {}
         Some(damage) if damage.is_torn_tail() => {
             let len = file.metadata()?.len();
             let next = scan.last_seq.map_or(base, |s| s + 1);
-            match whole_frame_seq(path, damage.offset, next)? {
+            match whole_frame_seq(&fs::read(path)?, damage.offset as usize, next) {
                 // A whole frame whose checksum fails: a torn write whose
                 // pages did not all reach the disk, or a record damaged on
                 // disk after it was acknowledged. Its number is not reused.
@@ -220,6 +257,7 @@ pub(super) fn recover(path: &Path, base: u64) -> io::Result<(File, u64, Option<u
                         "the last record of the log fails its checksum and is cut; if it was acknowledged it is lost (its sequence number is not handed out again)"
                     );
                     last_seq = Some(seq);
+                    burned = true;
                 }
                 None => tracing::warn!(
                     path = %path.display(),
@@ -235,21 +273,22 @@ pub(super) fn recover(path: &Path, base: u64) -> io::Result<(File, u64, Option<u
         Some(damage) => return Err(corrupt(damage)),
     }
     file.seek(SeekFrom::Start(scan.valid_end))?;
-    Ok((file, scan.valid_end, last_seq))
+    Ok(Recovered {
+        file,
+        end: scan.valid_end,
+        last_seq,
+        burned,
+    })
 }
 
-/// The sequence number of the frame at `offset` if its header says it is
-/// the whole frame numbered `next` (only its checksum fails).
-fn whole_frame_seq(path: &Path, offset: u64, next: u64) -> io::Result<Option<u64>> {
-    let bytes = fs::read(path)?;
-    let at = offset as usize;
-    let Some(header) = bytes.get(at..at + HEADER + 8) else {
-        return Ok(None);
-    };
+/// The sequence number of the frame at `at` if its header says it is the
+/// last whole frame of `bytes`, numbered `next` (only its checksum fails).
+fn whole_frame_seq(bytes: &[u8], at: usize, next: u64) -> Option<u64> {
+    let header = bytes.get(at..at + HEADER + 8)?;
     let len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes")) as usize;
     let seq = u64::from_le_bytes(header[HEADER..HEADER + 8].try_into().expect("8 bytes"));
     let whole = (FIXED..=MAX_BODY).contains(&len) && at + HEADER + len == bytes.len();
-    Ok((whole && seq == next).then_some(seq))
+    (whole && seq == next).then_some(seq)
 }
 
 fn corrupt(damage: &Damage) -> io::Error {

@@ -106,6 +106,27 @@ async fn a_damaged_last_frame_is_cut_and_nothing_before_it() {
 }
 
 #[tokio::test]
+async fn a_cut_damaged_last_record_keeps_its_number_burned_across_restarts_and_repair() {
+    for repaired in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, ends) = segment(dir.path(), 50, 100);
+        flip(&path, ends[ends.len() - 1] - 3);
+        if repaired {
+            let done = repair(dir.path()).unwrap();
+            assert_eq!(done[0].burned, Some(49));
+        } else {
+            // The first start cuts it; nothing is written before the next.
+            drop(EmbeddedLog::open(dir.path(), ["t"]).unwrap());
+        }
+        drop(EmbeddedLog::open(dir.path(), ["t"]).unwrap());
+        assert_eq!(next_seq(dir.path()).await, 50, "repaired: {repaired}");
+        let mut expected: Vec<u64> = (0..49).collect();
+        expected.push(50);
+        assert_eq!(seqs(dir.path()), expected);
+    }
+}
+
+#[tokio::test]
 async fn damage_inside_a_segment_stops_the_open_and_repair_keeps_both_sides() {
     for (count, size, damaged) in [(50, 100, 20), (9_000, 600, 8_000), (9_000, 600, 3)] {
         let dir = tempfile::tempdir().unwrap();
@@ -176,7 +197,7 @@ fn random_truncations_and_flips_keep_every_frame_before_the_damage() {
         let damaged = ends.iter().position(|&end| end > at).unwrap() as u64;
         let last = damaged + 1 == count;
         match super::recovery::recover(&path, 0) {
-            Ok((_, end, last_seq)) => {
+            Ok(super::recovery::Recovered { end, last_seq, .. }) => {
                 assert!(!flipped || last, "damage at {at} inside the log was cut");
                 let kept_end = if damaged == 0 {
                     0

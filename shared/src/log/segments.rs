@@ -68,18 +68,22 @@ impl Segments {
             std::fs::rename(&unsegmented, segment_path(&topic_dir, 0))?;
         }
         let base = segment_bases(&topic_dir)?.last().copied().unwrap_or(0);
-        let (file, end, last_seq) = recover(&segment_path(&topic_dir, base), base)?;
+        let recovered = recover(&segment_path(&topic_dir, base), base)?;
         sync_dir(&topic_dir)?;
+        let next_seq = recovered.last_seq.map_or(base, |seq| seq + 1);
         let mut segments = Segments {
             dir: topic_dir,
             options,
-            file,
+            file: recovered.file,
             base,
-            end,
+            end: recovered.end,
             broken: false,
         };
+        if recovered.burned {
+            segments.roll(next_seq)?;
+        }
         segments.expire();
-        Ok((segments, last_seq.map_or(base, |seq| seq + 1)))
+        Ok((segments, next_seq))
     }
 
     /// Appends whole frames and syncs them; on failure the segment is cut

@@ -52,6 +52,11 @@ impl EmbeddedLog {
     pub fn commits(&self) -> HashMap<String, tokio::sync::watch::Receiver<u64>> {
         self.log.commits()
     }
+
+    /// The data directory's id, made once (see [`crate::log::Log::id`]).
+    pub fn id(&self) -> &str {
+        self.log.id()
+    }
 }
 
 #[async_trait]

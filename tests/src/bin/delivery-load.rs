@@ -67,10 +67,15 @@ async fn drain(dir: &Path, toml: &str, env: &[(&str, &str)], records: u64) -> f6
     let deliver = destination::build(&settings);
     let (_keep, commits) = tokio::sync::watch::channel(records);
     let shutdown = CancellationToken::new();
+    let log_id = Log::open(dir, [TOPIC], LogOptions::default())
+        .expect("log opens")
+        .id()
+        .to_owned();
     let consumer = Consumer {
         settings,
         deliver: deliver.clone(),
         data_dir: dir.to_owned(),
+        log_id,
         commits,
         shutdown: shutdown.clone(),
     };
