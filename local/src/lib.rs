@@ -2,6 +2,7 @@
 //! topic's records, `sign` computes webhook signature headers for testing,
 //! `repair` mends a damaged log, `urls` lists a deployed stack's URLs.
 
+mod admission;
 mod console;
 mod demo;
 mod deploy;

@@ -3,7 +3,9 @@
 //! request's headers that also closes idle keep-alive connections, a deadline
 //! for a client to take the bytes of an answer (a client that pipelines
 //! requests and never reads would otherwise hold its connection forever), a
-//! bound on buffered header bytes, a cap on open connections, and a deadline for
+//! bound on buffered header bytes, caps on open connections (in all and per
+//! peer address, closing connections still waiting for headers first, see
+//! [`crate::admission`]), and a deadline for
 //! graceful shutdown after which the connections still open are dropped
 //! (every acknowledged record is already durable).
 
@@ -14,6 +16,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -22,6 +26,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
+
+use crate::admission::{Admission, PeerRoom};
 
 /// The connection-level limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +41,13 @@ pub struct Limits {
     pub write_timeout: Duration,
     /// The most bytes buffered for a request's headers.
     pub max_header_bytes: usize,
-    /// The most connections open at once; more wait in the listen queue.
+    /// The most connections open at once; past it, the connection waiting
+    /// longest for headers is closed, or, if none is, new ones wait.
     pub max_connections: usize,
+    /// The most connections one peer address may hold (0: no cap); past it,
+    /// its connection waiting longest for headers is closed, or, if none
+    /// is, the new one.
+    pub max_connections_per_peer: usize,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
 }
@@ -50,24 +61,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let admission = Admission::default();
     let (closing, closed) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
-    let mut warned: Option<tokio::time::Instant> = None;
+    let mut warned = Warned::default();
     loop {
-        if slots.available_permits() == 0
-            && warned.is_none_or(|at| at.elapsed() > Duration::from_secs(10))
-        {
-            warned = Some(tokio::time::Instant::now());
-            tracing::warn!(
-                max_connections = limits.max_connections,
-                "connection limit reached: new connections wait until one closes (--max-connections)"
-            );
-        }
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
-            () = &mut shutdown => break,
-        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -80,18 +79,54 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        if admission.room_for(peer.ip(), limits.max_connections_per_peer) == PeerRoom::Full {
+            warned.peer_full(peer, limits.max_connections_per_peer);
+            drop(stream);
+            continue;
+        }
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                if !admission.close_oldest_waiting() {
+                    warned.server_full(limits.max_connections);
+                }
+                tokio::select! {
+                    slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+                    () = &mut shutdown => break,
+                }
+            }
+        };
         let _ = stream.set_nodelay(true);
-        // The slot is released when the connection ends, or, for a
-        // websocket, when the socket that took it over closes.
-        let slot = ConnectionSlot::new(slot);
+        let admitted = Arc::new(admission.admit(peer.ip()));
+        // The slot (and the peer's count) is released when the connection
+        // ends, or, for a websocket, when the socket that took it over closes.
+        let slot = ConnectionSlot::new((slot, admitted.peer_slot()));
+        let on_request = admitted.clone();
+        let app = app.clone();
         let service =
-            TowerToHyperService::new(app.clone().map_request(move |request: Request<Incoming>| {
+            TowerToHyperService::new(tower::service_fn(move |request: Request<Incoming>| {
                 let mut request = request.map(Body::new);
                 request.extensions_mut().insert(slot.clone());
-                request
+                let busy = on_request.busy();
+                let app = app.clone();
+                async move {
+                    let Some(busy) = busy else {
+                        return Ok(closed_for_room());
+                    };
+                    let response = app.oneshot(request).await;
+                    if response
+                        .as_ref()
+                        .is_ok_and(|r| r.status() == StatusCode::SWITCHING_PROTOCOLS)
+                    {
+                        busy.taken_over();
+                    }
+                    response
+                }
             }));
         let mut closed = closed.clone();
+        let evicted = admitted.closed_for_room();
         connections.spawn(async move {
+            let _admitted = admitted;
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
@@ -108,6 +143,8 @@ pub async fn serve(
             tokio::pin!(connection);
             tokio::select! {
                 result = connection.as_mut() => log_end(result, peer),
+                // No request is in progress (see `Admission`): drop it.
+                () = evicted.cancelled() => {}
                 _ = closed.changed() => {
                     connection.as_mut().graceful_shutdown();
                     log_end(connection.await, peer);
@@ -132,6 +169,52 @@ pub async fn serve(
             "connections still open after the shutdown grace period are dropped; every acknowledged record is durable"
         );
         connections.shutdown().await;
+    }
+}
+
+/// The answer to a request whose headers arrived just as its connection
+/// was closed to make room.
+fn closed_for_room() -> axum::response::Response {
+    let mut response = inlet_shared::Error::Unavailable {
+        reason: "connection closed to make room".into(),
+        retry_after: Duration::from_secs(1),
+    }
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// When a cap was last reported, so a flood logs one WARN each 10 s.
+#[derive(Default)]
+struct Warned {
+    peer: Option<tokio::time::Instant>,
+    server: Option<tokio::time::Instant>,
+}
+
+impl Warned {
+    fn due(at: &mut Option<tokio::time::Instant>) -> bool {
+        let due = at.is_none_or(|at| at.elapsed() > Duration::from_secs(10));
+        if due {
+            *at = Some(tokio::time::Instant::now());
+        }
+        due
+    }
+
+    fn peer_full(&mut self, peer: std::net::SocketAddr, cap: usize) {
+        if Self::due(&mut self.peer) {
+            tracing::warn!(peer = %peer.ip(), max_connections_per_peer = cap, "a peer has as many connections as it may hold, each with a request in progress: its new connections are closed (--max-connections-per-peer)");
+        }
+    }
+
+    fn server_full(&mut self, cap: usize) {
+        if Self::due(&mut self.server) {
+            tracing::warn!(
+                max_connections = cap,
+                "connection limit reached with a request in progress on every connection: new connections wait until one closes (--max-connections)"
+            );
+        }
     }
 }
 

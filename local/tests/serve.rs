@@ -762,31 +762,147 @@ fn headers_over_the_limit_are_refused() {
     assert!(read_to_close(&mut fine).starts_with("HTTP/1.1 200"));
 }
 
-/// Past `--max-connections`, a new connection waits until one closes.
+/// A connection to `server` from `127.0.0.<last>`: another client address
+/// on the same machine.
+fn connect_from(server: &Server, last: u8) -> std::net::TcpStream {
+    let to: std::net::SocketAddr = server
+        .base_url
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(([127, 0, 0, last], 0).into()).unwrap();
+        socket.connect(to).await.unwrap()
+    });
+    let stream = stream.into_std().unwrap();
+    stream.set_nonblocking(false).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream
+}
+
+/// Headers of a webhook whose body never comes: a request in progress.
+const HALF_SENT: &[u8] =
+    b"POST /webhooks/segment HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{";
+const HEALTH: &[u8] = b"GET /health HTTP/1.1\r\nHost: x\r\nconnection: close\r\n\r\n";
+
+/// At `--max-connections`, the connection that has waited longest for
+/// headers is closed to make room; one with a request in progress is not.
 #[test]
-fn new_connections_wait_while_the_connection_cap_is_reached() {
+fn at_the_connection_cap_a_connection_still_waiting_for_headers_makes_room() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let server = limited(dir.path(), &["--max-connections", "2"]);
+    let mut busy = connect(&server);
+    busy.write_all(HALF_SENT).unwrap();
+    let mut silent = connect(&server);
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let mut third = connect(&server);
+    third.write_all(HEALTH).unwrap();
+    let answer = read_to_close(&mut third);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(read_to_close(&mut silent), "", "the silent one was closed");
+    busy.write_all(&[b' '; 99]).unwrap();
+    let answer = read_to_close(&mut busy);
+    assert!(!answer.is_empty(), "the busy one was answered");
+}
+
+/// Past `--max-connections`, with a request in progress on every
+/// connection, a new connection waits until one ends.
+#[test]
+fn new_connections_wait_while_every_connection_has_a_request_in_progress() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let server = limited(
         dir.path(),
-        &["--max-connections", "2", "--header-timeout", "2s"],
+        &["--max-connections", "2", "--request-timeout", "2s"],
     );
-    let _first = connect(&server);
-    let _second = connect(&server);
+    let mut first = connect(&server);
+    first.write_all(HALF_SENT).unwrap();
+    let mut second = connect(&server);
+    second.write_all(HALF_SENT).unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let started = Instant::now();
     let mut third = connect(&server);
-    third
-        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nconnection: close\r\n\r\n")
-        .unwrap();
+    third.write_all(HEALTH).unwrap();
     let answer = read_to_close(&mut third);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    // Served only once the two silent connections were closed.
+    // Served only once the two requests timed out.
     assert!(
         started.elapsed() >= Duration::from_millis(1500),
         "{:?}",
         started.elapsed()
     );
+}
+
+/// One client address holds at most `--max-connections-per-peer`: its
+/// silent connections make room for its new ones, and a client at another
+/// address is served at once however many it opens.
+#[test]
+fn one_address_cannot_hold_the_server() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let server = limited(
+        dir.path(),
+        &["--max-connections", "8", "--max-connections-per-peer", "4"],
+    );
+    let mut hostile: Vec<_> = (0..20).map(|_| connect_from(&server, 2)).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let mut fine = connect(&server);
+    fine.write_all(HEALTH).unwrap();
+    assert!(read_to_close(&mut fine).starts_with("HTTP/1.1 200"));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    for stream in &hostile {
+        stream
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+    }
+    let open = hostile
+        .iter_mut()
+        .map(|s| {
+            let mut byte = [0];
+            // A timeout is a connection still open; 0 bytes is one closed.
+            std::io::Read::read(s, &mut byte).is_err()
+        })
+        .filter(|open| *open)
+        .count();
+    assert_eq!(open, 4, "the newest four are kept");
+
+    // Four requests in progress from it: its next connection is closed.
+    let busy: Vec<_> = (0..4)
+        .map(|_| {
+            let mut s = connect_from(&server, 3);
+            s.write_all(HALF_SENT).unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut refused = connect_from(&server, 3);
+    refused
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    assert_eq!(read_to_close(&mut refused), "");
+    let mut fine = connect(&server);
+    fine.write_all(HEALTH).unwrap();
+    assert!(read_to_close(&mut fine).starts_with("HTTP/1.1 200"));
+    drop(busy);
 }
 
 /// SIGTERM stops the server within `--shutdown-grace` even while a client
