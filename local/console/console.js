@@ -55,10 +55,22 @@ function flash(button, text) {
   setTimeout(() => (button.textContent = before), 1500);
 }
 
+// The console API needs the token the page was given (or the demo's, on
+// loopback).
+function authorized(options = {}) {
+  const headers = { ...(options.headers ?? {}) };
+  if (token()) headers.authorization = `Bearer ${token()}`;
+  return { ...options, headers };
+}
+
 async function json(path, options) {
-  const response = await fetch(path, options);
+  const response = await fetch(path, authorized(options));
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body?.error?.message ?? `${response.status} ${response.statusText}`);
+  if (!response.ok) {
+    const error = new Error(body?.error?.message ?? `${response.status} ${response.statusText}`);
+    error.status = response.status;
+    throw error;
+  }
   return body;
 }
 
@@ -216,7 +228,7 @@ function render() {
       const pre = element("pre", "…");
       details.append(pre);
       const query = new URLSearchParams({ stream: record.streamId, time: record.dateTime });
-      const response = await fetch(`/console/api/topics/${encodeURIComponent(record.topicName)}/record?${query}`).catch(() => null);
+      const response = await fetch(`/console/api/topics/${encodeURIComponent(record.topicName)}/record?${query}`, authorized()).catch(() => null);
       if (response?.ok) {
         pre.textContent = JSON.stringify(await response.json(), null, 2);
       } else {
@@ -301,16 +313,27 @@ function fillTopics(select, topics, preferred) {
   if (topics.includes(preferred)) select.value = preferred;
 }
 
+let started = false;
+
 async function start() {
   try {
     overview = await json("/console/api/overview");
-  } catch {
+  } catch (error) {
+    if (error.status === 401) {
+      status(token() ? "The token was refused" : "A token is needed", "bad");
+      banner(token()
+        ? `The token was refused: ${error.message}. Enter a token of this server (tokens.<name>).`
+        : "Enter a token of this server (tokens.<name> in its configuration) to see its ways in and records.");
+      $("token").focus();
+      return;
+    }
     status("Offline", "bad");
     banner("The server does not answer: start it with `cargo run -p inlet -- serve`. Retrying every 3 s.");
     setTimeout(start, 3000);
     return;
   }
   banner("");
+  started = true;
   if (overview.demoToken && !token()) $("token").value = overview.demoToken;
 
   const sources = $("sources").tBodies[0];
@@ -351,10 +374,12 @@ async function start() {
     $("live-pause").setAttribute("aria-pressed", String(live.paused));
     $("live-pause").textContent = live.paused ? "Resume" : "Pause";
   });
-  $("token").addEventListener("change", connect);
   await writerSnippet();
   setInterval(render, RENDER_EVERY_MS);
   await connect();
 }
 
+// Before the page has loaded, a token entered loads it; after, it connects
+// the live view with the new token.
+$("token").addEventListener("change", () => (started ? connect() : start()));
 start();

@@ -4,25 +4,34 @@
 //! the SignalR client is Microsoft's browser bundle, vendored with its
 //! licence.
 //!
-//! The page gets no secret: it asks for a token, except that a demo served
-//! on loopback hands it the demo token. A sample webhook is signed here, by
-//! the server, and only while it listens on loopback (anyone who can reach
-//! the page could otherwise have any body signed).
+//! The page gets no secret: it asks for a token, and every API route that
+//! reads data needs one (`Authorization: Bearer`), seeing only the topics
+//! the token may write to or read. Two privileges hold only for a server
+//! listening on loopback asked through a loopback name (`Host`), so a page
+//! of another site rebinding its name to 127.0.0.1 gets neither: a demo
+//! hands the page its token, and a sample webhook is signed here, by the
+//! server (anyone who can reach the page could otherwise have any body
+//! signed).
 
+use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use inlet_shared::Config;
+use inlet_shared::config::Token;
 use inlet_shared::field::{Field, set_pointer};
+use inlet_shared::http::host_is_loopback;
 use inlet_shared::log::LogReader;
 use inlet_shared::service::LogFeed;
 use inlet_shared::signature::{Scheme, SignWith};
+use inlet_shared::writer::{Tokens, bearer_token};
+use inlet_shared::{Config, Error, Result};
 use serde_json::{Value, json};
+use tokio::sync::Semaphore;
 
 /// What the page's API answers from.
 #[derive(Clone)]
@@ -35,6 +44,10 @@ pub(crate) struct Console {
     demo_token: Option<String>,
     /// The embedded log, where a record's CloudEvent is looked up.
     log: Option<LogFeed>,
+    /// The tokens the API accepts.
+    tokens: Tokens,
+    /// Record lookups that may run at once.
+    lookups: Arc<Semaphore>,
 }
 
 const INDEX: &str = include_str!("../console/index.html");
@@ -52,14 +65,33 @@ impl Console {
         log: Option<LogFeed>,
     ) -> Self {
         Console {
+            tokens: Tokens::new(&config),
             config,
             base_url,
             loopback,
             demo_token: demo_token.filter(|_| loopback),
             log,
+            lookups: Arc::new(Semaphore::new(LOOKUPS_AT_ONCE)),
         }
     }
 
+    /// Whether the loopback privileges hold for this request: the server
+    /// listens on loopback and was asked through a loopback name.
+    fn loopback_request(&self, headers: &HeaderMap) -> bool {
+        self.loopback && host_is_loopback(headers)
+    }
+
+    /// Who is asking: a configured token, or the page of a demo on
+    /// loopback (which may see everything); 401 otherwise.
+    fn access(&self, headers: &HeaderMap) -> Result<Access> {
+        match bearer_token(headers) {
+            Ok(given) => Ok(Access::Token(self.tokens.check(given)?.clone())),
+            Err(_) if self.demo_token.is_some() && self.loopback_request(headers) => {
+                Ok(Access::Demo)
+            }
+            Err(e) => Err(e),
+        }
+    }
     /// The page, its files and its API.
     pub(crate) fn routes(self) -> axum::Router {
         let file = |kind: &'static str, body: &'static str| {
@@ -89,12 +121,56 @@ impl Console {
     }
 }
 
-async fn overview(State(console): State<Console>) -> Json<Value> {
+/// Every route under `/console/api/` (the page's own, and the poll
+/// targets' last runs that the poller serves there) needs a token, or the
+/// loopback demo's privilege: checked here, once, for all of them.
+pub(crate) async fn require_access(
+    State(console): State<Console>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.uri().path().starts_with("/console/api/")
+        && let Err(e) = console.access(request.headers())
+    {
+        return e.into_response();
+    }
+    next.run(request).await
+}
+
+/// Who asks the console API.
+enum Access {
+    /// The demo's own page, on loopback.
+    Demo,
+    /// A configured token.
+    Token(Token),
+}
+
+impl Access {
+    /// Whether the topic is shown: the token may write to it or read it.
+    fn sees(&self, topic: &str) -> bool {
+        match self {
+            Access::Demo => true,
+            Access::Token(token) => token.topics.allows(topic) || token.read.allows(topic),
+        }
+    }
+
+    /// Whether the topic's records may be read.
+    fn reads(&self, topic: &str) -> bool {
+        match self {
+            Access::Demo => true,
+            Access::Token(token) => token.read.allows(topic),
+        }
+    }
+}
+
+async fn overview(State(console): State<Console>, headers: HeaderMap) -> Result<Json<Value>> {
+    let access = console.access(&headers)?;
     let base = &console.base_url;
     let config = &console.config;
     let sources: Vec<Value> = config
         .sources
         .values()
+        .filter(|s| access.sees(&s.topic))
         .map(|s| {
             json!({
                 "name": s.name,
@@ -107,10 +183,11 @@ async fn overview(State(console): State<Console>) -> Json<Value> {
     let pollers: Vec<Value> = config
         .pollers
         .values()
+        .filter(|p| access.sees(&p.topic))
         .map(|p| {
             json!({
                 "name": p.name,
-                "url": p.url,
+                "url": p.shown_url(),
                 "every": humantime::format_duration(p.every).to_string(),
                 "topic": p.topic,
             })
@@ -119,31 +196,42 @@ async fn overview(State(console): State<Console>) -> Json<Value> {
     let destinations: Vec<Value> = config
         .destinations
         .values()
+        .filter(|d| access.sees(&d.topic))
         .map(|d| json!({"name": d.name, "topic": d.topic, "kind": d.kind.name()}))
         .collect();
-    Json(json!({
+    let loopback = console.loopback_request(&headers);
+    Ok(Json(json!({
         "baseUrl": base,
         "hubUrl": format!("{base}/hub"),
-        "loopback": console.loopback,
-        "demoToken": console.demo_token,
-        "topics": config.topics.keys().collect::<Vec<_>>(),
+        "loopback": loopback,
+        "demoToken": console.demo_token.as_ref().filter(|_| loopback),
+        "topics": config.topics.keys().filter(|t| access.sees(t)).collect::<Vec<_>>(),
         "sources": sources,
         "pollers": pollers,
         "destinations": destinations,
-    }))
+    })))
 }
 
 /// A sample webhook for source `name`, signed by the server: the headers
 /// to send, and the same as a `curl`.
-async fn sample(State(console): State<Console>, Path(name): Path<String>) -> Response {
-    if !console.loopback {
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "samples are signed only while the server listens on loopback (--addr 127.0.0.1:…)",
-        );
+async fn sample(
+    State(console): State<Console>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    if !console.loopback_request(&headers) {
+        return Err(Error::Forbidden(
+            "samples are signed only while the server listens on loopback (--addr 127.0.0.1:…) and is asked through a loopback name (localhost, 127.0.0.1)".into(),
+        ));
     }
-    let Some(source) = console.config.sources.get(&name) else {
-        return refuse(StatusCode::NOT_FOUND, &format!("no source {name:?}"));
+    let access = console.access(&headers)?;
+    let Some(source) = console
+        .config
+        .sources
+        .get(&name)
+        .filter(|s| access.sees(&s.topic))
+    else {
+        return Err(Error::NotFound(format!("no source {name:?}")));
     };
     let id = format!("console-{:016x}", rand::random::<u64>());
     let mut body = json!({
@@ -152,50 +240,52 @@ async fn sample(State(console): State<Console>, Path(name): Path<String>) -> Res
         "messageId": id,
         "text": "Hello from the Inlet console",
     });
-    let mut headers: Vec<(String, String)> =
+    let mut signed: Vec<(String, String)> =
         vec![("content-type".into(), "application/json".into())];
     // The source finds its event id and delivery id where it was told to.
     for field in std::iter::once(&source.event_id).chain(source.delivery_id.as_ref()) {
         match field {
             Field::Pointer(pointer) => set_pointer(&mut body, pointer, &id),
-            Field::Header(header) => headers.push((header.clone(), id.clone())),
+            Field::Header(header) => signed.push((header.clone(), id.clone())),
             Field::Constant(_) => {}
         }
     }
     let body = body.to_string();
     let path = format!("/webhooks/{name}");
     if let Some(secret) = source.secrets.first() {
-        let signed = source.scheme.sign(&SignWith {
+        let signature = source.scheme.sign(&SignWith {
             secret,
             body: body.as_bytes(),
             now: SystemTime::now(),
             path_and_query: &path,
             id: &format!("msg_{id}"),
         });
-        headers.extend(signed);
+        signed.extend(signature);
     } else if !matches!(source.scheme, Scheme::None) {
-        return refuse(
-            StatusCode::CONFLICT,
-            "the source has no secret to sign with",
-        );
+        return Err(Error::Conflict(
+            "the source has no secret to sign with".into(),
+        ));
     }
     let url = format!("{}{path}", console.base_url);
     let mut curl = format!("curl -sS -w '%{{http_code}}\\n' -X POST {url}");
-    for (name, value) in &headers {
+    for (name, value) in &signed {
         curl.push_str(&format!(" -H {}", shell_quote(&format!("{name}: {value}"))));
     }
     curl.push_str(&format!(" -d {}", shell_quote(&body)));
-    Json(json!({
+    Ok(Json(json!({
         "url": url,
-        "headers": headers,
+        "headers": signed,
         "body": body,
         "curl": curl,
     }))
-    .into_response()
+    .into_response())
 }
 
-/// How far back from the end of a topic a record is looked up.
-const LOOKUP_RECORDS: u64 = 20_000;
+/// How far back from the end of a topic a record is looked up: a lookup
+/// reads at most this many records.
+const LOOKUP_RECORDS: u64 = 2_000;
+/// Lookups that run at once; more are answered 503 with `Retry-After`.
+const LOOKUPS_AT_ONCE: usize = 2;
 
 #[derive(serde::Deserialize)]
 struct RecordQuery {
@@ -203,66 +293,87 @@ struct RecordQuery {
     time: String,
 }
 
+/// The two fields a lookup compares, read without the rest of a record.
+#[derive(serde::Deserialize)]
+struct Probe<'a> {
+    #[serde(borrow, default)]
+    subject: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    time: Option<Cow<'a, str>>,
+}
+
 /// The CloudEvent of the newest record of `topic` with this stream id
-/// (`subject`) and `time`: what the Reader hub pushed as a package, whole.
-/// The page reads records through the hub; this adds only what a push
-/// leaves out.
+/// (`subject`) and `time`, among its latest [`LOOKUP_RECORDS`]: what the
+/// Reader hub pushed as a package, whole. The page reads records through
+/// the hub; this adds only what a push leaves out. Needs a token that may
+/// read the topic.
 async fn record(
     State(console): State<Console>,
     Path(topic): Path<String>,
-    axum::extract::Query(query): axum::extract::Query<RecordQuery>,
-) -> Response {
+    query: std::result::Result<
+        axum::extract::Query<RecordQuery>,
+        axum::extract::rejection::QueryRejection,
+    >,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let access = console.access(&headers)?;
+    if !access.reads(&topic) {
+        return Err(Error::Forbidden(format!(
+            "the token may not read topic {topic:?} (tokens.<name>.read)"
+        )));
+    }
+    let axum::extract::Query(query) = query.map_err(|e| Error::BadRequest(e.body_text()))?;
     let Some(log) = console.log.clone() else {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            "records are looked up in the embedded log only",
-        );
+        return Err(Error::NotFound(
+            "records are looked up in the embedded log only".into(),
+        ));
     };
     let Some(end) = log.commits.get(&topic).map(|c| *c.borrow()) else {
-        return refuse(StatusCode::NOT_FOUND, &format!("no topic {topic:?}"));
+        return Err(Error::NotFound(format!("no topic {topic:?}")));
+    };
+    let Ok(permit) = console.lookups.clone().try_acquire_owned() else {
+        return Err(Error::Unavailable {
+            reason: "record lookups are busy".into(),
+            retry_after: Duration::from_secs(1),
+        });
     };
     let found = tokio::task::spawn_blocking(move || -> std::io::Result<Option<Value>> {
+        let _permit = permit;
         let mut reader =
             LogReader::open_at(&log.data_dir, &topic, end.saturating_sub(LOOKUP_RECORDS))?;
-        let mut newest = None;
+        let mut newest: Option<inlet_shared::log::StoredRecord> = None;
         loop {
             let batch = reader.read_batch_below(end)?;
             if batch.is_empty() {
-                return Ok(newest);
+                return Ok(newest.and_then(|r| serde_json::from_slice(&r.data).ok()));
             }
             for stored in batch {
-                let Ok(event) = serde_json::from_slice::<Value>(&stored.data) else {
+                let Ok(probe) = serde_json::from_slice::<Probe>(&stored.data) else {
                     continue;
                 };
-                if event["subject"] == query.stream.as_str() && event["time"] == query.time.as_str()
-                {
-                    newest = Some(event);
+                let matches = probe.subject.as_deref() == Some(query.stream.as_str())
+                    && probe.time.as_deref() == Some(query.time.as_str());
+                drop(probe);
+                if matches {
+                    newest = Some(stored);
                 }
             }
         }
     })
     .await;
     match found {
-        Ok(Ok(Some(event))) => Json(event).into_response(),
-        Ok(Ok(None)) => refuse(
-            StatusCode::NOT_FOUND,
-            "not among the topic's latest records",
-        ),
-        Ok(Err(e)) => refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &format!("cannot read the log: {e}"),
-        ),
-        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Ok(Ok(Some(event))) => Ok(Json(event).into_response()),
+        Ok(Ok(None)) => Err(Error::NotFound(
+            "not among the topic's latest records".into(),
+        )),
+        Ok(Err(e)) => Err(Error::unavailable(format!("cannot read the log: {e}"))),
+        Err(e) => Err(Error::Io(std::io::Error::other(e.to_string()))),
     }
 }
 
 /// `text` in single quotes for a POSIX shell.
 fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
-}
-
-fn refuse(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({"error": {"message": message}}))).into_response()
 }
 
 #[cfg(test)]

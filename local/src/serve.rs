@@ -15,7 +15,7 @@ use clap::{Args, ValueEnum};
 use inlet_shared::checkpoint::EmbeddedCheckpoints;
 use inlet_shared::config::ConfigError;
 use inlet_shared::dedupe::{EmbeddedDedupe, Follow};
-use inlet_shared::http::route_not_found;
+use inlet_shared::http::{json_errors, route_not_found};
 use inlet_shared::log::LogOptions;
 use inlet_shared::publish::{Published, Publisher};
 use inlet_shared::service::{BannerSection, LocalContext, LogFeed};
@@ -25,7 +25,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::console::Console;
+use crate::console::{self, Console};
 use crate::demo::{self, Demo};
 use crate::server::{self, Limits};
 
@@ -254,7 +254,13 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         demo.as_ref().map(|d| d.token.clone()),
         ctx.log_feed.clone(),
     );
-    app = app.merge(console.routes());
+    let guard = console.clone();
+    app = app
+        .merge(console.routes())
+        .layer(axum::middleware::from_fn_with_state(
+            guard,
+            console::require_access,
+        ));
     banner.finish(&args, &ctx.base_url, &config, demo.as_ref());
     // Requests cannot hang forever; connection-level limits against slow
     // clients are separate.
@@ -263,7 +269,8 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             args.request_timeout,
-        ));
+        ))
+        .layer(axum::middleware::map_response(json_errors));
 
     print!("{banner}");
     let mut tasks: Vec<_> = tasks.into_iter().map(tokio::spawn).collect();

@@ -905,6 +905,60 @@ fn one_address_cannot_hold_the_server() {
     drop(busy);
 }
 
+/// Every error answer carries the documented JSON body, those made outside
+/// Inlet's handlers (a 405, a 408, an extractor's rejection) included.
+#[test]
+fn every_error_answer_has_the_json_error_body() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let server = limited(dir.path(), &["--request-timeout", "1s"]);
+    let client = reqwest::blocking::Client::new();
+    let error = |response: reqwest::blocking::Response| -> (u16, serde_json::Value) {
+        let status = response.status().as_u16();
+        let text = response.text().unwrap();
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: {text:?}"));
+        (status, body)
+    };
+    let (status, body) = error(
+        client
+            .post(format!("{}/health", server.base_url))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (405, &"method_not_allowed".into())
+    );
+    let (status, body) = error(
+        client
+            .post(format!(
+                "{}/hub/negotiate?negotiateVersion=abc",
+                server.base_url
+            ))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "bad_request");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("negotiateVersion")
+    );
+
+    let mut slow = connect(&server);
+    slow.write_all(
+        b"POST /webhooks/segment HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{",
+    )
+    .unwrap();
+    let answer = read_to_close(&mut slow);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let body: serde_json::Value =
+        serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(body["error"]["code"], "request_timeout");
+}
+
 /// SIGTERM stops the server within `--shutdown-grace` even while a client
 /// holds a half-sent request.
 #[test]

@@ -151,7 +151,7 @@ pub fn local(ctx: &LocalContext) -> LocalService {
             format!(
                 "{:<12} {} every {} -> topic {}",
                 target.name,
-                target.url,
+                target.shown_url(),
                 humantime::format_duration(target.every),
                 target.topic
             )

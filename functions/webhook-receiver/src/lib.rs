@@ -18,7 +18,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use inlet_shared::config::Source;
 use inlet_shared::field::{Document, Lookup};
-use inlet_shared::http::{method_not_allowed, read_body, route_not_found};
+use inlet_shared::http::{method_not_allowed, read_body};
 use inlet_shared::model::{CloudEvent, EventData, event_type};
 use inlet_shared::publish::{Delivery, Outcome, Publisher, Route};
 use inlet_shared::signature::{Scheme, Unverified, Verified};
@@ -86,7 +86,7 @@ pub fn routes(receiver: WebhookReceiver) -> Router {
 
 /// The receiver's whole router, as served in Lambda: unknown paths get a JSON 404.
 pub fn router(receiver: WebhookReceiver) -> Router {
-    routes(receiver).fallback(route_not_found)
+    inlet_shared::http::served(routes(receiver))
 }
 
 async fn receive(

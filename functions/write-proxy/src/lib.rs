@@ -17,7 +17,7 @@ use axum::handler::Handler;
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
-use inlet_shared::http::{cors_layer, method_not_allowed, read_body, route_not_found};
+use inlet_shared::http::{cors_layer, method_not_allowed, read_body};
 use inlet_shared::publish::Publisher;
 use inlet_shared::service::{BannerSection, LocalContext, LocalService};
 use inlet_shared::writer::{Message, MessageKind, QuixWriter, bearer_token};
@@ -218,7 +218,7 @@ pub fn routes(proxy: WriteProxy) -> Router {
 
 /// The write proxy's whole router, as served in Lambda.
 pub fn router(proxy: WriteProxy) -> Router {
-    routes(proxy).fallback(route_not_found)
+    inlet_shared::http::served(routes(proxy))
 }
 
 #[derive(Serialize)]

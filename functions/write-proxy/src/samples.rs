@@ -5,6 +5,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use inlet_shared::http::host_is_loopback;
 use inlet_shared::time::unix_nanos;
 use inlet_shared::{Error, Result};
 use serde::Deserialize;
@@ -46,12 +47,10 @@ pub(crate) async fn serve(
             )));
         }
     }
-    let base = proxy
-        .config()
-        .writer
-        .public_url
-        .clone()
-        .unwrap_or_else(|| base_url(&headers));
+    let (base, guessed) = match &proxy.config().writer.public_url {
+        Some(url) => (url.clone(), false),
+        None => base_url(&headers),
+    };
     let url = format!("{base}/topics/{topic}/streams/{stream}/events/data");
     let now = unix_nanos(proxy.writer.publisher().now());
     let snippet = match lang.as_str() {
@@ -64,6 +63,14 @@ pub(crate) async fn serve(
                 LANGUAGES.join(", ")
             )));
         }
+    };
+    let comment = if lang == "javascript" { "//" } else { "#" };
+    let snippet = if guessed {
+        format!(
+            "{comment} The server was asked under a name it does not know, so this snippet says localhost:\n{comment} replace it with the server's address (or set writer.public_url in its configuration).\n{snippet}"
+        )
+    } else {
+        snippet
     };
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -81,6 +88,26 @@ fn is_safe_name(value: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// The base URL for a snippet without `writer.public_url`: the `Host` the
+/// client used if it is a loopback name or address (a snippet served
+/// through a cache to someone else would otherwise send their token to
+/// whatever `Host` said), else `http://localhost` and `true` (the snippet
+/// says so). The scheme is `X-Forwarded-Proto`'s (API Gateway sets it) or
+/// http.
+fn base_url(headers: &HeaderMap) -> (String, bool) {
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .filter(|p| *p == "https" || *p == "http")
+        .unwrap_or("http");
+    match headers.get(header::HOST).and_then(|v| v.to_str().ok()) {
+        Some(host) if host_is_loopback(headers) && is_safe_host(host) => {
+            (format!("{proto}://{host}"), false)
+        }
+        _ => ("http://localhost".to_owned(), true),
+    }
+}
+
 /// Whether `host` is a host name or address with an optional port, and
 /// nothing a shell would run (`$(...)`, backticks) or a string would end on.
 fn is_safe_host(host: &str) -> bool {
@@ -89,22 +116,6 @@ fn is_safe_host(host: &str) -> bool {
         && host
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':' | '[' | ']'))
-}
-
-/// The base URL the client used: `X-Forwarded-Proto` (API Gateway sets it)
-/// or http, and `Host` (`localhost` unless it is a plain host and port).
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| is_safe_host(h))
-        .unwrap_or("localhost");
-    let proto = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .filter(|p| *p == "https" || *p == "http")
-        .unwrap_or("http");
-    format!("{proto}://{host}")
 }
 
 fn curl(url: &str, now: i64) -> String {

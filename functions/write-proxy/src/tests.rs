@@ -496,7 +496,7 @@ async fn samples_are_ready_to_run_for_this_deployment() {
         let answer = h
             .send(
                 Request::get(format!("/samples/{lang}?topic=other&stream=my-car"))
-                    .header("host", "writer.example.com")
+                    .header("host", "127.0.0.1:8787")
                     .header("x-forwarded-proto", "https")
                     .body(Body::empty())
                     .unwrap(),
@@ -512,12 +512,32 @@ async fn samples_are_ready_to_run_for_this_deployment() {
         assert!(
             answer
                 .body
-                .contains("https://writer.example.com/topics/other/streams/my-car/events/data"),
+                .contains("https://127.0.0.1:8787/topics/other/streams/my-car/events/data"),
             "{lang}: {}",
             answer.body
         );
+        assert!(!answer.body.contains("does not know"), "{lang}");
         assert!(answer.body.contains("INLET_TOKEN"), "{lang}");
         assert!(!answer.body.contains(TOKEN), "{lang} leaks a token");
+
+        // A Host the server does not know (a poisoned cache could serve
+        // the snippet to someone else) is never copied into it.
+        let answer = h
+            .send(
+                Request::get(format!("/samples/{lang}?topic=other"))
+                    .header("host", "attacker.example.com")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert!(!answer.body.contains("attacker"), "{lang}: {}", answer.body);
+        assert!(
+            answer.body.contains("http://localhost/topics/other/")
+                && answer.body.contains("a name it does not know")
+                && answer.body.contains("writer.public_url"),
+            "{lang}: {}",
+            answer.body
+        );
     }
     let answer = h
         .send(request(Method::GET, "/samples/cobol", None, ""))
@@ -537,8 +557,14 @@ async fn samples_are_ready_to_run_for_this_deployment() {
 
     let h = harness_with("[writer]\npublic_url = \"https://inlet.example.org\"");
     let answer = h
-        .send(request(Method::GET, "/samples/curl", None, ""))
+        .send(
+            Request::get("/samples/curl")
+                .header("host", "attacker.example.com")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await;
+    assert!(!answer.body.contains("does not know"), "{}", answer.body);
     assert!(
         answer
             .body

@@ -52,6 +52,61 @@ pub struct Poller {
     pub keep_keys: usize,
 }
 
+impl Poller {
+    /// The URL as a page or log may show it: user info and every query
+    /// value hidden (an API key often travels in one).
+    pub fn shown_url(&self) -> String {
+        shown_url(&self.url)
+    }
+}
+
+fn shown_url(url: &str) -> String {
+    let url = url.split_once('#').map_or(url, |(before, _)| before);
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let base = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            match authority.rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://…@{host}{path}"),
+                None => format!("{scheme}://{authority}{path}"),
+            }
+        }
+        None => base.to_owned(),
+    };
+    let Some(query) = query else {
+        return base;
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) => format!("{key}=…"),
+            None => "…".to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", pairs.join("&"))
+}
+
+#[cfg(test)]
+mod shown_url_tests {
+    use super::shown_url;
+
+    #[test]
+    fn user_info_and_query_values_are_hidden() {
+        assert_eq!(
+            shown_url("https://user:pw@api.example.com/beers?key=s3cret&n=1#x"),
+            "https://…@api.example.com/beers?key=…&n=…"
+        );
+        assert_eq!(
+            shown_url("https://api.example.com/v1/random"),
+            "https://api.example.com/v1/random"
+        );
+        assert_eq!(shown_url("http://h?tokenonly"), "http://h?…");
+    }
+}
+
 /// The HTTP method a poller fetches with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PollMethod {

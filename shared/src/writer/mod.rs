@@ -81,9 +81,7 @@ impl Message {
     pub fn event_value(id: String, now: std::time::SystemTime, body: &[u8]) -> Result<Message> {
         let value = std::str::from_utf8(body)
             .map_err(|_| Error::BadRequest("the event value is not UTF-8 text".into()))?;
-        if id.is_empty() {
-            return Err(Error::BadRequest("the event id is empty".into()));
-        }
+        payload::check_id("the event id", &id)?;
         Ok(Message::Events(vec![EventData {
             id,
             timestamp: crate::time::unix_nanos(now),

@@ -114,6 +114,21 @@ pub fn stream_end(body: &[u8]) -> Result<StreamEnd> {
     parse(body, "close")
 }
 
+/// Refuses an id that is empty or holds a control character (as a stream
+/// id may not): `what` names it in the message.
+pub(crate) fn check_id(what: &str, id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(Error::BadRequest(format!("{what} is empty")));
+    }
+    if let Some(c) = id.chars().find(|c| c.is_control()) {
+        return Err(Error::BadRequest(format!(
+            "{what} contains the control character U+{:04X}",
+            c as u32
+        )));
+    }
+    Ok(())
+}
+
 /// Events: a list (or one) of `{id, timestamp, value, tags}`.
 pub fn events(body: &[u8]) -> Result<Vec<EventData>> {
     let events: Vec<EventData> = one_or_many(body, "events")?;
@@ -121,9 +136,7 @@ pub fn events(body: &[u8]) -> Result<Vec<EventData>> {
         return Err(Error::BadRequest("events: the list is empty".into()));
     }
     for (i, event) in events.iter().enumerate() {
-        if event.id.is_empty() {
-            return Err(Error::BadRequest(format!("events[{i}].id is empty")));
-        }
+        check_id(&format!("events[{i}].id"), &event.id)?;
     }
     Ok(events)
 }
@@ -131,10 +144,8 @@ pub fn events(body: &[u8]) -> Result<Vec<EventData>> {
 /// Parameter definitions: a list (or one).
 pub fn parameter_definitions(body: &[u8]) -> Result<Definitions> {
     let parameters: Vec<ParameterDefinition> = one_or_many(body, "parameter definitions")?;
-    if let Some(i) = parameters.iter().position(|p| p.id.is_empty()) {
-        return Err(Error::BadRequest(format!(
-            "parameter definitions[{i}].id is empty"
-        )));
+    for (i, parameter) in parameters.iter().enumerate() {
+        check_id(&format!("parameter definitions[{i}].id"), &parameter.id)?;
     }
     Ok(Definitions {
         parameters,
@@ -156,11 +167,7 @@ const EVENT_LEVELS: [&str; 6] = [
 pub fn event_definitions(body: &[u8]) -> Result<Definitions> {
     let events: Vec<EventDefinition> = one_or_many(body, "event definitions")?;
     for (i, event) in events.iter().enumerate() {
-        if event.id.is_empty() {
-            return Err(Error::BadRequest(format!(
-                "event definitions[{i}].id is empty"
-            )));
-        }
+        check_id(&format!("event definitions[{i}].id"), &event.id)?;
         if let Some(level) = &event.level
             && !EVENT_LEVELS.contains(&level.as_str())
         {
@@ -581,6 +588,18 @@ mod tests {
         );
         assert!(bad_request(events(b"[]")).contains("empty"));
         assert!(bad_request(events(br#"[{"id": "", "timestamp": 1}]"#)).contains("events[0].id"));
+        assert!(
+            bad_request(events(br#"[{"id": "a\u0000b", "timestamp": 1}]"#))
+                .contains("events[0].id contains the control character U+0000")
+        );
+        assert!(
+            bad_request(parameter_definitions(br#"[{"id": "p\n"}]"#))
+                .contains("control character U+000A")
+        );
+        assert!(
+            bad_request(event_definitions(br#"[{"id": "\u001b"}]"#))
+                .contains("control character U+001B")
+        );
         // One object, as the Quix Node.js sample sends, is one event.
         assert_eq!(
             events(br#"{"id": "Alert", "timestamp": 1618133869000000000, "value": "Help"}"#)
