@@ -1125,7 +1125,7 @@ dedupe_window = "1h"
     files.sort();
     assert_eq!(
         files,
-        ["LOCK", "checkpoints", "topics"],
+        ["LOCK", "checkpoints", "destinations", "topics"],
         "no half-made files"
     );
 
