@@ -1,14 +1,21 @@
 //! Which connections the server takes, and which it closes to make room,
 //! so that one client cannot hold it: each peer address may hold at most
 //! `--max-connections-per-peer` connections, and when a cap is reached the
-//! connection waiting longest for a request's headers (a slow or silent
-//! client, or an idle keep-alive) is closed before a new one is refused or
-//! made to wait. A connection with a request in progress, or taken over by
-//! a websocket, is never closed for room.
+//! connection that has waited longest for a request's headers (a slow or
+//! silent client, or an idle keep-alive), if it has waited at least
+//! [`GRACE`], is closed before a new one is refused or made to wait. A
+//! connection with a request in progress, or taken over by a websocket, is
+//! never closed for room.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a connection must have waited for headers before it may be
+/// closed for room: a client that means to send a request sends it at once,
+/// so a fresh connection (or one just back from an answer) is left alone.
+pub(crate) const GRACE: Duration = Duration::from_secs(1);
 
 use tokio_util::sync::CancellationToken;
 
@@ -31,6 +38,7 @@ struct Waiting {
     connection: u64,
     peer: IpAddr,
     close: CancellationToken,
+    since: Instant,
 }
 
 /// What to do with a new connection from a peer at its cap.
@@ -38,7 +46,8 @@ struct Waiting {
 pub(crate) enum PeerRoom {
     /// Under its cap, or one of its waiting connections was closed.
     Room,
-    /// Every one of its connections has a request in progress.
+    /// Every one of its connections has a request in progress or began
+    /// waiting for headers less than [`GRACE`] ago.
     Full,
 }
 
@@ -54,6 +63,7 @@ impl Admission {
             .waiting
             .iter()
             .find(|(_, w)| w.peer == peer)
+            .filter(|(_, w)| w.since.elapsed() >= GRACE)
             .map(|(at, _)| *at);
         match oldest {
             Some(at) => {
@@ -65,10 +75,16 @@ impl Admission {
     }
 
     /// Closes the connection, of any peer, that has waited longest for
-    /// headers; `false` if every connection has a request in progress.
+    /// headers (at least [`GRACE`]); `false` if there is none.
     pub(crate) fn close_oldest_waiting(&self) -> bool {
         let mut table = self.table.lock().expect("admission lock");
-        match table.waiting.keys().next().copied() {
+        let oldest = table
+            .waiting
+            .iter()
+            .next()
+            .filter(|(_, w)| w.since.elapsed() >= GRACE)
+            .map(|(at, _)| *at);
+        match oldest {
             Some(at) => {
                 table.close(at);
                 true
@@ -104,6 +120,7 @@ impl Table {
                 connection,
                 peer,
                 close,
+                since: Instant::now(),
             },
         );
     }
@@ -239,6 +256,14 @@ mod tests {
         IpAddr::from([127, 0, 0, last])
     }
 
+    /// As if every waiting connection had waited past the grace.
+    fn age(admission: &Admission) {
+        let mut table = admission.table.lock().unwrap();
+        for waiting in table.waiting.values_mut() {
+            waiting.since -= GRACE;
+        }
+    }
+
     #[test]
     fn a_peer_at_its_cap_loses_its_longest_waiting_connection_first() {
         let admission = Admission::default();
@@ -247,6 +272,12 @@ mod tests {
         let second = admission.admit(ip(2));
         let _second_slot = second.peer_slot();
         let _other = admission.admit(ip(3));
+        assert_eq!(
+            admission.room_for(ip(2), 2),
+            PeerRoom::Full,
+            "fresh connections are left alone"
+        );
+        age(&admission);
         assert_eq!(admission.room_for(ip(2), 2), PeerRoom::Room);
         assert!(first.closed_for_room().is_cancelled());
         assert!(!second.closed_for_room().is_cancelled());
@@ -267,7 +298,9 @@ mod tests {
         assert_eq!(admission.room_for(ip(2), 1), PeerRoom::Full);
         assert!(!admission.close_oldest_waiting());
         drop(busy);
-        // Idle again: it may go.
+        // Idle again: it may go, once it has waited past the grace.
+        assert!(!admission.close_oldest_waiting());
+        age(&admission);
         assert!(admission.close_oldest_waiting());
         assert!(one.closed_for_room().is_cancelled());
     }

@@ -341,6 +341,10 @@ async fn record(
         let _permit = permit;
         let mut reader =
             LogReader::open_at(&log.data_dir, &topic, end.saturating_sub(LOOKUP_RECORDS))?;
+        // A record is parsed only if its bytes hold the time asked for, as
+        // the JSON string Inlet writes: most are passed over at memchr's pace.
+        let quoted = serde_json::to_string(&query.time).expect("a string serializes");
+        let holds_time = memchr::memmem::Finder::new(quoted.as_bytes());
         let mut newest: Option<inlet_shared::log::StoredRecord> = None;
         loop {
             let batch = reader.read_batch_below(end)?;
@@ -348,6 +352,9 @@ async fn record(
                 return Ok(newest.and_then(|r| serde_json::from_slice(&r.data).ok()));
             }
             for stored in batch {
+                if holds_time.find(&stored.data).is_none() {
+                    continue;
+                }
                 let Ok(probe) = serde_json::from_slice::<Probe>(&stored.data) else {
                     continue;
                 };

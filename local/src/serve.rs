@@ -65,15 +65,15 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 64 * 1024, env = "INLET_MAX_HEADER_BYTES", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(8192..))]
     pub max_header_bytes: usize,
     /// The most connections open at once. Past it, the connection that has
-    /// waited longest for a request's headers is closed to make room; if
-    /// every connection has a request in progress, new ones wait.
+    /// waited longest (over a second) for a request's headers is closed to
+    /// make room; if there is none, new connections wait.
     #[arg(long, default_value_t = 512, env = "INLET_MAX_CONNECTIONS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_connections: usize,
     /// The most connections one client address may hold (0: no cap). Past
-    /// it, that address's connection waiting longest for headers is closed,
-    /// or, if all are busy, the new one. Raise it (or 0) behind a proxy that
-    /// connects from one address.
-    #[arg(long, default_value_t = 128, env = "INLET_MAX_CONNECTIONS_PER_PEER")]
+    /// it, that address's connection that has waited longest (over a
+    /// second) for a request's headers is closed, or else the new one.
+    /// Raise it (or 0) behind a proxy that connects from one address.
+    #[arg(long, default_value_t = 256, env = "INLET_MAX_CONNECTIONS_PER_PEER")]
     pub max_connections_per_peer: usize,
     /// On Ctrl-C or SIGTERM, how long requests in flight may take to finish
     /// before their connections are dropped.
