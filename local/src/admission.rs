@@ -44,8 +44,11 @@ struct Waiting {
 /// What to do with a new connection from a peer at its cap.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum PeerRoom {
-    /// Under its cap, or one of its waiting connections was closed.
+    /// Under its cap.
     Room,
+    /// At its cap: its connection that waited longest for headers was
+    /// closed (its slot comes free in a moment).
+    MadeRoom,
     /// Every one of its connections has a request in progress or began
     /// waiting for headers less than [`GRACE`] ago.
     Full,
@@ -68,7 +71,7 @@ impl Admission {
         match oldest {
             Some(at) => {
                 table.close(at);
-                PeerRoom::Room
+                PeerRoom::MadeRoom
             }
             None => PeerRoom::Full,
         }
@@ -278,7 +281,7 @@ mod tests {
             "fresh connections are left alone"
         );
         age(&admission);
-        assert_eq!(admission.room_for(ip(2), 2), PeerRoom::Room);
+        assert_eq!(admission.room_for(ip(2), 2), PeerRoom::MadeRoom);
         assert!(first.closed_for_room().is_cancelled());
         assert!(!second.closed_for_room().is_cancelled());
         assert!(

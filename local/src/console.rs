@@ -26,7 +26,7 @@ use inlet_shared::config::Token;
 use inlet_shared::field::{Field, set_pointer};
 use inlet_shared::http::host_is_loopback;
 use inlet_shared::log::LogReader;
-use inlet_shared::service::LogFeed;
+use inlet_shared::service::{LogFeed, VisibleTopics};
 use inlet_shared::signature::{Scheme, SignWith};
 use inlet_shared::writer::{Tokens, bearer_token};
 use inlet_shared::{Config, Error, Result};
@@ -129,10 +129,26 @@ pub(crate) async fn require_access(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if request.uri().path().starts_with("/console/api/")
-        && let Err(e) = console.access(request.headers())
-    {
-        return e.into_response();
+    let mut request = request;
+    if request.uri().path().starts_with("/console/api/") {
+        match console.access(request.headers()) {
+            Ok(access) => {
+                let visible = match &access {
+                    Access::Demo => VisibleTopics::All,
+                    Access::Token(_) => VisibleTopics::Only(Arc::new(
+                        console
+                            .config
+                            .topics
+                            .keys()
+                            .filter(|t| access.sees(t))
+                            .cloned()
+                            .collect(),
+                    )),
+                };
+                request.extensions_mut().insert(visible);
+            }
+            Err(e) => return e.into_response(),
+        }
     }
     next.run(request).await
 }

@@ -18,6 +18,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -66,7 +67,7 @@ pub async fn serve(
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     let mut warned = Warned::default();
-    loop {
+    'accept: loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -79,21 +80,32 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        if admission.room_for(peer.ip(), limits.max_connections_per_peer) == PeerRoom::Full {
-            warned.peer_full(peer, limits.max_connections_per_peer);
-            drop(stream);
-            continue;
-        }
-        let slot = match slots.clone().try_acquire_owned() {
-            Ok(slot) => slot,
-            Err(_) => {
-                if !admission.close_oldest_waiting() {
+        let mut closed_one = match admission.room_for(peer.ip(), limits.max_connections_per_peer) {
+            PeerRoom::Room => false,
+            PeerRoom::MadeRoom => true,
+            PeerRoom::Full => {
+                warned.peer_full(peer, limits.max_connections_per_peer);
+                drop(stream);
+                continue;
+            }
+        };
+        let slot = loop {
+            if let Ok(slot) = slots.clone().try_acquire_owned() {
+                break slot;
+            }
+            // At the cap: one connection waiting for headers is closed (its
+            // slot comes free as its task ends); with none to close, look
+            // again shortly, as fresh ones pass the grace.
+            if !closed_one {
+                closed_one = admission.close_oldest_waiting();
+                if !closed_one {
                     warned.server_full(limits.max_connections);
                 }
-                tokio::select! {
-                    slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
-                    () = &mut shutdown => break,
-                }
+            }
+            tokio::select! {
+                slot = slots.clone().acquire_owned() => break slot.expect("the semaphore is never closed"),
+                () = tokio::time::sleep(RECHECK), if !closed_one => {}
+                () = &mut shutdown => break 'accept,
             }
         };
         let _ = stream.set_nodelay(true);
@@ -111,16 +123,20 @@ pub async fn serve(
                 let app = app.clone();
                 async move {
                     let Some(busy) = busy else {
-                        return Ok(closed_for_room());
+                        return Ok::<_, std::convert::Infallible>(closed_for_room());
                     };
-                    let response = app.oneshot(request).await;
-                    if response
-                        .as_ref()
-                        .is_ok_and(|r| r.status() == StatusCode::SWITCHING_PROTOCOLS)
-                    {
+                    let Ok(response) = app.oneshot(request).await;
+                    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
                         busy.taken_over();
+                        return Ok(response);
                     }
-                    response
+                    // Busy until the answer's body is sent (or dropped).
+                    Ok(response.map(|body| {
+                        Body::new(body.map_frame(move |frame| {
+                            let _busy = &busy;
+                            frame
+                        }))
+                    }))
                 }
             }));
         let mut closed = closed.clone();
@@ -172,6 +188,10 @@ pub async fn serve(
     }
 }
 
+/// How often the accept loop, at the connection cap with no connection it
+/// may close yet, looks again.
+const RECHECK: Duration = Duration::from_millis(100);
+
 /// The answer to a request whose headers arrived just as its connection
 /// was closed to make room.
 fn closed_for_room() -> axum::response::Response {
@@ -204,7 +224,7 @@ impl Warned {
 
     fn peer_full(&mut self, peer: std::net::SocketAddr, cap: usize) {
         if Self::due(&mut self.peer) {
-            tracing::warn!(peer = %peer.ip(), max_connections_per_peer = cap, "a peer has as many connections as it may hold, each with a request in progress: its new connections are closed (--max-connections-per-peer)");
+            tracing::warn!(peer = %peer.ip(), max_connections_per_peer = cap, "a client address has as many connections as it may hold, none waiting long for headers: its new connections are closed (--max-connections-per-peer)");
         }
     }
 
@@ -212,7 +232,7 @@ impl Warned {
         if Self::due(&mut self.server) {
             tracing::warn!(
                 max_connections = cap,
-                "connection limit reached with a request in progress on every connection: new connections wait until one closes (--max-connections)"
+                "connection limit reached with no connection waiting long for headers: new connections wait until one closes (--max-connections)"
             );
         }
     }

@@ -787,6 +787,43 @@ fn connect_from(server: &Server, last: u8) -> std::net::TcpStream {
     stream
 }
 
+/// Two addresses each filling their per-peer share of the whole server with
+/// silent connections: once those have waited a second, a normal client is
+/// served without waiting for the header timeout.
+#[test]
+fn silent_connections_from_several_addresses_make_room_once_they_have_waited() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let server = limited(
+        dir.path(),
+        &[
+            "--max-connections",
+            "8",
+            "--max-connections-per-peer",
+            "4",
+            "--header-timeout",
+            "10s",
+        ],
+    );
+    let _silent: Vec<_> = [2, 3]
+        .iter()
+        .flat_map(|&last| (0..4).map(move |_| last))
+        .map(|last| connect_from(&server, last))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // The server is full of fresh connections: this one waits until they
+    // have waited a second, not the ten of the header timeout.
+    let started = Instant::now();
+    let mut fine = connect(&server);
+    fine.write_all(HEALTH).unwrap();
+    assert!(read_to_close(&mut fine).starts_with("HTTP/1.1 200"));
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(500) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+}
+
 /// Headers of a webhook whose body never comes: a request in progress.
 const HALF_SENT: &[u8] =
     b"POST /webhooks/segment HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{";

@@ -101,8 +101,13 @@ pub fn host_is_loopback(headers: &HeaderMap) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
         return false;
     };
+    let is_port = |port: &str| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
     let name = match host.strip_prefix('[') {
-        Some(rest) => rest.split_once(']').map_or(rest, |(name, _)| name),
+        Some(rest) => match rest.split_once(']') {
+            Some((name, "")) => name,
+            Some((name, after)) if after.strip_prefix(':').is_some_and(is_port) => name,
+            _ => return false,
+        },
         None => host.rsplit_once(':').map_or(host, |(name, port)| {
             if port.bytes().all(|b| b.is_ascii_digit()) {
                 name

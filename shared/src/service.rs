@@ -14,6 +14,28 @@ use crate::checkpoint::CheckpointStore;
 use crate::config::Config;
 use crate::publish::Publisher;
 
+/// The topics a request to the console API (`/console/api/…`) may see,
+/// put in its extensions by the local runner's console guard once the
+/// caller's token is checked. A route there shows nothing of a topic
+/// outside it, and nothing at all without it.
+#[derive(Clone, Debug)]
+pub enum VisibleTopics {
+    /// Every topic (the loopback demo, or a token for every topic).
+    All,
+    /// These topics only.
+    Only(Arc<std::collections::BTreeSet<String>>),
+}
+
+impl VisibleTopics {
+    /// Whether `topic` may be shown.
+    pub fn allows(&self, topic: &str) -> bool {
+        match self {
+            VisibleTopics::All => true,
+            VisibleTopics::Only(topics) => topics.contains(topic),
+        }
+    }
+}
+
 /// The embedded log as in-process readers follow it: where it is, and each
 /// topic's durable end announced at every commit.
 #[derive(Clone, Debug)]

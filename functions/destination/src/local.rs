@@ -34,6 +34,19 @@ struct Identity {
     consumer: String,
 }
 
+impl Identity {
+    fn of(log_id: &str, epoch: u32, destination: &str) -> Self {
+        let id = match epoch {
+            0 => log_id.to_owned(),
+            epoch => format!("{log_id}.{epoch}"),
+        };
+        Identity {
+            shard: format!("local-{id}"),
+            consumer: format!("{destination}@{id}"),
+        }
+    }
+}
+
 /// Records an unordered destination sets aside at most; past it, a record
 /// being retried holds the topic back (the state file stays small).
 const MAX_SET_ASIDE: usize = 10_000;
@@ -53,6 +66,16 @@ pub struct State {
     /// Why the endpoint is disabled, if it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled: Option<String>,
+    /// How many times the log was found behind this destination's position
+    /// (a data directory restored from an older copy): from then on its
+    /// records take new numbers that this destination has seen before, so
+    /// they are delivered under a shard of their own, `local-<id>.<epoch>`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub epoch: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A record set aside for another attempt.
@@ -228,31 +251,26 @@ impl Consumer {
             let store = store.clone();
             blocking(move || store.load()).await?
         };
-        let id = &self.log_id;
-        let identity = Identity {
-            shard: format!("local-{id}"),
-            consumer: format!("{}@{id}", self.settings.name),
-        };
+        let mut identity = Identity::of(&self.log_id, state.epoch, &self.settings.name);
         // A destination keeping its own progress (PostgreSQL) may be ahead:
         // its rows and progress committed, the file not yet replaced.
-        if let Some(next) = self.deliver.progress(&identity.consumer).await?
-            && next > state.next
-        {
-            let end = *self.commits.borrow();
-            if next > end {
-                tracing::warn!(destination = %self.settings.name, "the destination's own progress ({next}) is past the end of the log ({end}); going by the data directory's ({})", state.next);
-            } else {
-                state.next = next;
-            }
-        }
+        let kept = self.deliver.progress(&identity.consumer).await?;
         let end = *self.commits.borrow();
-        if state.next > end {
+        let position = kept.map_or(state.next, |kept| kept.max(state.next));
+        if position > end {
+            state.epoch += 1;
             tracing::error!(
                 destination = %self.settings.name,
-                "this destination's position ({}) is past the end of the log ({end}): the log no longer holds records it was given (a data directory restored from an older copy?). Delivering from the log's end on, so that records stored from now on are not skipped",
-                state.next
+                epoch = state.epoch,
+                "this destination's position ({position}) is past the end of the log ({end}): the log no longer holds records it was given (a data directory restored from an older copy?). Delivering from the log's end on, under a new shard name, so that records stored from now on, which take numbers it has seen before, are neither skipped nor taken for redeliveries"
             );
             state.next = end;
+            state.retries.retain(|r| r.seq < end);
+            let (store, saved) = (store.clone(), state.clone());
+            blocking(move || store.save(&saved)).await?;
+            identity = Identity::of(&self.log_id, state.epoch, &self.settings.name);
+        } else {
+            state.next = position;
         }
         let mut saving = Saving {
             store,
@@ -627,4 +645,29 @@ impl Saving {
 async fn joined<T>(work: tokio::task::JoinHandle<std::io::Result<T>>) -> std::io::Result<T> {
     work.await
         .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_epoch_names_a_shard_and_progress_of_its_own() {
+        let first = Identity::of("00ab", 0, "hook");
+        assert_eq!(first.shard, "local-00ab", "as before epochs existed");
+        assert_eq!(first.consumer, "hook@00ab");
+        let after = Identity::of("00ab", 1, "hook");
+        assert_eq!(after.shard, "local-00ab.1");
+        assert_eq!(after.consumer, "hook@00ab.1");
+    }
+
+    #[test]
+    fn a_state_without_an_epoch_reads_and_writes_as_before() {
+        let state: State = serde_json::from_str(r#"{"next": 3}"#).unwrap();
+        assert_eq!(state.epoch, 0);
+        assert_eq!(
+            serde_json::to_string(&state).unwrap(),
+            r#"{"next":3,"retries":[]}"#
+        );
+    }
 }

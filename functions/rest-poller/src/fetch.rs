@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use inlet_shared::config::PollMethod;
-use inlet_shared::config::{PollAuth, Poller};
+use inlet_shared::config::{PollAuth, Poller, shown_url};
 use inlet_shared::time::{Backoff, Jitter};
 use inlet_shared::{Error, Result};
 use reqwest::header::{HeaderMap, HeaderName, LINK, RETRY_AFTER};
@@ -58,7 +58,10 @@ impl<'a> Fetcher<'a> {
 
     /// GETs (or POSTs) `url`, retrying what can be retried within the budget.
     pub async fn get(&self, url: &str, extra: &[(HeaderName, String)]) -> Result<Page> {
-        let parsed = Url::parse(url).map_err(|e| upstream(format!("{url}: {e}")))?;
+        let parsed = Url::parse(url).map_err(|e| upstream(format!("{}: {e}", shown_url(url))))?;
+        // What errors and logs name: never the user info or query values.
+        let shown = shown_url(url);
+        let url = shown.as_str();
         let method = match self.target.method {
             PollMethod::Get => Method::GET,
             PollMethod::Post => Method::POST,
@@ -87,6 +90,7 @@ impl<'a> Fetcher<'a> {
             let wait = match request.send().await {
                 Err(e) => {
                     let wait = backoff(attempt);
+                    let e = e.without_url();
                     self.check_budget(wait, || format!("{url}: {e} (attempt {attempt})"))?;
                     wait
                 }
@@ -108,10 +112,9 @@ impl<'a> Fetcher<'a> {
                     } else if status.is_success() || status == StatusCode::NOT_MODIFIED {
                         let headers = response.headers().clone();
                         let final_url = response.url().clone();
-                        let body = response
-                            .bytes()
-                            .await
-                            .map_err(|e| upstream(format!("{url}: reading the body: {e}")))?;
+                        let body = response.bytes().await.map_err(|e| {
+                            upstream(format!("{url}: reading the body: {}", e.without_url()))
+                        })?;
                         return Ok(Page {
                             status: status.as_u16(),
                             next_link: next_link(&headers, &final_url),

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use inlet_shared::checkpoint::{Checkpoint, CheckpointStore};
-use inlet_shared::config::{Pagination, Poller};
+use inlet_shared::config::{Pagination, Poller, shown_url};
 use inlet_shared::model::{EventData, event_type};
 use inlet_shared::publish::{Publisher, Route};
-use inlet_shared::service::{BannerSection, LocalContext, LocalService, Task};
+use inlet_shared::service::{BannerSection, LocalContext, LocalService, Task, VisibleTopics};
 use inlet_shared::time::{unix_nanos, unix_secs};
 use inlet_shared::{Config, Result};
 use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
@@ -115,6 +115,13 @@ pub fn local(ctx: &LocalContext) -> LocalService {
         ctx.checkpoints.clone(),
     );
     let runs = LastRuns::default();
+    let topics: std::sync::Arc<std::collections::BTreeMap<String, String>> = std::sync::Arc::new(
+        ctx.config
+            .pollers
+            .values()
+            .map(|p| (p.name.clone(), p.topic.clone()))
+            .collect(),
+    );
     let tasks = ctx
         .config
         .pollers
@@ -165,9 +172,24 @@ pub fn local(ctx: &LocalContext) -> LocalService {
     LocalService {
         routes: axum::Router::new().route(
             LAST_RUNS_PATH,
-            axum::routing::get(move || {
-                let runs = runs.clone();
-                async move { axum::Json(runs.0.lock().expect("not poisoned").clone()) }
+            axum::routing::get(move |visible: Option<axum::Extension<VisibleTopics>>| {
+                let (runs, topics) = (runs.clone(), topics.clone());
+                async move {
+                    let runs = runs.0.lock().expect("not poisoned").clone();
+                    // Only what the caller's token may see; nothing
+                    // outside the console's guard.
+                    let shown = runs
+                        .into_iter()
+                        .filter(|(name, _)| {
+                            let topic = topics.get(name).map(String::as_str);
+                            visible
+                                .as_ref()
+                                .zip(topic)
+                                .is_some_and(|(v, topic)| v.allows(topic))
+                        })
+                        .collect::<std::collections::BTreeMap<_, _>>();
+                    axum::Json(shown)
+                }
             }),
         ),
         tasks,
@@ -364,8 +386,12 @@ async fn run(
             next.last_modified = page.header(LAST_MODIFIED);
         }
         body_hash.update(&page.body);
-        let json: serde_json::Value = serde_json::from_slice(&page.body)
-            .map_err(|e| upstream(format!("{url}: the response is not JSON: {e}")))?;
+        let json: serde_json::Value = serde_json::from_slice(&page.body).map_err(|e| {
+            upstream(format!(
+                "{}: the response is not JSON: {e}",
+                shown_url(&url)
+            ))
+        })?;
         items.extend(page_items(target, &json)?);
 
         let next_url = match &target.pagination {
@@ -499,7 +525,8 @@ pub fn render(template: &str, checkpoint: &Checkpoint) -> String {
 }
 
 fn with_query(url: &str, param: &str, value: &str) -> Result<String> {
-    let mut url = reqwest::Url::parse(url).map_err(|e| upstream(format!("{url}: {e}")))?;
+    let mut url =
+        reqwest::Url::parse(url).map_err(|e| upstream(format!("{}: {e}", shown_url(url))))?;
     let kept: Vec<(String, String)> = url
         .query_pairs()
         .filter(|(k, _)| k != param)

@@ -27,7 +27,7 @@ pub use destinations::{
     HttpDestination, PostgresDestination, PostgresLayout,
 };
 pub use hub::{DEFAULT_WORKSPACE, HubSettings};
-pub use pollers::{Pagination, PollAuth, PollMethod, Poller};
+pub use pollers::{Pagination, PollAuth, PollMethod, Poller, shown_url};
 pub use sources::{DEFAULT_DEDUPE_WINDOW, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, Source};
 pub use tokens::{Token, TopicAccess};
 pub use topics::Topic;

@@ -60,7 +60,9 @@ impl Poller {
     }
 }
 
-fn shown_url(url: &str) -> String {
+/// `url` as a page or log may show it: user info and every query value
+/// hidden.
+pub fn shown_url(url: &str) -> String {
     let url = url.split_once('#').map_or(url, |(before, _)| before);
     let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, Some(query)),

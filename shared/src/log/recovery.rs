@@ -189,16 +189,10 @@ fn repair_segment(topic_dir: &Path, path: &Path, base: u64, last: bool) -> io::R
     // The original stays under its name until the repaired copy replaces it
     // in one rename: a crash in between leaves one of the two, never none.
     fs::hard_link(path, &kept_as)?;
+    // The next segment first: a crash before the rename leaves the damaged
+    // segment closed, which readers report and a second repair mends.
     if let Some(seq) = burned {
-        match OpenOptions::new()
-            .create_new(true)
-            .write(true)
-            .open(segment_path(topic_dir, seq + 1))
-        {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
+        open_next_segment(topic_dir, seq + 1)?;
     }
     sync_dir(topic_dir)?;
     fs::rename(&fresh, path)?;
@@ -258,6 +252,13 @@ pub(super) fn recover(path: &Path, base: u64) -> io::Result<Recovered> {
                     );
                     last_seq = Some(seq);
                     burned = true;
+                    // The mark first, then the cut: a crash between the two
+                    // leaves the damaged record in a closed segment, which
+                    // readers report and `inlet repair` mends; the other
+                    // order could hand the number out again.
+                    let dir = path.parent().expect("a segment has a directory");
+                    open_next_segment(dir, seq + 1)?;
+                    sync_dir(dir)?;
                 }
                 None => tracing::warn!(
                     path = %path.display(),
@@ -279,6 +280,16 @@ pub(super) fn recover(path: &Path, base: u64) -> io::Result<Recovered> {
         last_seq,
         burned,
     })
+}
+
+/// Opens (creating if needed) the empty segment that starts at `base`.
+pub(super) fn open_next_segment(topic_dir: &Path, base: u64) -> io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(segment_path(topic_dir, base))
 }
 
 /// The sequence number of the frame at `at` if its header says it is the

@@ -6,7 +6,7 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::LogOptions;
-use super::recovery::recover;
+use super::recovery::{open_next_segment, recover};
 
 pub(super) fn topics_dir(dir: &Path) -> PathBuf {
     dir.join("topics")
@@ -80,7 +80,10 @@ impl Segments {
             broken: false,
         };
         if recovered.burned {
-            segments.roll(next_seq)?;
+            // Recovery made the next segment, named after the burned number.
+            segments.file = open_next_segment(&segments.dir, next_seq)?;
+            segments.base = next_seq;
+            segments.end = 0;
         }
         segments.expire();
         Ok((segments, next_seq))
