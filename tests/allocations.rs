@@ -13,11 +13,11 @@ use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::http::Request;
+use inlet_embedded::EmbeddedLog;
+use inlet_embedded::{EmbeddedDedupe, Follow};
 use inlet_shared::Config;
-use inlet_shared::dedupe::{EmbeddedDedupe, Follow};
 use inlet_shared::publish::Publisher;
 use inlet_shared::signature::{Scheme, Secret, SignWith};
-use inlet_shared::sink::EmbeddedLog;
 use tower::ServiceExt;
 
 #[global_allocator]

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use inlet_e2e::{create_dedupe_table, dynamodb_client, start_emulators};
+use inlet_embedded::EmbeddedLog;
+use inlet_embedded::log::LogReader;
 use inlet_shared::Config;
 use inlet_shared::checkpoint::{Checkpoint, CheckpointStore, DynamoCheckpoints};
-use inlet_shared::log::LogReader;
 use inlet_shared::publish::Publisher;
-use inlet_shared::sink::EmbeddedLog;
 use rest_poller::{RestPoller, poll_once};
 use serde_json::json;
 

@@ -22,10 +22,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use inlet_embedded::log::LogReader;
 use inlet_shared::config::Token;
 use inlet_shared::field::{Field, set_pointer};
 use inlet_shared::http::host_is_loopback;
-use inlet_shared::log::LogReader;
 use inlet_shared::service::{LogFeed, VisibleTopics};
 use inlet_shared::signature::{Scheme, SignWith};
 use inlet_shared::writer::{Tokens, bearer_token};
@@ -361,7 +361,7 @@ async fn record(
         // the JSON string Inlet writes: most are passed over at memchr's pace.
         let quoted = serde_json::to_string(&query.time).expect("a string serializes");
         let holds_time = memchr::memmem::Finder::new(quoted.as_bytes());
-        let mut newest: Option<inlet_shared::log::StoredRecord> = None;
+        let mut newest: Option<inlet_embedded::log::StoredRecord> = None;
         loop {
             let batch = reader.read_batch_below(end)?;
             if batch.is_empty() {

@@ -83,7 +83,7 @@ pub(crate) async fn run(args: DestinationsArgs) -> Result<(), CliError> {
         }
         return Ok(());
     }
-    let _lock = inlet_shared::lock_data_dir(&data_dir)?;
+    let _lock = inlet_embedded::lock_data_dir(&data_dir)?;
     if !data_dir.join("destinations").join(&name).exists() {
         return Err(CliError::Usage(format!(
             "no destination {name:?} has run with data directory {}",

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use inlet_shared::log::repair;
+use inlet_embedded::log::repair;
 
 use crate::CliError;
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use inlet_shared::log::LogReader;
+use inlet_embedded::log::LogReader;
 
 use crate::CliError;
 

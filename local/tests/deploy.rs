@@ -12,10 +12,10 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
+use inlet_embedded::EmbeddedLog;
 use inlet_shared::config::Config;
 use inlet_shared::publish::Publisher;
 use inlet_shared::secrets::load_config;
-use inlet_shared::sink::EmbeddedLog;
 
 const INLET: &str = env!("CARGO_BIN_EXE_inlet");
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/deploy.toml");

@@ -577,9 +577,10 @@ fn a_request_that_never_finishes_is_answered_408() {
 /// `inlet repair` keeps the records on both sides.
 #[tokio::test]
 async fn a_damaged_log_is_refused_shown_up_to_the_damage_and_repaired() {
+    use inlet_embedded::EmbeddedLog;
     use inlet_shared::config::Topic;
     use inlet_shared::record::Record;
-    use inlet_shared::sink::{EmbeddedLog, Sink};
+    use inlet_shared::sink::Sink;
     let dir = tempfile::tempdir().unwrap();
     {
         let log = EmbeddedLog::open(dir.path(), ["webhooks", "telemetry"]).unwrap();

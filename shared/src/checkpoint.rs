@@ -7,10 +7,8 @@
 //! (only after its items are in the stream) or *aborts*, leaving the old one.
 
 mod dynamo;
-mod embedded;
 
 pub use dynamo::DynamoCheckpoints;
-pub use embedded::EmbeddedCheckpoints;
 
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
@@ -84,7 +82,8 @@ pub trait CheckpointStore: Send + Sync {
     async fn abort(&self, lease: &Lease) -> Result<()>;
 }
 
-fn new_token() -> String {
+/// A fresh lease token.
+pub fn new_token() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 

@@ -8,10 +8,8 @@
 //! again: an unfinished publish never blocks a delivery for longer than the lease.
 
 mod dynamo;
-mod embedded;
 
 pub use dynamo::DynamoDedupe;
-pub use embedded::{EmbeddedDedupe, Follow};
 
 use std::time::{Duration, SystemTime};
 

@@ -1,6 +1,8 @@
 //! Inlet's shared crate: the event model, webhook signature verification,
-//! the configuration, the one error type, the stream sinks and the embedded
-//! log.
+//! the configuration, the one error type, and the traits of sinks and
+//! stores with their AWS implementations. The embedded ones (the log, the
+//! delivery-id index, checkpoints on disk) are the `inlet-embedded` crate,
+//! which no Lambda function compiles.
 
 pub mod checkpoint;
 pub mod config;
@@ -9,13 +11,11 @@ pub mod error;
 pub mod field;
 pub mod http;
 pub mod lambda;
-pub mod log;
 pub mod model;
 pub mod publish;
 pub mod record;
 pub mod secrets;
 pub mod service;
-pub mod signalr;
 pub mod signature;
 pub mod sink;
 pub mod time;
@@ -24,8 +24,6 @@ pub mod writer;
 pub use config::Config;
 pub use error::{Error, Result};
 
-use std::fs::{File, OpenOptions};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -35,28 +33,6 @@ pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// The system clock.
 pub fn system_clock() -> Clock {
     Arc::new(SystemTime::now)
-}
-
-/// Takes a data directory (creating it) for this process alone, through its
-/// `LOCK` file: two `inlet serve` must not share the embedded log, the
-/// delivery ids or the checkpoints. The lock lasts as long as the file.
-pub fn lock_data_dir(dir: &Path) -> std::io::Result<File> {
-    std::fs::create_dir_all(dir)?;
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join("LOCK"))?;
-    lock.try_lock().map_err(|_| {
-        std::io::Error::new(
-            std::io::ErrorKind::ResourceBusy,
-            format!(
-                "data directory {} is in use by another inlet process",
-                dir.display()
-            ),
-        )
-    })?;
-    Ok(lock)
 }
 
 pub use aws_config::SdkConfig;

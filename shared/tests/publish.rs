@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use inlet_shared::dedupe::EmbeddedDedupe;
+use inlet_embedded::EmbeddedDedupe;
 use inlet_shared::model::{EventData, event_type};
 use inlet_shared::publish::{Delivery, Outcome, Publisher, Route};
 use inlet_shared::{Config, Error};

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use inlet_embedded::log::{LogReader, StoredRecord, sequence_number};
 use inlet_shared::config::Destination;
-use inlet_shared::log::{LogReader, StoredRecord, sequence_number};
 use inlet_shared::time::unix_millis;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -217,7 +217,7 @@ pub struct Consumer {
     pub deliver: Arc<dyn Deliver>,
     /// The data directory of the log.
     pub data_dir: PathBuf,
-    /// The data directory's id ([`inlet_shared::log::Log::id`]).
+    /// The data directory's id ([`inlet_embedded::log::Log::id`]).
     pub log_id: String,
     /// The end of the topic's durable records, changed at each commit.
     pub commits: watch::Receiver<u64>,

@@ -15,10 +15,10 @@
 
 use std::collections::HashMap;
 
+use crate::signalr::{Connection, Event, protocol};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use inlet_shared::Error;
 use inlet_shared::config::Token;
-use inlet_shared::signalr::{Connection, Event, protocol};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -265,8 +265,7 @@ impl Fanout {
             subscriber
                 .subscriptions
                 .pushes(workspace, token, update, &mut pushes);
-            for message in pushes.split_inclusive(inlet_shared::signalr::protocol::RECORD_SEPARATOR)
-            {
+            for message in pushes.split_inclusive(crate::signalr::protocol::RECORD_SEPARATOR) {
                 if message.len() > MAX_FRAME_BYTES {
                     tracing::warn!(
                         bytes = message.len(),

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use inlet_shared::log::LogReader;
+use inlet_embedded::log::LogReader;
 use inlet_shared::service::{LogFeed, Task};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;

@@ -4,7 +4,7 @@
 //! Writer API (same models, validation and answers) and is completed only
 //! once its records are durable.
 //!
-//! The protocol lives in `inlet_shared::signalr`; this crate holds the hub's
+//! The protocol lives in `crate::signalr`; this crate holds the hub's
 //! methods, negotiate, and (feature `local`) the socket of `inlet serve`.
 
 pub mod aws;
@@ -15,6 +15,7 @@ mod feed;
 mod local;
 mod methods;
 pub mod reader;
+pub mod signalr;
 pub mod streams;
 pub mod table;
 
@@ -24,6 +25,7 @@ pub use methods::{Method, Reading, Session};
 
 use std::sync::Arc;
 
+use crate::signalr::{ConnectionTokens, Invocation, TokenError, negotiate, protocol};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -32,7 +34,6 @@ use axum::routing::post;
 use inlet_shared::config::Token;
 use inlet_shared::http::{cors_layer, method_not_allowed};
 use inlet_shared::publish::Publisher;
-use inlet_shared::signalr::{ConnectionTokens, Invocation, TokenError, negotiate, protocol};
 use inlet_shared::writer::{QuixWriter, bearer_token};
 use inlet_shared::{Config, Error, Result};
 use serde::Deserialize;

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 
+use crate::signalr::{Connection, Event, protocol};
 use axum::Router;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message as Frame, WebSocket, WebSocketUpgrade};
@@ -22,7 +23,6 @@ use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
 use inlet_shared::config::Token;
 use inlet_shared::service::{BannerSection, ConnectionSlot, LocalContext, LocalService};
-use inlet_shared::signalr::{Connection, Event, protocol};
 use inlet_shared::{Error, Result};
 use serde::Deserialize;
 use tokio::sync::broadcast;

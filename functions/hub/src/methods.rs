@@ -4,8 +4,8 @@
 
 use std::ops::RangeInclusive;
 
+use crate::signalr::Invocation;
 use inlet_shared::config::Token;
-use inlet_shared::signalr::Invocation;
 use inlet_shared::writer::{Message, MessageKind};
 use inlet_shared::{Error, Result};
 use serde_json::value::RawValue;

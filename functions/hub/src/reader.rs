@@ -5,11 +5,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::signalr::protocol;
 use inlet_shared::config::{Config, Token};
 use inlet_shared::model::{
     Definitions, EndStreamState, EventData, ParameterData, StreamEnd, StreamProperties, event_type,
 };
-use inlet_shared::signalr::protocol;
 use inlet_shared::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

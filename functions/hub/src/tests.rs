@@ -1,8 +1,8 @@
 //! The hub's methods and negotiate, against the real embedded log.
 
+use crate::signalr::protocol::{self, Message, Parsed};
 use axum::body::Body;
 use axum::http::{Method as HttpMethod, Request, StatusCode};
-use inlet_shared::signalr::protocol::{self, Message, Parsed};
 use inlet_test_kit::{self as kit, ScriptedSink};
 use serde_json::{Value, json};
 

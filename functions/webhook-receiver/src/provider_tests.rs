@@ -2,7 +2,7 @@
 //! replay windows, redelivered ids, Slack's handshake and form bodies.
 
 use axum::http::{Request, StatusCode};
-use inlet_shared::dedupe::EmbeddedDedupe;
+use inlet_embedded::EmbeddedDedupe;
 use inlet_shared::signature::SignWith;
 use inlet_test_kit::{self as kit, NOW, Script, ScriptedSink, TestClock};
 use serde_json::Value;

@@ -3,10 +3,8 @@
 //! A sink answers only once every record is durably stored, so a handler can
 //! acknowledge its sender; on failure it says which records were not stored.
 
-mod embedded;
 mod kinesis;
 
-pub use embedded::EmbeddedLog;
 pub use kinesis::{KinesisSink, RetryPolicy, batches};
 
 use async_trait::async_trait;

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use destination::local::{Consumer, Store};
 use inlet_e2e::postgres::Postgres;
+use inlet_embedded::log::{Log, LogOptions};
 use inlet_shared::Config;
-use inlet_shared::log::{Log, LogOptions};
 use inlet_shared::record::Record;
 use tokio_util::sync::CancellationToken;
 

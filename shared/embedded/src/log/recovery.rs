@@ -176,7 +176,7 @@ fn repair_segment(topic_dir: &Path, path: &Path, base: u64, last: bool) -> io::R
             }
         }
     }
-    let stamp = crate::time::unix_secs(std::time::SystemTime::now());
+    let stamp = inlet_shared::time::unix_secs(std::time::SystemTime::now());
     let kept_as = path.with_extension(format!("log.damaged-{stamp}"));
     let fresh = path.with_extension("log.repairing");
     let mut file = OpenOptions::new()

@@ -9,8 +9,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::frame::encode;
 use super::segments::Segments;
-use crate::record::Record;
-use crate::time::unix_millis;
+use inlet_shared::record::Record;
+use inlet_shared::time::unix_millis;
 
 /// Bytes one group commit gathers before it syncs.
 const GROUP_BYTES: usize = 8 * 1024 * 1024;

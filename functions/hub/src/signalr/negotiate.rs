@@ -12,7 +12,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::config::Config;
+use inlet_shared::config::Config;
 
 /// How long a connection token opens a socket: a client connects right
 /// after negotiating, and negotiates again to reconnect.
@@ -69,7 +69,7 @@ impl ConnectionTokens {
     /// A new connection: its public id and its secret token.
     pub fn issue(&self, now: SystemTime) -> (String, String) {
         let id: [u8; ID_BYTES] = rand::random();
-        let expires = crate::time::unix_secs(now + TOKEN_LIFETIME);
+        let expires = inlet_shared::time::unix_secs(now + TOKEN_LIFETIME);
         let mut token = Vec::with_capacity(ID_BYTES + 8 + MAC_BYTES);
         token.extend_from_slice(&id);
         token.extend_from_slice(&expires.to_be_bytes());
@@ -93,7 +93,7 @@ impl ConnectionTokens {
             .verify_truncated_left(mac)
             .map_err(|_| TokenError::Unknown)?;
         let expires = u64::from_be_bytes(signed[ID_BYTES..].try_into().expect("8 bytes"));
-        if crate::time::unix_secs(now) > expires {
+        if inlet_shared::time::unix_secs(now) > expires {
             return Err(TokenError::Expired);
         }
         Ok(URL_SAFE_NO_PAD.encode(&signed[..ID_BYTES]))

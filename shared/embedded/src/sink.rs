@@ -10,10 +10,10 @@ use std::sync::atomic::AtomicU64;
 
 use async_trait::async_trait;
 
-use super::{Ack, Sink, SinkError};
-use crate::config::Topic;
 use crate::log::{AppendError, Log, LogOptions, sequence_number};
-use crate::record::{Record, check_records};
+use inlet_shared::config::Topic;
+use inlet_shared::record::{Record, check_records};
+use inlet_shared::sink::{Ack, Sink, SinkError};
 
 /// The one shard of an embedded topic.
 pub const SHARD_ID: &str = "shardId-000000000000";

@@ -32,10 +32,10 @@ use redb::{
 };
 use serde::Deserialize;
 
-use super::{Claim, DedupeStore, LEASE};
-use crate::error::{Error, Result};
 use crate::log::LogReader;
-use crate::time::unix_secs;
+use inlet_shared::dedupe::{Claim, DedupeStore, LEASE};
+use inlet_shared::error::{Error, Result};
+use inlet_shared::time::unix_secs;
 
 /// Delivery id -> when it expires (Unix seconds).
 const IDS: TableDefinition<&str, u64> = TableDefinition::new("ids");
@@ -666,9 +666,10 @@ mod tests {
     use std::time::UNIX_EPOCH;
 
     use super::*;
-    use crate::config::Topic;
-    use crate::model::{CloudEvent, EventData, event_type};
-    use crate::sink::{EmbeddedLog, Sink};
+    use crate::sink::EmbeddedLog;
+    use inlet_shared::config::Topic;
+    use inlet_shared::model::{CloudEvent, EventData, event_type};
+    use inlet_shared::sink::Sink;
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)
@@ -873,7 +874,7 @@ mod tests {
     }
 
     /// The record of a Stripe webhook with delivery id `id` in `topic`.
-    fn stripe_delivery(topic: &str, id: &str, now: SystemTime) -> crate::record::Record {
+    fn stripe_delivery(topic: &str, id: &str, now: SystemTime) -> inlet_shared::record::Record {
         let mut event =
             CloudEvent::new("/webhooks/stripe", event_type::EVENTS, topic, "s", now, "x");
         event.id = id.to_owned();

@@ -37,7 +37,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::record::Record;
+use inlet_shared::record::Record;
 use segments::{Segments, sync_dir, topics_dir};
 use writer::{Job, expire_periodically, write_loop};
 

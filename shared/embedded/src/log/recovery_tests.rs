@@ -12,9 +12,10 @@ use rand::{Rng, SeedableRng};
 use super::frame::encode;
 use super::segments::{segment_bases, segment_path, topic_dir};
 use super::*;
-use crate::config::Topic;
-use crate::record::Record;
-use crate::sink::{EmbeddedLog, Sink};
+use crate::sink::EmbeddedLog;
+use inlet_shared::config::Topic;
+use inlet_shared::record::Record;
+use inlet_shared::sink::Sink;
 
 fn record(i: u64, size: usize) -> Record {
     let mut data = format!("record-{i:06}-").into_bytes();

@@ -13,9 +13,10 @@ use super::frame::encode;
 use super::reader::FileCursor;
 use super::segments::{segment_bases, segment_path, topic_dir};
 use super::*;
-use crate::config::Topic;
-use crate::record::{Record, RecordError};
-use crate::sink::{EmbeddedLog, Sink, SinkError};
+use crate::sink::EmbeddedLog;
+use inlet_shared::config::Topic;
+use inlet_shared::record::{Record, RecordError};
+use inlet_shared::sink::{Sink, SinkError};
 
 fn topic(name: &str) -> Topic {
     Topic {
@@ -171,7 +172,7 @@ async fn unknown_topics_and_oversized_records_are_refused() {
         .await
         .unwrap_err();
     assert!(matches!(err, SinkError::UnknownTopic(_)));
-    let big = record("k", "x".repeat(crate::record::MAX_RECORD_BYTES));
+    let big = record("k", "x".repeat(inlet_shared::record::MAX_RECORD_BYTES));
     let err = log.put(&topic("t"), vec![big]).await.unwrap_err();
     assert!(matches!(
         err,

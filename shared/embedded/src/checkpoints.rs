@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
-use super::{Checkpoint, CheckpointStore, Lease, new_token};
-use crate::error::{Error, Result};
+use inlet_shared::checkpoint::{Checkpoint, CheckpointStore, Lease, new_token};
+use inlet_shared::error::{Error, Result};
 
 /// Checkpoints in files.
 pub struct EmbeddedCheckpoints {

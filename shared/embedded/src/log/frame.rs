@@ -9,7 +9,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use bytes::Bytes;
 
 use super::StoredRecord;
-use crate::record::Record;
+use inlet_shared::record::Record;
 
 /// Bytes before a frame's body: `len u32` (the body's length) and
 /// `crc32 u32` (the CRC-32 of the body).
@@ -18,7 +18,8 @@ pub(super) const HEADER: usize = 8;
 pub(super) const FIXED: usize = 8 + 8 + 2;
 /// The longest body a valid frame can have: the longest key and the largest
 /// record. A longer `len` is damage, not a frame still being written.
-pub(super) const MAX_BODY: usize = FIXED + u16::MAX as usize + crate::record::MAX_RECORD_BYTES;
+pub(super) const MAX_BODY: usize =
+    FIXED + u16::MAX as usize + inlet_shared::record::MAX_RECORD_BYTES;
 
 /// Appends the frame of `record` to `buf`.
 pub(super) fn encode(buf: &mut Vec<u8>, seq: u64, arrival_ms: u64, record: &Record) {
