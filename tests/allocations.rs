@@ -58,7 +58,7 @@ event_id = "/type"
         let log = EmbeddedLog::open(dir.path(), ["webhooks"]).unwrap();
         let follow = Follow {
             topics: vec!["webhooks".to_owned()],
-            durable: log.durable_ends(),
+            commits: log.commits(),
             windows: [(
                 "segment".to_owned(),
                 config.sources["segment"].dedupe_window,

@@ -156,7 +156,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
 
     // The embedded log holds the data directory's lock itself; with Kinesis
     // the directory still keeps delivery ids and checkpoints, so lock it here.
-    let (sink, _lock, durable, log_feed): (Arc<dyn Sink>, _, _, _) = match args.sink {
+    let (sink, _lock, log_feed): (Arc<dyn Sink>, _, _) = match args.sink {
         SinkKind::Embedded => {
             let log = EmbeddedLog::open_with(
                 &args.data_dir,
@@ -166,18 +166,17 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
                     ..LogOptions::default()
                 },
             )?;
-            let durable = log.durable_ends();
             let feed = LogFeed {
                 data_dir: args.data_dir.clone(),
                 id: log.id().to_owned(),
                 commits: log.commits(),
             };
-            (Arc::new(log), None, durable, Some(feed))
+            (Arc::new(log), None, Some(feed))
         }
         SinkKind::Kinesis => {
             let lock = lock_data_dir(&args.data_dir)?;
             let sink = KinesisSink::from_config(&load_aws_config().await);
-            (Arc::new(sink), Some(lock), Default::default(), None)
+            (Arc::new(sink), Some(lock), None)
         }
     };
     // Delivery ids; with the embedded log, the store follows the topics of
@@ -188,13 +187,17 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         .values()
         .filter(|s| s.delivery_id.is_some() && !s.dedupe_window.is_zero())
         .collect();
+    let commits = log_feed
+        .as_ref()
+        .map(|feed| feed.commits.clone())
+        .unwrap_or_default();
     let follow = Follow {
-        topics: durable
+        topics: commits
             .keys()
             .filter(|topic| keeping.iter().any(|s| &s.topic == *topic))
             .cloned()
             .collect(),
-        durable,
+        commits,
         windows: keeping
             .iter()
             .map(|s| (s.name.clone(), s.dedupe_window))

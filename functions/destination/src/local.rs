@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use inlet_embedded::log::{LogReader, StoredRecord, sequence_number};
+use inlet_embedded::fs::replace_durably;
+use inlet_embedded::log::{LogReader, StoredRecord, Subscription, sequence_number};
 use inlet_shared::config::Destination;
 use inlet_shared::time::unix_millis;
 use serde::{Deserialize, Serialize};
@@ -124,12 +125,10 @@ impl Store {
 
     /// Replaces the progress durably.
     pub fn save(&self, state: &State) -> std::io::Result<()> {
-        let tmp = self.dir.join("state.json.tmp");
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(&serde_json::to_vec(state).expect("state serializes"))?;
-        file.sync_data()?;
-        std::fs::rename(&tmp, self.dir.join("state.json"))?;
-        std::fs::File::open(&self.dir)?.sync_all()
+        replace_durably(
+            &self.dir.join("state.json"),
+            &serde_json::to_vec(state).expect("state serializes"),
+        )
     }
 
     /// Appends parked records to the dead letter, durably.
@@ -290,7 +289,13 @@ impl Consumer {
         mut state: State,
         identity: &Identity,
     ) -> Result<(), Fatal> {
-        let mut reader: Option<LogReader> = None;
+        let mut log = Some(Subscription::new(
+            &self.data_dir,
+            &self.settings.topic,
+            state.next,
+            self.commits.clone(),
+        ));
+        // The next read of the log, under way while records go out.
         let mut ahead: Option<Read> = None;
         loop {
             if self.shutdown.is_cancelled() {
@@ -320,71 +325,62 @@ impl Consumer {
                 self.retry(saving, &mut state, due, identity).await?;
                 continue;
             }
-            let end = *self.commits.borrow_and_update();
+            let next_due = if self.settings.ordered {
+                state
+                    .retries
+                    .iter()
+                    .min_by_key(|r| r.seq)
+                    .map(|r| r.due_millis)
+            } else {
+                state.retries.iter().map(|r| r.due_millis).min()
+            };
+            let wait = next_due.map_or(Duration::from_secs(3600), |due| {
+                Duration::from_millis(due.saturating_sub(unix_millis(now)))
+            });
             // An ordered destination delivers nothing newer while records
             // queued again wait for their turn.
-            let held = self.settings.ordered && !state.retries.is_empty();
-            if held || (ahead.is_none() && state.next >= end) {
+            if self.settings.ordered && !state.retries.is_empty() {
                 saving.flush().await?;
-                let next_due = if self.settings.ordered {
-                    state
-                        .retries
-                        .iter()
-                        .min_by_key(|r| r.seq)
-                        .map(|r| r.due_millis)
-                } else {
-                    state.retries.iter().map(|r| r.due_millis).min()
-                };
-                let wait = next_due.map_or(Duration::from_secs(3600), |due| {
-                    Duration::from_millis(due.saturating_sub(unix_millis(now)))
-                });
                 tokio::select! {
-                    changed = self.commits.changed() => if changed.is_err() { return Ok(()) },
                     () = tokio::time::sleep(wait) => {}
                     () = self.shutdown.cancelled() => return Ok(()),
                 }
                 continue;
             }
-            let read = match ahead.take() {
+            let mut read = match ahead.take() {
                 Some(read) => read,
-                None => {
-                    let current = match reader.take() {
-                        Some(r) => r,
-                        None => {
-                            let (dir, topic, next) = (
-                                self.data_dir.clone(),
-                                self.settings.topic.clone(),
-                                state.next,
-                            );
-                            blocking(move || LogReader::open_at(&dir, &topic, next)).await?
-                        }
-                    };
-                    read_below(current, end)
+                None => read_next(log.take().expect("the subscription is here or reading")),
+            };
+            if !read.is_finished() {
+                // Idle: what was delivered is saved while the log is quiet.
+                saving.flush().await?;
+            }
+            let (subscription, next) = tokio::select! {
+                done = &mut read => done.map_err(|e| std::io::Error::other(e.to_string()))?,
+                () = tokio::time::sleep(wait) => {
+                    ahead = Some(read);
+                    continue;
+                }
+                () = self.shutdown.cancelled() => {
+                    read.abort();
+                    return Ok(());
                 }
             };
-            let (current, records) = joined(read).await?;
-            let Some(last) = records.last().map(|r| r.seq) else {
-                reader = Some(current);
-                // Nothing whole below the end yet; wait for the next commit.
-                tokio::select! {
-                    _ = self.commits.changed() => {}
-                    () = tokio::time::sleep(Duration::from_millis(50)) => {}
-                    () = self.shutdown.cancelled() => return Ok(()),
-                }
-                continue;
+            let records = match next {
+                None => return Ok(()),
+                Some(records) => records?,
             };
-            let end = *self.commits.borrow();
-            if last + 1 < end {
-                ahead = Some(read_below(current, end));
+            if subscription.position() < subscription.durable_end() {
+                ahead = Some(read_next(subscription));
             } else {
-                reader = Some(current);
+                log = Some(subscription);
             }
             if let Some(first) = records.first()
                 && first.seq > state.next
             {
                 tracing::warn!(
                     destination = %self.settings.name,
-                    "records {} to {} expired from the log before they were delivered",
+                    "records {} to {} are not in the log (expired before they were delivered, or never written)",
                     state.next,
                     first.seq - 1
                 );
@@ -587,15 +583,16 @@ impl Consumer {
     }
 }
 
-/// A read of the log under way: the reader and what it read.
-type Read = tokio::task::JoinHandle<std::io::Result<(LogReader, Vec<StoredRecord>)>>;
+/// A read of the log under way: the subscription and what it read (`None`
+/// once the log is closed).
+type Read = tokio::task::JoinHandle<(Subscription, Option<std::io::Result<Vec<StoredRecord>>>)>;
 
-/// Reads the records after `reader`'s position below `end`, on a
-/// blocking thread.
-fn read_below(mut reader: LogReader, end: u64) -> Read {
-    tokio::task::spawn_blocking(move || {
-        let records = reader.read_batch_below(end)?;
-        Ok((reader, records))
+/// The next records of `log`, read (waiting for a commit if need be) on a
+/// task of their own.
+fn read_next(mut log: Subscription) -> Read {
+    tokio::spawn(async move {
+        let next = log.next().await;
+        (log, next)
     })
 }
 

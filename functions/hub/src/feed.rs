@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use inlet_embedded::log::LogReader;
+use inlet_embedded::log::{Subscription, subscribe};
 use inlet_shared::service::{LogFeed, Task};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -44,11 +44,8 @@ pub fn start(
             tx: tx.clone(),
             topics: topics.clone(),
         };
-        tasks.push(Box::pin(follower.clone().follow(
-            feed.data_dir.clone(),
-            commits.clone(),
-            shutdown.clone(),
-        )));
+        let log = subscribe(feed, topic, *commits.borrow()).expect("a topic of the feed");
+        tasks.push(Box::pin(follower.clone().follow(log, shutdown.clone())));
         tasks.push(Box::pin(follower.measure(shutdown.clone())));
     }
     (tx, topics, tasks)
@@ -68,86 +65,55 @@ impl Follower {
     }
 
     /// Follows the topic from what is durable at start-up on.
-    async fn follow(
-        self,
-        dir: std::path::PathBuf,
-        mut commits: tokio::sync::watch::Receiver<u64>,
-        shutdown: CancellationToken,
-    ) {
+    async fn follow(self, mut log: Subscription, shutdown: CancellationToken) {
         // Until a connection first listens the log is not read at all, so a
         // server nobody reads from pays nothing; from then on every record
         // is read (so the topic's streams stay known), decoded whole only
         // while someone listens.
-        let mut seen = *commits.borrow_and_update();
-        let mut reader: Option<LogReader> = None;
+        let mut reading = false;
         loop {
-            tokio::select! {
-                changed = commits.changed() => if changed.is_err() { return },
-                () = shutdown.cancelled() => return,
-            }
-            let end = *commits.borrow_and_update();
-            if reader.is_none() {
+            if !reading {
+                tokio::select! {
+                    open = log.wait_for_commit() => if !open { return },
+                    () = shutdown.cancelled() => return,
+                }
                 if self.tx.receiver_count() == 0 {
-                    seen = end;
+                    log.skip_to_end();
                     continue;
                 }
-                match LogReader::open_at(&dir, &self.topic, seen) {
-                    Ok(opened) => reader = Some(opened),
-                    Err(e) => {
-                        tracing::error!(topic = self.topic, error = %e, "the Reader hub cannot read the topic");
+                reading = true;
+            }
+            let batch = tokio::select! {
+                next = log.next() => match next {
+                    None => return,
+                    Some(Ok(batch)) => batch,
+                    Some(Err(e)) => {
+                        tracing::error!(topic = self.topic, error = %e, "the Reader hub cannot read the topic; trying again at the next commit");
+                        reading = false;
                         continue;
                     }
-                }
-            }
-            let Some(mut log) = reader.take() else {
-                continue;
+                },
+                () = shutdown.cancelled() => return,
             };
-            loop {
-                // File reads off the async workers.
-                let read = tokio::task::spawn_blocking(move || {
-                    let batch = log.read_batch_below(end);
-                    (log, batch)
-                })
-                .await;
-                let batch = match read {
-                    Ok((back, batch)) => {
-                        log = back;
-                        batch
-                    }
-                    Err(e) => {
-                        tracing::error!(topic = self.topic, error = %e, "the Reader hub's reader failed");
-                        return;
-                    }
+            let listening = self.tx.receiver_count() > 0;
+            for record in batch {
+                // With nobody listening only the topic's state is kept.
+                let decoded = if listening {
+                    Item::decode(&self.topic, &record.data)
+                } else {
+                    Item::summary(&self.topic, &record.data)
                 };
-                let batch = match batch {
-                    Ok(batch) if batch.is_empty() => break,
-                    Ok(batch) => batch,
-                    Err(e) => {
-                        tracing::error!(topic = self.topic, error = %e, "the Reader hub cannot read the topic");
-                        break;
-                    }
+                let Some(item) = decoded else {
+                    continue;
                 };
-                let listening = self.tx.receiver_count() > 0;
-                for record in batch {
-                    // With nobody listening only the topic's state is kept.
-                    let decoded = if listening {
-                        Item::decode(&self.topic, &record.data)
-                    } else {
-                        Item::summary(&self.topic, &record.data)
-                    };
-                    let Some(item) = decoded else {
-                        continue;
-                    };
-                    let changes = self.state().observe(&self.workspace, &item);
-                    if listening {
-                        for (stream, action) in changes {
-                            let _ = self.tx.send(Arc::new(Update::Stream(stream, action)));
-                        }
-                        let _ = self.tx.send(Arc::new(Update::Record(item)));
+                let changes = self.state().observe(&self.workspace, &item);
+                if listening {
+                    for (stream, action) in changes {
+                        let _ = self.tx.send(Arc::new(Update::Stream(stream, action)));
                     }
+                    let _ = self.tx.send(Arc::new(Update::Record(item)));
                 }
             }
-            reader = Some(log);
         }
     }
 

@@ -3,7 +3,6 @@
 //! leases in memory, as one process owns the data directory.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -88,13 +87,10 @@ impl CheckpointStore for EmbeddedCheckpoints {
                 lease.target
             )));
         }
-        let path = self.path(&lease.target);
-        let tmp = path.with_extension("json.tmp");
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(&serde_json::to_vec_pretty(checkpoint).expect("a checkpoint serialises"))?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
-        std::fs::File::open(&self.dir)?.sync_all()?;
+        crate::fs::replace_durably(
+            &self.path(&lease.target),
+            &serde_json::to_vec_pretty(checkpoint).expect("a checkpoint serialises"),
+        )?;
         leases.remove(&lease.target);
         Ok(())
     }

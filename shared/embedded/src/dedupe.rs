@@ -32,10 +32,11 @@ use redb::{
 };
 use serde::Deserialize;
 
-use crate::log::LogReader;
+use crate::log::Subscription;
 use inlet_shared::dedupe::{Claim, DedupeStore, LEASE};
 use inlet_shared::error::{Error, Result};
 use inlet_shared::time::unix_secs;
+use tokio::sync::watch;
 
 /// Delivery id -> when it expires (Unix seconds).
 const IDS: TableDefinition<&str, u64> = TableDefinition::new("ids");
@@ -63,11 +64,11 @@ pub struct Follow {
     pub topics: Vec<String>,
     /// Webhook source name -> how long its delivery ids are remembered.
     pub windows: HashMap<String, Duration>,
-    /// Topic -> the end of what the log has synced (see
-    /// [`crate::sink::EmbeddedLog::durable_ends`]): records past it may still
-    /// be cut back, so they are not read yet. A topic here but not in
-    /// `topics` is passed over unread.
-    pub durable: HashMap<String, Arc<AtomicU64>>,
+    /// Topic -> the end of what the log has synced, announced at each
+    /// commit (see [`crate::sink::EmbeddedLog::commits`]): records past it
+    /// may still be cut back, so they are not read yet. A topic here but not
+    /// in `topics` is passed over unread.
+    pub commits: HashMap<String, watch::Receiver<u64>>,
 }
 
 /// Delivery ids kept in `<data-dir>/dedupe.redb`.
@@ -339,34 +340,31 @@ struct Indexer {
     db: Arc<Database>,
     dir: std::path::PathBuf,
     follow: Follow,
-    readers: BTreeMap<String, LogReader>,
+    readers: BTreeMap<String, Subscription>,
     shared: Arc<Shared>,
 }
 
-/// The reader of `topic`, opened where the index last stopped; `None` if
-/// the topic has no log (another sink).
+/// The subscription to `topic`, from where the index last stopped; `None`
+/// if the topic has no log (another sink).
 fn open_reader<'r>(
-    readers: &'r mut BTreeMap<String, LogReader>,
+    readers: &'r mut BTreeMap<String, Subscription>,
     dir: &Path,
     topic: &str,
+    commits: Option<&watch::Receiver<u64>>,
     read_up_to: &redb::Table<&str, u64>,
-) -> Result<Option<&'r mut LogReader>> {
+) -> Result<Option<&'r mut Subscription>> {
+    let Some(commits) = commits else {
+        return Ok(None);
+    };
     if !readers.contains_key(topic) {
         let from = read_up_to
             .get(topic)
             .map_err(|e| store_error("read", e))?
             .map_or(0, |v| v.value());
-        match LogReader::open_at(dir, topic, from) {
-            Ok(reader) => {
-                readers.insert(topic.to_owned(), reader);
-            }
-            // Tried again on the next tick (a segment expired between the
-            // listing and the open, say).
-            Err(e) => {
-                tracing::debug!(topic, error = %e, "the dedupe index cannot open the log yet");
-                return Ok(None);
-            }
-        }
+        readers.insert(
+            topic.to_owned(),
+            Subscription::new(dir, topic, from, commits.clone()),
+        );
     }
     Ok(readers.get_mut(topic))
 }
@@ -513,32 +511,27 @@ impl Indexer {
                 Ok(())
             };
             for topic in &self.follow.topics {
-                let Some(reader) = open_reader(&mut self.readers, &self.dir, topic, &read_up_to)?
+                let commits = self.follow.commits.get(topic);
+                let Some(reader) =
+                    open_reader(&mut self.readers, &self.dir, topic, commits, &read_up_to)?
                 else {
                     continue;
                 };
-                let mut next = None;
-                // Never past what the log has synced: a record beyond it may
-                // still be cut back (a failed write) and its number reused.
-                // At start-up everything on disk is synced; a catch-up
-                // retried while serving must not read further.
-                let bound = self
-                    .follow
-                    .durable
-                    .get(topic)
-                    .map_or(u64::MAX, |end| end.load(Ordering::Acquire));
+                // Never past what the log has synced (the subscription's
+                // bound): a record beyond it may still be cut back (a failed
+                // write) and its number reused.
+                let start = reader.position();
                 loop {
-                    let records = match reader.read_batch_below(bound) {
+                    let records = match reader.read_available() {
                         Ok(records) => records,
                         Err(e) => {
                             tracing::warn!(topic, error = %e, "the dedupe index cannot read the log further");
                             break;
                         }
                     };
-                    let Some(last) = records.last() else {
+                    if records.is_empty() {
                         break;
-                    };
-                    next = Some(last.seq + 1);
+                    }
                     let mut found = Vec::new();
                     for record in &records {
                         let Some(head) = Head::read(&record.data) else {
@@ -577,9 +570,9 @@ impl Indexer {
                         break;
                     }
                 }
-                if let Some(next) = next {
+                if reader.position() != start {
                     read_up_to
-                        .insert(topic.as_str(), next)
+                        .insert(topic.as_str(), reader.position())
                         .map_err(|e| store_error("write", e))?;
                 }
             }
@@ -588,10 +581,10 @@ impl Indexer {
             }
             // Topics no source keeps ids of are not read: nothing in them
             // is to be indexed, then or after a restart.
-            for (topic, end) in &self.follow.durable {
+            for (topic, end) in &self.follow.commits {
                 if !self.follow.topics.contains(topic) {
                     read_up_to
-                        .insert(topic.as_str(), end.load(Ordering::Acquire))
+                        .insert(topic.as_str(), *end.borrow())
                         .map_err(|e| store_error("write", e))?;
                 }
             }
@@ -758,7 +751,7 @@ mod tests {
         let follow = |log: &EmbeddedLog| Follow {
             topics: vec!["hooks".to_owned()],
             windows: HashMap::from([("stripe".to_owned(), Duration::from_secs(3600))]),
-            durable: log.durable_ends(),
+            commits: log.commits(),
         };
         let topic = Topic {
             name: "hooks".into(),
@@ -832,7 +825,7 @@ mod tests {
         let follow = |log: &EmbeddedLog| Follow {
             topics: vec!["hooks".to_owned()],
             windows: HashMap::from([("stripe".to_owned(), Duration::from_secs(3600))]),
-            durable: log.durable_ends(),
+            commits: log.commits(),
         };
         let topic = Topic {
             name: "hooks".into(),
@@ -888,11 +881,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let now = SystemTime::now();
         let log = EmbeddedLog::open(dir.path(), ["hooks"]).unwrap();
-        let synced = Arc::new(AtomicU64::new(0));
+        let (synced, commits) = watch::channel(0);
         let follow = Follow {
             topics: vec!["hooks".to_owned()],
             windows: HashMap::from([("stripe".to_owned(), Duration::from_secs(3600))]),
-            durable: HashMap::from([("hooks".to_owned(), synced.clone())]),
+            commits: HashMap::from([("hooks".to_owned(), commits)]),
         };
         let store = EmbeddedDedupe::open_following(dir.path(), now, follow).unwrap();
         assert_eq!(store.claim("stripe/evt_1", now).await.unwrap(), Claim::New);
@@ -905,7 +898,7 @@ mod tests {
             .unwrap();
         tokio::time::sleep(TICK * 4).await;
         assert_eq!(store.indexed().unwrap(), 0, "not synced, not indexed");
-        synced.store(1, Ordering::Release);
+        synced.send_replace(1);
         let deadline = Instant::now() + Duration::from_secs(10);
         while store.indexed().unwrap() < 1 {
             assert!(Instant::now() < deadline, "never indexed once synced");
@@ -923,7 +916,7 @@ mod tests {
         let follow = |topics: &[&str]| Follow {
             topics: topics.iter().map(|t| t.to_string()).collect(),
             windows: HashMap::from([("stripe".to_owned(), Duration::from_secs(3600))]),
-            durable: log.durable_ends(),
+            commits: log.commits(),
         };
         let other = Topic {
             name: "other".into(),

@@ -6,6 +6,7 @@
 
 pub mod checkpoints;
 pub mod dedupe;
+pub mod fs;
 pub mod log;
 pub mod sink;
 

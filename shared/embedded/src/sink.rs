@@ -5,8 +5,6 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use async_trait::async_trait;
 
@@ -43,14 +41,15 @@ impl EmbeddedLog {
 }
 
 impl EmbeddedLog {
-    /// Per topic, the sequence number after the last record synced to disk.
-    pub fn durable_ends(&self) -> HashMap<String, Arc<AtomicU64>> {
-        self.log.durable_ends()
-    }
-
-    /// Per topic, that durable end announced at each commit.
+    /// Per topic, the end of what is durable, announced at each commit.
     pub fn commits(&self) -> HashMap<String, tokio::sync::watch::Receiver<u64>> {
         self.log.commits()
+    }
+
+    /// Follows `topic` from `from` as it becomes durable (see
+    /// [`crate::log::Log::subscribe`]).
+    pub fn subscribe(&self, topic: &str, from: u64) -> Option<crate::log::Subscription> {
+        self.log.subscribe(topic, from)
     }
 
     /// The data directory's id, made once (see [`crate::log::Log::id`]).

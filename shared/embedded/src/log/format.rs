@@ -1,13 +1,51 @@
-//! The log's format version, kept in `<data-dir>/topics/FORMAT`, so that a
+//! The log's layout on disk: where a topic's segments are and what they are
+//! named, and the format version, kept in `<data-dir>/topics/FORMAT`, so that a
 //! directory written by a newer Inlet, or one that is not an Inlet log, is
 //! refused by name instead of being read as damage. A log from before the
 //! marker has the same frames: it is format 1 and gets the marker on open.
 
-use std::fs;
-use std::io::{self, Write};
-use std::path::Path;
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
 
-use super::segments::{sync_dir, topics_dir};
+use crate::fs::replace_durably;
+
+pub(super) fn topics_dir(dir: &Path) -> PathBuf {
+    dir.join("topics")
+}
+
+pub(super) fn topic_dir(dir: &Path, topic: &str) -> PathBuf {
+    topics_dir(dir).join(topic)
+}
+
+pub(super) fn segment_path(topic_dir: &Path, base: u64) -> PathBuf {
+    topic_dir.join(format!("{base:020}.log"))
+}
+
+/// The first sequence numbers of a topic's segments, oldest first.
+pub(super) fn segment_bases(topic_dir: &Path) -> io::Result<Vec<u64>> {
+    let mut bases = Vec::new();
+    for entry in std::fs::read_dir(topic_dir)? {
+        let name = entry?.file_name();
+        let base = name
+            .to_str()
+            .and_then(|name| name.strip_suffix(".log"))
+            .and_then(|digits| digits.parse::<u64>().ok());
+        bases.extend(base);
+    }
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+/// Opens (creating if needed) the empty segment that starts at `base`.
+pub(super) fn open_next_segment(topic_dir: &Path, base: u64) -> io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(segment_path(topic_dir, base))
+}
 
 /// The format this build reads and writes.
 pub const VERSION: u32 = 1;
@@ -52,13 +90,10 @@ pub(super) fn check(dir: &Path, mark: bool) -> io::Result<()> {
 }
 
 fn write(dir: &Path) -> io::Result<()> {
-    let topics = topics_dir(dir);
-    let fresh = topics.join(format!("{FILE}.new"));
-    let mut file = fs::File::create(&fresh)?;
-    file.write_all(format!("{PREFIX}{VERSION}\n").as_bytes())?;
-    file.sync_all()?;
-    fs::rename(&fresh, topics.join(FILE))?;
-    sync_dir(&topics)
+    replace_durably(
+        &topics_dir(dir).join(FILE),
+        format!("{PREFIX}{VERSION}\n").as_bytes(),
+    )
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::segments::sync_dir;
+use crate::fs::sync_dir;
 
 fn path(dir: &Path) -> PathBuf {
     dir.join("destinations").join("log-id")

@@ -22,23 +22,25 @@ mod id;
 mod reader;
 mod recovery;
 mod segments;
+mod subscription;
 mod writer;
 
 pub use reader::{LogReader, READ_BATCH_BYTES};
 pub use recovery::{Damage, Repaired, Scan, repair, scan};
+pub use subscription::Subscription;
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::fs::sync_dir;
+use format::topics_dir;
 use inlet_shared::record::Record;
-use segments::{Segments, sync_dir, topics_dir};
+use segments::Segments;
 use writer::{Job, expire_periodically, write_loop};
 
 /// How the embedded log keeps its files.
@@ -93,9 +95,9 @@ pub enum AppendError {
 /// The log, open for appending by this process alone.
 pub struct Log {
     writers: HashMap<String, mpsc::Sender<Job>>,
-    durable: HashMap<String, Arc<AtomicU64>>,
     commits: HashMap<String, watch::Receiver<u64>>,
     id: String,
+    dir: std::path::PathBuf,
     _lock: File,
 }
 
@@ -121,19 +123,15 @@ impl Log {
         format::check(dir, true)?;
         let id = id::load_or_make(dir)?;
 
-        let (mut writers, mut durable, mut commits) =
-            (HashMap::new(), HashMap::new(), HashMap::new());
+        let (mut writers, mut commits) = (HashMap::new(), HashMap::new());
         for topic in topics {
             let (segments, next_seq) = Segments::open(dir, topic, options)?;
             let (tx, rx) = mpsc::channel(1024);
-            let synced = Arc::new(AtomicU64::new(next_seq));
             let (committed, watching) = watch::channel(next_seq);
-            let shared = synced.clone();
             std::thread::Builder::new()
                 .name(format!("log-{topic}"))
-                .spawn(move || write_loop(segments, next_seq, shared, committed, rx))?;
+                .spawn(move || write_loop(segments, next_seq, committed, rx))?;
             writers.insert(topic.to_owned(), tx);
-            durable.insert(topic.to_owned(), synced);
             commits.insert(topic.to_owned(), watching);
         }
         sync_dir(&topics_dir(dir))?;
@@ -145,9 +143,9 @@ impl Log {
         }
         Ok(Log {
             writers,
-            durable,
             commits,
             id,
+            dir: dir.to_owned(),
             _lock: lock,
         })
     }
@@ -158,16 +156,19 @@ impl Log {
         &self.id
     }
 
-    /// Per topic, the sequence number after the last record synced to disk:
-    /// records below it are durable and will never be cut back.
-    pub fn durable_ends(&self) -> HashMap<String, Arc<AtomicU64>> {
-        self.durable.clone()
-    }
-
-    /// Per topic, the durable end (as [`Log::durable_ends`]) announced at
-    /// each commit: in-process readers wait on it instead of polling.
+    /// Per topic, the sequence number after the last record synced to disk
+    /// (records below it are durable and will never be cut back), announced
+    /// at each commit: in-process readers wait on it instead of polling (see
+    /// [`Log::subscribe`]).
     pub fn commits(&self) -> HashMap<String, watch::Receiver<u64>> {
         self.commits.clone()
+    }
+
+    /// Follows `topic` from sequence number `from` as it becomes durable;
+    /// `None` for a topic the log does not have.
+    pub fn subscribe(&self, topic: &str, from: u64) -> Option<Subscription> {
+        let commits = self.commits.get(topic)?.clone();
+        Some(Subscription::new(&self.dir, topic, from, commits))
     }
 
     /// Durably appends `records` to `topic`, in order, and returns the
@@ -193,6 +194,18 @@ impl Log {
 /// order is numeric order.
 pub fn sequence_number(seq: u64) -> String {
     format!("{seq:020}")
+}
+
+/// Follows `topic` of the log a local service is handed (its
+/// [`LogFeed`](inlet_shared::service::LogFeed)) from sequence number
+/// `from`; `None` for a topic the log does not have.
+pub fn subscribe(
+    feed: &inlet_shared::service::LogFeed,
+    topic: &str,
+    from: u64,
+) -> Option<Subscription> {
+    let commits = feed.commits.get(topic)?.clone();
+    Some(Subscription::new(&feed.data_dir, topic, from, commits))
 }
 
 #[cfg(test)]

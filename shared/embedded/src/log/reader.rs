@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::StoredRecord;
+use super::format::{segment_bases, segment_path, topic_dir};
 use super::frame::decode;
-use super::segments::{segment_bases, segment_path, topic_dir};
 
 /// Reads a topic's records from its oldest segment on; can be called again
 /// to pick up records appended since (by this or another process).

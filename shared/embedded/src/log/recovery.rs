@@ -15,8 +15,9 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use super::format::{open_next_segment, segment_bases, segment_path};
 use super::frame::{FIXED, HEADER, MAX_BODY, decode};
-use super::segments::{segment_bases, segment_path, sync_dir};
+use crate::fs::sync_dir;
 
 /// What a scan of a segment found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,16 +281,6 @@ pub(super) fn recover(path: &Path, base: u64) -> io::Result<Recovered> {
         last_seq,
         burned,
     })
-}
-
-/// Opens (creating if needed) the empty segment that starts at `base`.
-pub(super) fn open_next_segment(topic_dir: &Path, base: u64) -> io::Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(segment_path(topic_dir, base))
 }
 
 /// The sequence number of the frame at `at` if its header says it is the

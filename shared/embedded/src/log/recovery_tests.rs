@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use super::format::{segment_bases, segment_path, topic_dir};
 use super::frame::encode;
-use super::segments::{segment_bases, segment_path, topic_dir};
 use super::*;
 use crate::sink::EmbeddedLog;
 use inlet_shared::config::Topic;

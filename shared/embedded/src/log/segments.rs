@@ -6,38 +6,9 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::LogOptions;
-use super::recovery::{open_next_segment, recover};
-
-pub(super) fn topics_dir(dir: &Path) -> PathBuf {
-    dir.join("topics")
-}
-
-pub(super) fn topic_dir(dir: &Path, topic: &str) -> PathBuf {
-    topics_dir(dir).join(topic)
-}
-
-pub(super) fn segment_path(topic_dir: &Path, base: u64) -> PathBuf {
-    topic_dir.join(format!("{base:020}.log"))
-}
-
-/// The first sequence numbers of a topic's segments, oldest first.
-pub(super) fn segment_bases(topic_dir: &Path) -> io::Result<Vec<u64>> {
-    let mut bases = Vec::new();
-    for entry in std::fs::read_dir(topic_dir)? {
-        let name = entry?.file_name();
-        let base = name
-            .to_str()
-            .and_then(|name| name.strip_suffix(".log"))
-            .and_then(|digits| digits.parse::<u64>().ok());
-        bases.extend(base);
-    }
-    bases.sort_unstable();
-    Ok(bases)
-}
-
-pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
+use super::format::{open_next_segment, segment_bases, segment_path, topic_dir, topics_dir};
+use super::recovery::recover;
+use crate::fs::sync_dir;
 
 /// A topic's segments, as its writer thread keeps them.
 pub(super) struct Segments {

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::format::{segment_bases, segment_path, topic_dir};
 use super::frame::encode;
 use super::reader::FileCursor;
-use super::segments::{segment_bases, segment_path, topic_dir};
 use super::*;
 use crate::sink::EmbeddedLog;
 use inlet_shared::config::Topic;

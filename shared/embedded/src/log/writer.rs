@@ -1,8 +1,6 @@
 //! The writer thread of a topic: gathers concurrent writes into one append
 //! and one `fdatasync` (group commit), and answers each only after it.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -52,7 +50,6 @@ pub(super) fn expire_periodically(writers: Vec<mpsc::WeakSender<Job>>, retention
 pub(super) fn write_loop(
     mut segments: Segments,
     mut next_seq: u64,
-    durable: Arc<AtomicU64>,
     committed: watch::Sender<u64>,
     mut rx: mpsc::Receiver<Job>,
 ) {
@@ -91,7 +88,6 @@ pub(super) fn write_loop(
                 let first = next_seq;
                 next_seq += jobs.iter().map(|(r, _)| r.len() as u64).sum::<u64>();
                 // Synced: readers in this process may now rely on them.
-                durable.store(next_seq, Ordering::Release);
                 committed.send_replace(next_seq);
                 let mut seq = first;
                 for (records, reply) in jobs {
