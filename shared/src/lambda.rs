@@ -6,8 +6,10 @@
 
 use std::sync::Arc;
 
+use std::time::{Duration, Instant, SystemTime};
+
 use crate::checkpoint::{CheckpointStore, DynamoCheckpoints};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, Wiring};
 use crate::dedupe::DynamoDedupe;
 use crate::publish::Publisher;
 use crate::sink::KinesisSink;
@@ -20,6 +22,8 @@ pub struct Runtime {
     pub aws: crate::SdkConfig,
     /// Publishes into Kinesis.
     pub publisher: Publisher,
+    /// The function's own resources, from its `INLET_*` variables.
+    pub wiring: Wiring,
 }
 
 impl Runtime {
@@ -73,5 +77,17 @@ pub async fn start(warnings: fn(&Config) -> Vec<String>) -> Result<Runtime, Conf
         config: Arc::new(config),
         aws,
         publisher,
+        wiring: Wiring::from_env(&|name| std::env::var(name).ok()),
     })
+}
+
+/// An invocation's deadline as an [`Instant`], from the context's (Unix
+/// milliseconds).
+pub fn deadline(unix_millis: u64) -> Instant {
+    let left = Duration::from_millis(unix_millis).saturating_sub(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default(),
+    );
+    Instant::now() + left
 }

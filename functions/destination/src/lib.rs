@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod delivery;
 pub mod http;
+pub mod lambda;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod postgres;

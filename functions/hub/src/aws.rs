@@ -266,3 +266,34 @@ fn caller(hub: &Hub, context: &RouteContext) -> Result<Token, Error> {
         .cloned()
         .ok_or_else(|| Error::Unauthorized(format!("token {name:?} is no longer configured")))
 }
+
+/// Serves the hub's WebSocket routes in Lambda until the runtime stops it:
+/// the Reader hub only with its table (`INLET_HUB_TABLE`, which the
+/// template sets), and connections closed after a protocol error through
+/// `@connections` (`INLET_HUB_CONNECTIONS_URL`).
+pub async fn run(runtime: inlet_shared::lambda::Runtime) -> Result<(), lambda_runtime::Error> {
+    use crate::fanout::ApiGatewayConnections;
+    use lambda_runtime::{LambdaEvent, service_fn};
+
+    let table = runtime
+        .wiring
+        .hub_table
+        .clone()
+        .map(|name| HubTable::new(aws_sdk_dynamodb::Client::new(&runtime.aws), name));
+    let connections = runtime
+        .wiring
+        .hub_connections_url
+        .as_deref()
+        .map(|url| ApiGatewayConnections::new(&runtime.aws, url));
+    let hub = Hub::new(runtime.config, runtime.publisher);
+    let hub = &hub;
+    let reach = Reach {
+        table: table.as_ref(),
+        connections: connections.as_ref().map(|c| c as &dyn Connections),
+    };
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let invocation = Invocation::from_event(event.payload)?;
+        Ok::<_, lambda_runtime::Error>(handle(hub, reach, invocation).await?)
+    }))
+    .await
+}

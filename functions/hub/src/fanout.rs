@@ -304,6 +304,35 @@ impl Fanout {
     }
 }
 
+/// Runs the fan-out function in Lambda until the runtime stops it, with
+/// the hub's table (`INLET_HUB_TABLE`) and `@connections` endpoint
+/// (`INLET_HUB_CONNECTIONS_URL`).
+pub async fn run(runtime: inlet_shared::lambda::Runtime) -> Result<(), lambda_runtime::Error> {
+    use inlet_shared::config::Wiring;
+    use inlet_shared::config::deployment::{HUB_CONNECTIONS_URL_ENV, HUB_TABLE_ENV};
+    use lambda_runtime::{LambdaEvent, service_fn};
+
+    let wiring = &runtime.wiring;
+    let fanout = Fanout::new(
+        runtime.config.clone(),
+        crate::table::HubTable::new(
+            aws_sdk_dynamodb::Client::new(&runtime.aws),
+            Wiring::required(&wiring.hub_table, HUB_TABLE_ENV)?.to_owned(),
+        ),
+        Arc::new(ApiGatewayConnections::new(
+            &runtime.aws,
+            Wiring::required(&wiring.hub_connections_url, HUB_CONNECTIONS_URL_ENV)?,
+        )),
+    );
+    let fanout = &fanout;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<KinesisEvent>| async move {
+            Ok::<_, lambda_runtime::Error>(fanout.handle(event.payload).await)
+        },
+    ))
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;

@@ -1,29 +1,7 @@
-//! Lambda entry of the REST poller: an EventBridge schedule invokes it with
-//! the target to poll (`{"target": "beer"}`), or with no target to poll
-//! every target that is due.
-
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use rest_poller::RestPoller;
+//! Lambda entry of the REST poller (see `rest_poller::run_in_lambda`).
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_runtime::Error> {
     let runtime = inlet_shared::lambda::start(|_| Vec::new()).await?;
-    let poller = RestPoller::new(
-        runtime.config.clone(),
-        runtime.publisher.clone(),
-        runtime.checkpoints()?,
-    );
-    let poller = &poller;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<serde_json::Value>| async move {
-            let deadline = (event.context.deadline > 0).then(|| {
-                std::time::UNIX_EPOCH + std::time::Duration::from_millis(event.context.deadline)
-            });
-            poller
-                .handle(&event.payload, deadline)
-                .await
-                .map_err(Error::from)
-        },
-    ))
-    .await
+    rest_poller::run_in_lambda(runtime).await
 }

@@ -47,6 +47,58 @@ impl Deployment {
     }
 }
 
+/// The table of the Reader hub's subscriptions (the hub and its fan-out).
+pub const HUB_TABLE_ENV: &str = "INLET_HUB_TABLE";
+/// The WebSocket API's `@connections` endpoint (the hub and its fan-out).
+pub const HUB_CONNECTIONS_URL_ENV: &str = "INLET_HUB_CONNECTIONS_URL";
+/// The destination a destination function delivers; unset for the retry
+/// function.
+pub const DESTINATION_ENV: &str = "INLET_DESTINATION";
+/// The destinations' state table.
+pub const DESTINATION_TABLE_ENV: &str = "INLET_DESTINATION_TABLE";
+/// The destinations' retry queue.
+pub const DESTINATION_RETRIES_ENV: &str = "INLET_DESTINATION_RETRIES";
+
+/// The resources `template.yaml` hands one function in `INLET_*`
+/// variables of its own, read once at cold start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Wiring {
+    /// `INLET_HUB_TABLE`.
+    pub hub_table: Option<String>,
+    /// `INLET_HUB_CONNECTIONS_URL`.
+    pub hub_connections_url: Option<String>,
+    /// `INLET_DESTINATION`.
+    pub destination: Option<String>,
+    /// `INLET_DESTINATION_TABLE`.
+    pub destination_table: Option<String>,
+    /// `INLET_DESTINATION_RETRIES`.
+    pub destination_retries: Option<String>,
+}
+
+impl Wiring {
+    /// The variables as the environment sets them (an empty one as unset).
+    pub fn from_env(env: Env<'_>) -> Wiring {
+        let non_empty = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        Wiring {
+            hub_table: non_empty(HUB_TABLE_ENV),
+            hub_connections_url: non_empty(HUB_CONNECTIONS_URL_ENV),
+            destination: non_empty(DESTINATION_ENV),
+            destination_table: non_empty(DESTINATION_TABLE_ENV),
+            destination_retries: non_empty(DESTINATION_RETRIES_ENV),
+        }
+    }
+
+    /// `value`, set from `variable`, or an error naming the variable.
+    pub fn required<'a>(value: &'a Option<String>, variable: &str) -> Result<&'a str, ConfigError> {
+        value.as_deref().ok_or_else(|| {
+            ConfigError::new(
+                variable,
+                "is not set (template.yaml sets it for this function)",
+            )
+        })
+    }
+}
+
 /// A topic's id in the template: its letters and digits, which name its
 /// stream's resources (`${Topic}Stream`, so a mapping can `GetAtt` it) and
 /// end its stream's name.
@@ -136,5 +188,14 @@ topic = "webhooks"
             "{error}"
         );
         assert!(Deployment::from_env(&|_| None).is_none());
+        let wiring = Wiring::from_env(&|name| (name == HUB_TABLE_ENV).then(|| "hubs".to_owned()));
+        assert_eq!(
+            Wiring::required(&wiring.hub_table, HUB_TABLE_ENV).unwrap(),
+            "hubs"
+        );
+        let missing = Wiring::required(&wiring.destination_table, DESTINATION_TABLE_ENV)
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("INLET_DESTINATION_TABLE"), "{missing}");
     }
 }

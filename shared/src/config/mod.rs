@@ -7,7 +7,7 @@
 //! secret in AWS (fetched at cold start) and the environment variable
 //! [`secret_variable`]`(NAME)` locally.
 
-mod deployment;
+pub mod deployment;
 mod destinations;
 mod hub;
 mod pollers;
@@ -20,7 +20,7 @@ mod validate;
 mod writer;
 
 pub use crate::field::{Field, JsonPointer};
-pub use deployment::{Deployment, resource_id};
+pub use deployment::{Deployment, Wiring, resource_id};
 pub use destinations::{
     DEFAULT_HTTP_MAX_ATTEMPTS, DEFAULT_HTTP_TIMEOUT, DEFAULT_POSTGRES_BATCH,
     DEFAULT_POSTGRES_CONNECTIONS, DEFAULT_POSTGRES_TABLE, Destination, DestinationKind,
