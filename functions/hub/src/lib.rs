@@ -11,9 +11,11 @@ pub mod aws;
 pub mod fanout;
 #[cfg(feature = "local")]
 mod feed;
+pub mod item;
 #[cfg(feature = "local")]
 mod local;
 mod methods;
+pub mod pushes;
 pub mod reader;
 pub mod signalr;
 pub mod streams;

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use crate::reader::{Item, Package, topic_id};
+use crate::item::{Item, Package};
+use crate::pushes::topic_id;
 
 /// The most streams kept per topic; the one seen longest ago goes first.
 pub const MAX_STREAMS: usize = 10_000;
