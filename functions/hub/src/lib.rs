@@ -8,6 +8,7 @@
 //! methods, negotiate, and (feature `local`) the socket of `inlet serve`.
 
 pub mod aws;
+pub mod binding;
 pub mod fanout;
 #[cfg(feature = "local")]
 mod feed;

@@ -457,7 +457,7 @@ impl Arguments<'_> {
     }
 
     fn message(&self, index: usize, kind: MessageKind) -> Result<Message> {
-        Message::parse_argument(kind, self.values[index].get().as_bytes())
+        crate::binding::parse_argument(kind, self.values[index].get().as_bytes())
     }
 
     /// The message of argument `index`; absent or `null` is an empty one.

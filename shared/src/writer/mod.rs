@@ -69,13 +69,6 @@ impl Message {
         })
     }
 
-    /// Parses a hub method's argument of `kind`: as [`Message::parse`], with
-    /// property names matched ignoring case, as ASP.NET Core binds them.
-    pub fn parse_argument(kind: MessageKind, json: &[u8]) -> Result<Message> {
-        let body = payload::with_field_names(kind, json)?;
-        Message::parse(kind, &body)
-    }
-
     /// One event whose value is `body` as text, stamped `now`: the raw-body
     /// form (400 unless the body is UTF-8).
     pub fn event_value(id: String, now: std::time::SystemTime, body: &[u8]) -> Result<Message> {
