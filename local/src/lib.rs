@@ -3,6 +3,7 @@
 //! `repair` mends a damaged log, `urls` lists a deployed stack's URLs.
 
 mod admission;
+mod banner;
 mod console;
 mod demo;
 mod deploy;
