@@ -13,7 +13,6 @@
 //! server (anyone who can reach the page could otherwise have any body
 //! signed).
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -26,6 +25,7 @@ use inlet_embedded::log::LogReader;
 use inlet_shared::config::Token;
 use inlet_shared::field::{Field, set_pointer};
 use inlet_shared::http::host_is_loopback;
+use inlet_shared::model::Envelope;
 use inlet_shared::service::{LogFeed, VisibleTopics};
 use inlet_shared::signature::{Scheme, SignWith};
 use inlet_shared::writer::{Tokens, bearer_token};
@@ -309,15 +309,6 @@ struct RecordQuery {
     time: String,
 }
 
-/// The two fields a lookup compares, read without the rest of a record.
-#[derive(serde::Deserialize)]
-struct Probe<'a> {
-    #[serde(borrow, default)]
-    subject: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    time: Option<Cow<'a, str>>,
-}
-
 /// The CloudEvent of the newest record of `topic` with this stream id
 /// (`subject`) and `time`, among its latest [`LOOKUP_RECORDS`]: what the
 /// Reader hub pushed as a package, whole. The page reads records through
@@ -371,12 +362,12 @@ async fn record(
                 if holds_time.find(&stored.data).is_none() {
                     continue;
                 }
-                let Ok(probe) = serde_json::from_slice::<Probe>(&stored.data) else {
+                let Ok(envelope) = Envelope::read(&stored.data) else {
                     continue;
                 };
-                let matches = probe.subject.as_deref() == Some(query.stream.as_str())
-                    && probe.time.as_deref() == Some(query.time.as_str());
-                drop(probe);
+                let matches = envelope.subject.as_deref() == Some(query.stream.as_str())
+                    && envelope.time.as_deref() == Some(query.time.as_str());
+                drop(envelope);
                 if matches {
                     newest = Some(stored);
                 }

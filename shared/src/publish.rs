@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::config::Topic;
 use crate::dedupe::{Claim, DedupeStore, NoDedupe};
 use crate::error::{Error, Result};
-use crate::model::CloudEvent;
+use crate::model::{CloudEvent, DeliveryKey};
 use crate::record::Record;
 use crate::sink::{Ack, Sink};
 use crate::{Clock, system_clock};
@@ -37,7 +37,7 @@ pub struct Route<'a> {
 #[derive(Debug, Clone)]
 pub struct Delivery {
     /// The key remembered (unique across sources, e.g. `segment/<id>`).
-    pub key: String,
+    pub key: DeliveryKey,
     /// How long it is remembered after publishing.
     pub window: Duration,
 }
@@ -228,7 +228,7 @@ impl Publisher {
     ) -> Result<Outcome> {
         let now = self.now();
         if let Some(delivery) = delivery {
-            match self.dedupe.claim(&delivery.key, now).await? {
+            match self.dedupe.claim(delivery.key.as_str(), now).await? {
                 Claim::New => {}
                 Claim::Duplicate => {
                     macro_rules! duplicate {
@@ -267,7 +267,7 @@ impl Publisher {
             Ok(mut acks) => {
                 if let Err(e) = self
                     .dedupe
-                    .complete(&delivery.key, now, delivery.window)
+                    .complete(delivery.key.as_str(), now, delivery.window)
                     .await
                 {
                     // The record is in the stream; a redelivery may publish it again.
@@ -276,7 +276,7 @@ impl Publisher {
                 Ok(Outcome::Stored(acks.remove(0)))
             }
             Err(err) => {
-                if let Err(e) = self.dedupe.release(&delivery.key).await {
+                if let Err(e) = self.dedupe.release(delivery.key.as_str()).await {
                     tracing::warn!(error = %e, "cannot release a dedupe claim; it expires with its lease");
                 }
                 Err(err)

@@ -35,7 +35,7 @@ fn event(publisher: &Publisher, route: &Route<'_>) -> inlet_shared::model::Cloud
 /// Publishes one event as delivery `id` of source `src`.
 async fn once(publisher: &Publisher, route: &Route<'_>, id: &str) -> Result<Outcome, Error> {
     let delivery = Delivery {
-        key: format!("src/{id}"),
+        key: inlet_shared::model::DeliveryKey::new("src", id),
         window: Duration::from_secs(3600),
     };
     publisher

@@ -18,8 +18,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use inlet_shared::model::{EventData, ParameterData, event_type};
-use serde::Deserialize;
+use inlet_shared::model::{Envelope, Message, event_type};
 use serde_json::{Map, Value};
 
 use crate::delivery::Delivery;
@@ -86,15 +85,6 @@ pub struct Rows {
     pub columns: BTreeMap<String, ColumnType>,
 }
 
-#[derive(Deserialize)]
-struct Envelope {
-    #[serde(rename = "type")]
-    ty: String,
-    #[serde(default)]
-    subject: Option<String>,
-    data: Value,
-}
-
 /// Why a record makes no row.
 #[derive(Debug, PartialEq, Eq)]
 pub struct NotQuix(pub String);
@@ -103,11 +93,15 @@ impl Rows {
     /// Adds the rows of `record`; an error for a record that is not a Quix
     /// CloudEvent.
     pub fn add(&mut self, record: &Delivery) -> Result<(), NotQuix> {
-        let envelope: Envelope = serde_json::from_slice(&record.data)
-            .map_err(|e| NotQuix(format!("not a CloudEvent: {e}")))?;
+        let envelope = Envelope::read(&record.data).map_err(|e| NotQuix(e.to_string()))?;
+        if ![event_type::PARAMETERS, event_type::EVENTS].contains(&&*envelope.ty) {
+            // Stream properties, definitions and ends make no row.
+            return Ok(());
+        }
+        let message = envelope.message().map_err(|e| NotQuix(e.to_string()))?;
         let key = envelope
             .subject
-            .unwrap_or_else(|| record.partition_key.clone());
+            .map_or_else(|| record.partition_key.clone(), |s| s.into_owned());
         let mut row_number = 0;
         let mut push =
             |fields: Map<String, Value>, nanos: i64, columns: &mut BTreeMap<String, ColumnType>| {
@@ -133,10 +127,8 @@ impl Rows {
                 row_number += 1;
                 self.rows.push(Value::Object(row));
             };
-        match envelope.ty.as_str() {
-            event_type::PARAMETERS => {
-                let data: ParameterData = serde_json::from_value(envelope.data)
-                    .map_err(|e| NotQuix(format!("not parameter data: {e}")))?;
+        match message {
+            Message::ParameterData(data) => {
                 let mut columns = std::mem::take(&mut self.columns);
                 for i in 0..data.rows() {
                     let mut fields = Map::new();
@@ -169,12 +161,7 @@ impl Rows {
                 }
                 self.columns = columns;
             }
-            event_type::EVENTS => {
-                let events: Vec<EventData> = match envelope.data {
-                    Value::Array(items) => serde_json::from_value(Value::Array(items)),
-                    one => serde_json::from_value(one).map(|e| vec![e]),
-                }
-                .map_err(|e| NotQuix(format!("not event data: {e}")))?;
+            Message::Events(events) => {
                 let mut columns = std::mem::take(&mut self.columns);
                 for event in events {
                     let mut fields = match serde_json::from_str::<Value>(&event.value) {
@@ -190,7 +177,6 @@ impl Rows {
                 }
                 self.columns = columns;
             }
-            // Stream properties, definitions and ends make no row.
             _ => {}
         }
         Ok(())

@@ -1,12 +1,7 @@
-//! One stored record as the Reader hub sees it: decoded once, from its
-//! CloudEvent, into the Quix package it carries.
+//! One stored record as the Reader hub sees it: decoded once, by the model,
+//! into the Quix message it carries.
 
-use std::collections::BTreeMap;
-
-use inlet_shared::model::{
-    Definitions, EventData, ParameterData, StreamEnd, StreamProperties, event_type,
-};
-use serde::Deserialize;
+use inlet_shared::model::{DecodeError, Envelope, Message};
 
 /// One stored record, decoded once for every subscriber.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,112 +13,36 @@ pub struct Item {
     /// When it was published (the CloudEvent `time`).
     pub time: String,
     /// The Quix message it carries.
-    pub package: Package,
+    pub message: Message,
     /// The record's size in bytes.
     pub size: usize,
 }
 
-/// The Quix message of a record.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Package {
-    /// `io.quix.parameters`.
-    Parameters(ParameterData),
-    /// `io.quix.events` (a webhook, a poll and a Writer event alike).
-    Event(EventData),
-    /// `io.quix.stream.properties`.
-    Properties(StreamProperties),
-    /// `io.quix.stream.definitions`.
-    Definitions(Definitions),
-    /// `io.quix.stream.end`.
-    End(StreamEnd),
-}
-
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(rename = "type")]
-    ty: &'a str,
-    subject: String,
-    time: String,
-    #[serde(borrow)]
-    data: &'a serde_json::value::RawValue,
-}
-
 impl Item {
-    /// Decodes a record of `topic` straight into its model (no JSON tree);
-    /// `None` for a record that is not a Quix CloudEvent (nothing to push).
+    /// Decodes a record of `topic`; `None` for a record that is not a Quix
+    /// CloudEvent with a subject and a time (nothing to push).
     pub fn decode(topic: &str, record: &[u8]) -> Option<Item> {
-        let envelope: Envelope<'_> = serde_json::from_slice(record).ok()?;
-        let data = envelope.data.get();
-        let package = match envelope.ty {
-            event_type::PARAMETERS => Package::Parameters(serde_json::from_str(data).ok()?),
-            event_type::EVENTS => Package::Event(serde_json::from_str(data).ok()?),
-            event_type::STREAM_PROPERTIES => Package::Properties(serde_json::from_str(data).ok()?),
-            event_type::DEFINITIONS => Package::Definitions(serde_json::from_str(data).ok()?),
-            event_type::STREAM_END => Package::End(serde_json::from_str(data).ok()?),
-            _ => return None,
-        };
-        Some(Item {
-            topic: topic.to_owned(),
-            stream_id: envelope.subject,
-            time: envelope.time,
-            package,
-            size: record.len(),
-        })
+        Self::read(topic, record, |e| e.message())
     }
-}
 
-impl Item {
-    /// [`Item::decode`] keeping only what a topic's state needs (an event's
-    /// id, the names of a package's columns), for when nobody listens: event
-    /// values and column values are skipped, not copied.
+    /// [`Item::decode`] keeping only what a topic's state needs (the
+    /// message's outline), for when nobody listens.
     pub fn summary(topic: &str, record: &[u8]) -> Option<Item> {
-        use serde::de::IgnoredAny;
-        #[derive(Deserialize)]
-        struct EventId {
-            #[serde(alias = "Id")]
-            id: String,
-        }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Columns {
-            #[serde(default, alias = "NumericValues")]
-            numeric_values: BTreeMap<String, IgnoredAny>,
-            #[serde(default, alias = "StringValues")]
-            string_values: BTreeMap<String, IgnoredAny>,
-            #[serde(default, alias = "BinaryValues")]
-            binary_values: BTreeMap<String, IgnoredAny>,
-        }
-        fn names<T>(columns: BTreeMap<String, IgnoredAny>) -> BTreeMap<String, Vec<T>> {
-            columns.into_keys().map(|name| (name, Vec::new())).collect()
-        }
-        let envelope: Envelope<'_> = serde_json::from_slice(record).ok()?;
-        let data = envelope.data.get();
-        let package = match envelope.ty {
-            event_type::EVENTS => {
-                let event: EventId = serde_json::from_str(data).ok()?;
-                Package::Event(EventData {
-                    id: event.id,
-                    timestamp: 0,
-                    value: String::new(),
-                    tags: BTreeMap::new(),
-                })
-            }
-            event_type::PARAMETERS => {
-                let columns: Columns = serde_json::from_str(data).ok()?;
-                Package::Parameters(ParameterData {
-                    numeric_values: names(columns.numeric_values),
-                    string_values: names(columns.string_values),
-                    binary_values: names(columns.binary_values),
-                    ..ParameterData::default()
-                })
-            }
-            _ => return Item::decode(topic, record),
-        };
+        Self::read(topic, record, |e| e.outline())
+    }
+
+    fn read(
+        topic: &str,
+        record: &[u8],
+        decode: impl FnOnce(&Envelope<'_>) -> Result<Message, DecodeError>,
+    ) -> Option<Item> {
+        let envelope = Envelope::read(record).ok()?;
+        let message = decode(&envelope).ok()?;
         Some(Item {
             topic: topic.to_owned(),
-            stream_id: envelope.subject,
-            time: envelope.time,
-            package,
+            stream_id: envelope.subject?.into_owned(),
+            time: envelope.time?.into_owned(),
+            message,
             size: record.len(),
         })
     }

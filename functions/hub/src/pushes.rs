@@ -8,7 +8,8 @@ use inlet_shared::model::{EndStreamState, EventData, ParameterData};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::item::{Item, Package};
+use crate::item::Item;
+use inlet_shared::model::Message;
 
 /// The wildcard of topics, streams, parameters and events.
 pub const ANY: &str = "*";
@@ -35,7 +36,7 @@ pub struct PackageReceived {
 /// `value` the model as Newtonsoft.Json writes it by default (PascalCase,
 /// declaration order, nulls and defaults included).
 pub fn package_received(workspace: &str, item: &Item) -> PackageReceived {
-    let (ty, value) = newtonsoft(&item.package);
+    let (ty, value) = newtonsoft(&item.message);
     PackageReceived {
         topic_id: topic_id(workspace, &item.topic),
         topic_name: item.topic.clone(),
@@ -46,7 +47,7 @@ pub fn package_received(workspace: &str, item: &Item) -> PackageReceived {
     }
 }
 
-pub(crate) fn newtonsoft(package: &Package) -> (&'static str, String) {
+pub(crate) fn newtonsoft(message: &Message) -> (&'static str, String) {
     #[derive(Serialize)]
     #[serde(rename_all = "PascalCase")]
     struct TimeseriesDataRaw<'a> {
@@ -112,8 +113,8 @@ pub(crate) fn newtonsoft(package: &Package) -> (&'static str, String) {
         custom_properties: &'a Option<String>,
         level: &'a str,
     }
-    match package {
-        Package::Parameters(data) => (
+    match message {
+        Message::ParameterData(data) => (
             "QuixStreams.Telemetry.Models.TimeseriesDataRaw",
             json(&TimeseriesDataRaw {
                 epoch: data.epoch,
@@ -124,16 +125,21 @@ pub(crate) fn newtonsoft(package: &Package) -> (&'static str, String) {
                 tag_values: &data.tag_values,
             }),
         ),
-        Package::Event(event) => (
+        Message::Events(events) => (
             "QuixStreams.Telemetry.Models.EventDataRaw[]",
-            json(&[EventDataRaw {
-                timestamp: event.timestamp,
-                tags: &event.tags,
-                id: &event.id,
-                value: &event.value,
-            }]),
+            json(
+                &events
+                    .iter()
+                    .map(|event| EventDataRaw {
+                        timestamp: event.timestamp,
+                        tags: &event.tags,
+                        id: &event.id,
+                        value: &event.value,
+                    })
+                    .collect::<Vec<_>>(),
+            ),
         ),
-        Package::Properties(p) => (
+        Message::Properties(p) => (
             "QuixStreams.Telemetry.Models.StreamProperties",
             json(&Properties {
                 name: &p.name,
@@ -143,7 +149,7 @@ pub(crate) fn newtonsoft(package: &Package) -> (&'static str, String) {
                 time_of_recording: &p.time_of_recording,
             }),
         ),
-        Package::End(end) => (
+        Message::End(end) => (
             "QuixStreams.Telemetry.Models.StreamEnd",
             json(&End {
                 stream_end_type: match end.end_stream_state {
@@ -153,7 +159,7 @@ pub(crate) fn newtonsoft(package: &Package) -> (&'static str, String) {
                 },
             }),
         ),
-        Package::Definitions(d) if d.events.is_empty() => (
+        Message::Definitions(d) if d.events.is_empty() => (
             "QuixStreams.Telemetry.Models.ParameterDefinitions",
             json(&ParameterDefinitions {
                 parameter_groups: [],
@@ -173,7 +179,7 @@ pub(crate) fn newtonsoft(package: &Package) -> (&'static str, String) {
                     .collect(),
             }),
         ),
-        Package::Definitions(d) => (
+        Message::Definitions(d) => (
             "QuixStreams.Telemetry.Models.EventDefinitions",
             json(&EventDefinitions {
                 event_groups: [],

@@ -11,9 +11,10 @@ use inlet_shared::{Error, Result};
 
 use crate::streams::{Action, ActiveStream, TopicMetrics};
 
-pub use crate::item::{Item, Package};
+pub use crate::item::Item;
 pub use crate::pushes::{ANY, PackageReceived, package_received, topic_id};
 use crate::pushes::{event_data_received, parameter_data_received};
+use inlet_shared::model::Message;
 
 /// What the Reader hub hands its connections: a stored record, or a change
 /// of a topic's streams or metrics.
@@ -217,8 +218,8 @@ impl Subscriptions {
             ));
         }
         let stream = &item.stream_id;
-        match &item.package {
-            Package::Parameters(data) => {
+        match &item.message {
+            Message::ParameterData(data) => {
                 let wanted: BTreeSet<&str> = self
                     .parameters
                     .iter()
@@ -229,15 +230,17 @@ impl Subscriptions {
                     out.push_str(&protocol::invocation("ParameterDataReceived", &[push]));
                 }
             }
-            Package::Event(event) => {
-                let subscribed = self.events.iter().any(|(t, s, e)| {
-                    matches(t, topic) && matches(s, stream) && matches(e, &event.id)
-                });
-                if subscribed {
-                    out.push_str(&protocol::invocation(
-                        "EventDataReceived",
-                        &[event_data_received(workspace, item, event)],
-                    ));
+            Message::Events(events) => {
+                for event in events {
+                    let subscribed = self.events.iter().any(|(t, s, e)| {
+                        matches(t, topic) && matches(s, stream) && matches(e, &event.id)
+                    });
+                    if subscribed {
+                        out.push_str(&protocol::invocation(
+                            "EventDataReceived",
+                            &[event_data_received(workspace, item, event)],
+                        ));
+                    }
                 }
             }
             _ => {}
@@ -325,7 +328,7 @@ mod tests {
             ),
         )
         .unwrap();
-        let (ty, value) = newtonsoft(&item.package);
+        let (ty, value) = newtonsoft(&item.message);
         assert_eq!(ty, "QuixStreams.Telemetry.Models.TimeseriesDataRaw");
         assert_eq!(
             value,
@@ -363,7 +366,7 @@ mod tests {
         ];
         for (ty, data, model, value) in cases {
             let item = Item::decode("f1-data", &record(ty, "s", data)).unwrap();
-            assert_eq!(newtonsoft(&item.package), (model, value.to_owned()), "{ty}");
+            assert_eq!(newtonsoft(&item.message), (model, value.to_owned()), "{ty}");
         }
         assert_eq!(Item::decode("f1-data", b"not a cloudevent"), None);
         assert_eq!(

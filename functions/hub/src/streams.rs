@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use crate::item::{Item, Package};
+use crate::item::Item;
 use crate::pushes::topic_id;
+use inlet_shared::model::Message;
 
 /// The most streams kept per topic; the one seen longest ago goes first.
 pub const MAX_STREAMS: usize = 10_000;
@@ -160,7 +161,7 @@ impl TopicState {
     pub fn observe(&mut self, workspace: &str, item: &Item) -> Vec<(ActiveStream, Action)> {
         self.bytes += item.size as u64;
         let mut changes = Vec::new();
-        if let Package::End(_) = item.package {
+        if let Message::End(_) = item.message {
             if let Some(mut stream) = self.streams.remove(&item.stream_id) {
                 stream.status = "Closed".to_owned();
                 stream.last_seen = item.time.clone();
@@ -200,8 +201,8 @@ impl TopicState {
             });
         stream.last_seen = item.time.clone();
         let mut changed = new;
-        match &item.package {
-            Package::Properties(p) => {
+        match &item.message {
+            Message::Properties(p) => {
                 stream.name = p.name.clone();
                 stream.location = p.location.clone();
                 stream.metadata = p.metadata.clone();
@@ -209,7 +210,7 @@ impl TopicState {
                 stream.time_of_recording = p.time_of_recording.clone();
                 changed = true;
             }
-            Package::Definitions(d) => {
+            Message::Definitions(d) => {
                 for p in &d.parameters {
                     let info = stream.parameters.entry(p.id.clone()).or_default();
                     info.name = p.name.clone();
@@ -228,7 +229,7 @@ impl TopicState {
                 }
                 changed = true;
             }
-            Package::Parameters(data) => {
+            Message::ParameterData(data) => {
                 stream.last_data = Some(item.time.clone());
                 let columns = [
                     (data.numeric_values.keys().collect::<Vec<_>>(), "Numeric"),
@@ -245,14 +246,16 @@ impl TopicState {
                     }
                 }
             }
-            Package::Event(event) => {
+            Message::Events(events) => {
                 stream.last_data = Some(item.time.clone());
-                if !stream.events.contains_key(&event.id) {
-                    stream.events.insert(event.id.clone(), EventInfo::default());
-                    changed = true;
+                for event in events {
+                    if !stream.events.contains_key(&event.id) {
+                        stream.events.insert(event.id.clone(), EventInfo::default());
+                        changed = true;
+                    }
                 }
             }
-            Package::End(_) => unreachable!("handled above"),
+            Message::End(_) => unreachable!("handled above"),
         }
         if changed {
             changes.push((stream.clone(), Action::AddUpdate));

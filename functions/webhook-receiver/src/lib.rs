@@ -19,7 +19,7 @@ use axum::{Json, Router};
 use inlet_shared::config::Source;
 use inlet_shared::field::{Document, Lookup};
 use inlet_shared::http::{method_not_allowed, read_body};
-use inlet_shared::model::{CloudEvent, EventData, event_type};
+use inlet_shared::model::{CloudEvent, DeliveryKey, EventData, event_type, webhook_source};
 use inlet_shared::publish::{Delivery, Outcome, Publisher, Route};
 use inlet_shared::signature::{Scheme, Unverified, Verified};
 use inlet_shared::time::unix_nanos;
@@ -120,12 +120,12 @@ async fn receive(
     let topic = receiver.config.topic(&source.topic)?;
     let delivery = match &webhook.delivery_id {
         Some(id) if !source.dedupe_window.is_zero() => Some(Delivery {
-            key: format!("{}/{id}", source.name),
+            key: DeliveryKey::new(&source.name, id),
             window: source.dedupe_window,
         }),
         _ => None,
     };
-    let origin = format!("/webhooks/{}", source.name);
+    let origin = webhook_source(&source.name);
     let route = Route {
         source: &origin,
         topic,

@@ -12,9 +12,8 @@ use std::sync::Arc;
 
 use crate::config::{Config, Token, Topic};
 use crate::error::{Error, Result};
-use crate::model::{
-    Definitions, EventData, ParameterData, StreamEnd, StreamProperties, event_type,
-};
+pub use crate::model::Message;
+use crate::model::{EventData, ParameterData, event_type};
 use crate::publish::{Publisher, Route};
 
 /// The CloudEvents `source` of everything the Writer publishes.
@@ -35,21 +34,6 @@ pub enum MessageKind {
     EventDefinitions,
     /// The end of a stream.
     End,
-}
-
-/// A parsed, validated message for one stream.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Message {
-    /// Stream properties.
-    Properties(StreamProperties),
-    /// Parameter data (split into records of at most 1 MiB when published).
-    ParameterData(ParameterData),
-    /// One or more events, one record each.
-    Events(Vec<EventData>),
-    /// Parameter or event definitions.
-    Definitions(Definitions),
-    /// How the stream ended.
-    End(StreamEnd),
 }
 
 impl Message {

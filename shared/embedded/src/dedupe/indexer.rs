@@ -1,7 +1,6 @@
 //! The one writer of the index: follows the log, writes completed ids in
 //! batches, makes them durable and deletes expired ones.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
@@ -14,6 +13,7 @@ use serde::Deserialize;
 
 use crate::log::Subscription;
 use inlet_shared::error::Result;
+use inlet_shared::model::{DeliveryKey, Head};
 use inlet_shared::time::unix_secs;
 use tokio::sync::watch;
 
@@ -52,40 +52,6 @@ fn open_reader<'r>(
         );
     }
     Ok(readers.get_mut(topic))
-}
-
-/// The part of a record the indexer reads.
-#[derive(Deserialize)]
-pub(super) struct Head<'a> {
-    #[serde(borrow)]
-    id: Cow<'a, str>,
-    #[serde(borrow)]
-    source: Cow<'a, str>,
-}
-
-impl<'a> Head<'a> {
-    /// The id and source of a CloudEvent record. Inlet writes them first
-    /// (`{"specversion":"1.0","id":…,"source":…,`), so only those two strings
-    /// are parsed, not the whole (often large) record; any other document
-    /// is parsed whole.
-    pub(super) fn read(data: &'a [u8]) -> Option<Head<'a>> {
-        Self::read_prefix(data).or_else(|| serde_json::from_slice(data).ok())
-    }
-
-    pub(super) fn read_prefix(data: &'a [u8]) -> Option<Head<'a>> {
-        let rest = data.strip_prefix(br#"{"specversion":"1.0","id":"#)?;
-        let (id, used) = first_string(rest)?;
-        let rest = rest[used..].strip_prefix(br#","source":"#)?;
-        let (source, _) = first_string(rest)?;
-        Some(Head { id, source })
-    }
-}
-
-/// The JSON string at the start of `data` and the bytes it took.
-fn first_string(data: &[u8]) -> Option<(Cow<'_, str>, usize)> {
-    let mut strings = serde_json::Deserializer::from_slice(data).into_iter::<Cow<'_, str>>();
-    let value = strings.next()?.ok()?;
-    Some((value, strings.byte_offset()))
 }
 
 impl Indexer {
@@ -222,12 +188,12 @@ impl Indexer {
                         let Some(head) = Head::read(&record.data) else {
                             continue;
                         };
-                        let Some(name) = head.source.strip_prefix("/webhooks/") else {
+                        let Some((name, key)) = DeliveryKey::of_record(&head) else {
                             continue;
                         };
                         if let Some(window) = self.follow.windows.get(name) {
                             let expires = unix_secs(record.arrival) + window.as_secs();
-                            found.push((format!("{name}/{}", head.id), expires));
+                            found.push((key.into_string(), expires));
                         }
                     }
                     if !catching_up {
@@ -336,32 +302,5 @@ impl Indexer {
             }
         }
         Some(path)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use inlet_shared::model::{CloudEvent, event_type};
-    use std::time::SystemTime;
-
-    #[test]
-    fn the_head_of_a_record_is_read_from_its_first_fields() {
-        let now = SystemTime::now();
-        let mut event = CloudEvent::new("/webhooks/s", event_type::EVENTS, "t", "k", now, "x");
-        event.id = "id \"quoted\" é".to_owned();
-        let record = event.to_record();
-        let head = Head::read_prefix(&record.data).expect("Inlet's own layout");
-        assert_eq!(
-            (head.id.as_ref(), head.source.as_ref()),
-            ("id \"quoted\" é", "/webhooks/s")
-        );
-        let other = br#"{"source":"/webhooks/s","id":"a","specversion":"1.0"}"#;
-        assert!(Head::read_prefix(other).is_none());
-        let head = Head::read(other).unwrap();
-        assert_eq!(
-            (head.id.as_ref(), head.source.as_ref()),
-            ("a", "/webhooks/s")
-        );
     }
 }

@@ -1,13 +1,8 @@
-//! The Quix data model (camelCase JSON, PascalCase accepted on input) and the
-//! CloudEvents 1.0 envelope each stream record carries.
+//! The Quix messages (camelCase JSON, PascalCase accepted on input).
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-
-use crate::record::Record;
 
 /// A discrete event: Quix `EventData`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -242,96 +237,6 @@ pub struct StreamEnd {
     pub end_stream_state: EndStreamState,
 }
 
-/// The CloudEvents `type` of each kind of Quix message.
-pub mod event_type {
-    /// `EventData`.
-    pub const EVENTS: &str = "io.quix.events";
-    /// `ParameterData`.
-    pub const PARAMETERS: &str = "io.quix.parameters";
-    /// `StreamProperties`.
-    pub const STREAM_PROPERTIES: &str = "io.quix.stream.properties";
-    /// `Definitions`.
-    pub const DEFINITIONS: &str = "io.quix.stream.definitions";
-    /// `StreamEnd`.
-    pub const STREAM_END: &str = "io.quix.stream.end";
-}
-
-/// The CloudEvents 1.0 structured-mode JSON document stored as a record's
-/// data. `D` is the Quix-shaped payload, serialised in place (no
-/// intermediate JSON tree); read back, it is a `serde_json::Value`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CloudEvent<D = serde_json::Value> {
-    /// Always `"1.0"`.
-    pub specversion: String,
-    /// Unique id: the provider's delivery id where one exists, else a UUID.
-    pub id: String,
-    /// Where the event came from, e.g. `/webhooks/segment`.
-    pub source: String,
-    /// The kind of message, one of [`event_type`].
-    #[serde(rename = "type")]
-    pub ty: String,
-    /// The stream id (also the record's partition key).
-    pub subject: String,
-    /// When Inlet received it (RFC 3339).
-    pub time: String,
-    /// Always `application/json`.
-    pub datacontenttype: String,
-    /// Extension attribute: the Inlet topic.
-    pub topic: String,
-    /// The Quix-shaped payload.
-    pub data: D,
-}
-
-impl<D: Serialize> CloudEvent<D> {
-    /// A new envelope with a fresh UUID as its id.
-    pub fn new(
-        source: impl Into<String>,
-        ty: &str,
-        topic: impl Into<String>,
-        subject: impl Into<String>,
-        time: SystemTime,
-        data: D,
-    ) -> Self {
-        CloudEvent {
-            specversion: "1.0".to_owned(),
-            id: uuid::Uuid::new_v4().to_string(),
-            source: source.into(),
-            ty: ty.to_owned(),
-            subject: subject.into(),
-            time: humantime::format_rfc3339_nanos(time).to_string(),
-            datacontenttype: "application/json".to_owned(),
-            topic: topic.into(),
-            data,
-        }
-    }
-
-    /// The stream record for this event: partition key = subject (stream id).
-    pub fn to_record(&self) -> Record {
-        thread_local! {
-            static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-        }
-        // Serialising into a grown-once buffer and copying out makes one
-        // allocation of the exact size instead of a chain of reallocations.
-        let data = BUFFER.with_borrow_mut(|buffer| {
-            buffer.clear();
-            serde_json::to_writer(&mut *buffer, self).expect("a CloudEvent always serialises");
-            let data = Bytes::copy_from_slice(buffer);
-            if buffer.capacity() > MAX_KEPT_BUFFER {
-                *buffer = Vec::new();
-            }
-            data
-        });
-        Record {
-            partition_key: self.subject.clone(),
-            data,
-        }
-    }
-}
-
-/// The most a thread keeps of its encoding buffer between records: the
-/// largest record a stream takes.
-const MAX_KEPT_BUFFER: usize = crate::record::MAX_RECORD_BYTES;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,29 +333,5 @@ mod tests {
         let end: StreamEnd = serde_json::from_value(json!({"endStreamState": "Aborted"})).unwrap();
         assert_eq!(end.end_stream_state, EndStreamState::Aborted);
         round_trip(&end);
-    }
-
-    #[test]
-    fn cloud_event_is_structured_json_with_stream_id_as_partition_key() {
-        let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
-        let event = CloudEvent::new(
-            "/webhooks/segment",
-            event_type::EVENTS,
-            "webhooks",
-            "segment",
-            time,
-            json!({"id": "track"}),
-        );
-        let record = event.to_record();
-        assert_eq!(record.partition_key, "segment");
-        let doc: serde_json::Value = serde_json::from_slice(&record.data).unwrap();
-        assert_eq!(doc["specversion"], "1.0");
-        assert_eq!(doc["type"], "io.quix.events");
-        assert_eq!(doc["subject"], "segment");
-        assert_eq!(doc["topic"], "webhooks");
-        assert_eq!(doc["time"], "2023-11-14T22:13:20.000000000Z");
-        assert_eq!(doc["data"]["id"], "track");
-        assert!(uuid::Uuid::parse_str(doc["id"].as_str().unwrap()).is_ok());
-        round_trip(&event);
     }
 }
