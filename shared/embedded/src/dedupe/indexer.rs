@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Instant;
 
 use redb::{Database, Durability, ReadableTable};
@@ -90,13 +89,50 @@ impl Indexer {
         Ok(indexer)
     }
 
-    pub(super) fn run(mut self, stop: mpsc::Receiver<()>) {
+    /// Indexes what each commit makes durable, at most once a [`TICK`] so
+    /// busy commits share a transaction, and makes the index durable (and
+    /// deletes expired ids) once a [`DURABLE_EVERY`]; until `stop` closes.
+    pub(super) fn run(mut self, mut stop: watch::Receiver<()>) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a current-thread runtime starts");
+        let mut commits: Vec<watch::Receiver<u64>> = self
+            .follow
+            .topics
+            .iter()
+            .filter_map(|topic| self.follow.commits.get(topic).cloned())
+            .collect();
         let mut last_durable = Instant::now();
+        let mut last_step = Instant::now();
         loop {
-            let stopping = match stop.recv_timeout(TICK) {
-                Err(RecvTimeoutError::Timeout) => false,
-                Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
-            };
+            let stopping = runtime.block_on(async {
+                let durable_at = tokio::time::Instant::from_std(last_durable + DURABLE_EVERY);
+                let committed = async {
+                    if commits.is_empty() {
+                        return std::future::pending().await;
+                    }
+                    let changes = commits.iter_mut().map(|c| Box::pin(c.changed()));
+                    let (changed, index, _) = futures_util::future::select_all(changes).await;
+                    if changed.is_err() {
+                        // That log is closed: nothing more will come.
+                        return Some(index);
+                    }
+                    // Commits that come close together share one step.
+                    tokio::time::sleep_until((last_step + TICK).into()).await;
+                    None
+                };
+                tokio::select! {
+                    _ = stop.changed() => (true, None),
+                    closed = committed => (false, closed),
+                    () = tokio::time::sleep_until(durable_at) => (false, None),
+                }
+            });
+            let (stopping, closed) = stopping;
+            if let Some(index) = closed {
+                commits.swap_remove(index);
+            }
+            last_step = Instant::now();
             let durable = stopping || last_durable.elapsed() >= DURABLE_EVERY;
             let result = self.step(durable, false).and_then(|()| {
                 if durable {

@@ -23,7 +23,6 @@ mod indexer;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
@@ -39,7 +38,8 @@ use tokio::sync::watch;
 use database::{IDS, store_error};
 use indexer::Indexer;
 
-/// How often the indexer looks for new records and completions.
+/// The least time between two steps of the indexer: commits that come
+/// closer together are indexed in one transaction.
 pub(super) const TICK: Duration = Duration::from_millis(50);
 /// How often the index is made durable (and expired ids deleted).
 pub(super) const DURABLE_EVERY: Duration = Duration::from_secs(1);
@@ -66,7 +66,7 @@ pub struct Follow {
 /// Delivery ids kept in `<data-dir>/dedupe.redb`.
 pub struct EmbeddedDedupe {
     shared: Arc<Shared>,
-    stop: Option<mpsc::Sender<()>>,
+    stop: Option<watch::Sender<()>>,
     indexer: Option<JoinHandle<()>>,
 }
 
@@ -114,7 +114,7 @@ impl EmbeddedDedupe {
                 "the dedupe index cannot start (is the disk full?); webhooks with delivery ids are answered 503 until it can, tried again each second"
             );
         }
-        let (stop, stopped) = mpsc::channel();
+        let (stop, stopped) = watch::channel(());
         let (dir, retry) = (dir.to_owned(), shared.clone());
         let handle = std::thread::Builder::new()
             .name("dedupe-index".to_owned())
@@ -131,9 +131,9 @@ impl EmbeddedDedupe {
                             }
                         }
                     }
-                    match stopped.recv_timeout(RETRY_START) {
-                        Err(RecvTimeoutError::Timeout) => {}
-                        Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                    std::thread::sleep(RETRY_START);
+                    if stopped.has_changed().is_err() {
+                        return;
                     }
                     indexer = Indexer::start(&dir, &follow, &retry);
                     if indexer.is_ok() {
