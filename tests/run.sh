@@ -40,6 +40,9 @@ fi
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "the house rules: file sizes, import cycles, thin mains, relative links (tests/house.py)"
+python3 tests/house.py
+
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

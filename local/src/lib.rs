@@ -8,6 +8,7 @@ mod console;
 mod demo;
 mod deploy;
 mod destinations;
+mod options;
 mod repair;
 mod serve;
 mod server;
@@ -19,8 +20,8 @@ use clap::{Parser, Subcommand};
 use inlet_shared::config::ConfigError;
 
 pub use deploy::{DeployParamsArgs, Parameters};
+pub use options::{Retention, ServeArgs, SinkKind};
 pub use repair::RepairArgs;
-pub use serve::{ServeArgs, SinkKind};
 pub use sign::SignArgs;
 pub use tail::TailArgs;
 pub use urls::UrlsArgs;

@@ -7,7 +7,8 @@ use std::time::SystemTime;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use inlet_shared::model::{CloudEvent, ParameterData, event_type};
 use inlet_shared::sink::batches;
-use inlet_shared::writer::payload::{parameter_data, split_parameter_data};
+use inlet_shared::writer::payload::parameter_data;
+use inlet_shared::writer::split::split_parameter_data;
 use serde_json::json;
 
 const ROWS: i64 = 10_000;

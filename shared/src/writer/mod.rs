@@ -4,6 +4,7 @@
 //! HTTP Writer API is one transport over it; a websocket hub can be another.
 
 pub mod payload;
+pub mod split;
 mod tokens;
 
 pub use tokens::{Tokens, bearer_token};
@@ -168,7 +169,7 @@ impl QuixWriter {
             Message::ParameterData(m) => {
                 let encode =
                     |piece: &ParameterData| p.record(&route, event_type::PARAMETERS, piece);
-                payload::split_parameter_data(m, &encode)?
+                split::split_parameter_data(m, &encode)?
             }
             Message::Events(events) => events
                 .iter()
