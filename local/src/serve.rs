@@ -13,7 +13,7 @@ use inlet_embedded::EmbeddedLog;
 use inlet_embedded::lock_data_dir;
 use inlet_embedded::log::LogOptions;
 use inlet_embedded::{EmbeddedDedupe, Follow};
-use inlet_shared::config::ConfigError;
+use inlet_shared::config::{ConfigError, ConfigHandle};
 use inlet_shared::http::{json_errors, route_not_found};
 use inlet_shared::publish::{Published, Publisher};
 use inlet_shared::service::{LocalContext, LogFeed};
@@ -111,7 +111,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
     let local = listener.local_addr()?;
     let published = Arc::new(Published::new(config.topics.keys().map(String::as_str)));
     let ctx = LocalContext {
-        config: config.clone(),
+        config: ConfigHandle::new(config.clone()),
         publisher: Publisher::new(sink)
             .with_dedupe(dedupe)
             .with_summary(published.clone()),

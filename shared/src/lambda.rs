@@ -9,15 +9,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::checkpoint::{CheckpointStore, DynamoCheckpoints};
-use crate::config::{Config, ConfigError, Wiring};
+use crate::config::{Config, ConfigError, ConfigHandle, Wiring};
 use crate::dedupe::DynamoDedupe;
 use crate::publish::Publisher;
 use crate::sink::KinesisSink;
 
 /// What a function's handler needs, built once per cold start.
 pub struct Runtime {
-    /// The validated configuration.
-    pub config: Arc<Config>,
+    /// The validated configuration, swappable while the function runs.
+    pub config: ConfigHandle,
     /// The AWS configuration every client is built from.
     pub aws: crate::SdkConfig,
     /// Publishes into Kinesis.
@@ -30,7 +30,7 @@ impl Runtime {
     /// The publisher, remembering delivery ids in the `[dedupe]` table; with
     /// no table it warns that redeliveries are published again.
     pub fn publisher_with_dedupe(&self) -> Publisher {
-        match &self.config.dedupe_table {
+        match &self.config.current().dedupe_table {
             Some(table) => self
                 .publisher
                 .clone()
@@ -49,12 +49,17 @@ impl Runtime {
 
     /// The `[checkpoints]` table, for functions that keep checkpoints.
     pub fn checkpoints(&self) -> Result<Arc<dyn CheckpointStore>, ConfigError> {
-        let table = self.config.checkpoint_table.clone().ok_or_else(|| {
-            ConfigError::new(
-                "checkpoints.table",
-                "this function needs a [checkpoints] table",
-            )
-        })?;
+        let table = self
+            .config
+            .current()
+            .checkpoint_table
+            .clone()
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "checkpoints.table",
+                    "this function needs a [checkpoints] table",
+                )
+            })?;
         Ok(Arc::new(DynamoCheckpoints::from_config(&self.aws, table)))
     }
 }
@@ -74,7 +79,7 @@ pub async fn start(warnings: fn(&Config) -> Vec<String>) -> Result<Runtime, Conf
         tracing::warn!("{warning}");
     }
     Ok(Runtime {
-        config: Arc::new(config),
+        config: ConfigHandle::new(Arc::new(config)),
         aws,
         publisher,
         wiring: Wiring::from_env(&|name| std::env::var(name).ok()),

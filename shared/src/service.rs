@@ -11,7 +11,7 @@ use axum::Router;
 use tokio_util::sync::CancellationToken;
 
 use crate::checkpoint::CheckpointStore;
-use crate::config::Config;
+use crate::config::ConfigHandle;
 use crate::publish::Publisher;
 
 /// The topics a request to the console API (`/console/api/…`) may see,
@@ -51,8 +51,8 @@ pub struct LogFeed {
 /// What the local runner hands every function.
 #[derive(Clone)]
 pub struct LocalContext {
-    /// The validated configuration.
-    pub config: Arc<Config>,
+    /// The validated configuration, swappable while the runner runs.
+    pub config: ConfigHandle,
     /// Publishes to the embedded log (or Kinesis), remembering delivery ids
     /// under the data directory.
     pub publisher: Publisher,

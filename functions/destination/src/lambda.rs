@@ -34,6 +34,7 @@ pub async fn run(runtime: Runtime) -> Result<(), lambda_runtime::Error> {
         let function = RetryFunction::new(
             runtime
                 .config
+                .current()
                 .destinations
                 .values()
                 .map(|d| (d.clone(), crate::build(d))),
@@ -49,6 +50,7 @@ pub async fn run(runtime: Runtime) -> Result<(), lambda_runtime::Error> {
     };
     let settings = runtime
         .config
+        .current()
         .destinations
         .get(name)
         .cloned()

@@ -42,7 +42,9 @@ pub fn build(destination: &Destination) -> Arc<dyn Deliver> {
 pub fn local(ctx: &inlet_shared::service::LocalContext) -> inlet_shared::service::LocalService {
     use inlet_shared::service::{BannerSection, LocalService, Task};
 
-    let destinations = &ctx.config.destinations;
+    // The destinations are those of the configuration at start-up.
+    let config = ctx.config.current();
+    let destinations = &config.destinations;
     let mut service = LocalService {
         routes: axum::Router::new(),
         tasks: Vec::new(),

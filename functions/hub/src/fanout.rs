@@ -314,7 +314,7 @@ pub async fn run(runtime: inlet_shared::lambda::Runtime) -> Result<(), lambda_ru
 
     let wiring = &runtime.wiring;
     let fanout = Fanout::new(
-        runtime.config.clone(),
+        runtime.config.current(),
         crate::table::HubTable::new(
             aws_sdk_dynamodb::Client::new(&runtime.aws),
             Wiring::required(&wiring.hub_table, HUB_TABLE_ENV)?.to_owned(),

@@ -34,7 +34,7 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use inlet_shared::config::Token;
+use inlet_shared::config::{ConfigHandle, Derived, Token};
 use inlet_shared::http::{cors_layer, method_not_allowed};
 use inlet_shared::publish::Publisher;
 use inlet_shared::writer::{QuixWriter, bearer_token};
@@ -44,36 +44,42 @@ use serde::Deserialize;
 /// The hub's path; negotiate is at `{HUB_PATH}/negotiate`.
 pub const HUB_PATH: &str = "/hub";
 
-/// The hub: the writer core, the connection tokens and the message limit,
-/// built once.
+/// The hub: the writer core (rebuilt when the configuration is replaced;
+/// each call takes the current one) and the connection tokens it issued.
 #[derive(Clone)]
 pub struct Hub {
-    writer: QuixWriter,
+    writer: Arc<Derived<QuixWriter>>,
     connections: ConnectionTokens,
-    max_message_bytes: usize,
 }
 
 impl Hub {
     /// A hub over `config`'s topics and tokens, publishing through
-    /// `publisher`. A hub message may be as large as a Writer API body
-    /// (`writer.max_body_bytes`).
-    pub fn new(config: Arc<Config>, publisher: Publisher) -> Self {
+    /// `publisher`.
+    pub fn new(config: impl Into<ConfigHandle>, publisher: Publisher) -> Self {
+        let config = config.into();
         Hub {
-            connections: ConnectionTokens::for_config(&config),
-            max_message_bytes: config.writer.max_body_bytes,
-            writer: QuixWriter::new(config, publisher),
+            connections: ConnectionTokens::for_config(&config.current()),
+            writer: Arc::new(Derived::new(config, move |config| {
+                QuixWriter::new(config, publisher.clone())
+            })),
         }
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &Config {
-        self.writer.config()
+    /// The writer core of the current configuration.
+    pub fn writer(&self) -> Arc<QuixWriter> {
+        self.writer.current()
     }
 
-    /// The largest message the hub takes; a larger invocation is completed
-    /// with an error.
+    /// The current configuration.
+    pub fn config(&self) -> Arc<Config> {
+        self.writer.config().current()
+    }
+
+    /// The largest message the hub takes, as large as a Writer API body
+    /// (`writer.max_body_bytes`); a larger invocation is completed with an
+    /// error.
     pub fn max_message_bytes(&self) -> usize {
-        self.max_message_bytes
+        self.config().writer.max_body_bytes
     }
 
     /// The configured token a connection presents: from `Authorization`
@@ -86,14 +92,14 @@ impl Hub {
             (Err(_), Some(token)) => token,
             (Err(e), None) => return Err(e),
         };
-        self.writer.authenticate(given).cloned()
+        self.writer().authenticate(given).cloned()
     }
 
     /// The connection id of a connection token from negotiate: 404 if this
     /// hub did not issue it or it has expired, as the SignalR transport
     /// protocol answers an unknown id.
     pub fn connection_id(&self, token: &str) -> Result<String> {
-        let now = self.writer.publisher().now();
+        let now = self.writer().publisher().now();
         self.connections.check(token, now).map_err(|e| match e {
             TokenError::Unknown | TokenError::Expired => Error::NotFound(e.to_string()),
         })
@@ -149,7 +155,7 @@ async fn negotiate(
     Query(query): Query<NegotiateQuery>,
 ) -> Result<Response> {
     let caller = hub.authenticate(&headers, query.access_token.as_deref())?;
-    let (id, token) = hub.connections.issue(hub.writer.publisher().now());
+    let (id, token) = hub.connections.issue(hub.writer().publisher().now());
     let version = query.negotiate_version.unwrap_or(0);
     tracing::debug!(token = %caller.name, connection_id = %id, "hub negotiated");
     Ok(axum::Json(negotiate::response(version, &id, &token)).into_response())

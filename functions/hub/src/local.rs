@@ -51,7 +51,8 @@ pub fn local(ctx: &LocalContext) -> LocalService {
     let hub = Hub::new(ctx.config.clone(), ctx.publisher.clone());
     let (items, topics, mut tasks) = match &ctx.log_feed {
         Some(log) => {
-            let (items, topics, tasks) = feed::start(log, &ctx.config.hub.workspace, &ctx.shutdown);
+            let (items, topics, tasks) =
+                feed::start(log, &ctx.config.current().hub.workspace, &ctx.shutdown);
             (Some(items), Some(topics), tasks)
         }
         None => (None, None, Vec::new()),

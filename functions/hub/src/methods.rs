@@ -197,9 +197,9 @@ pub(crate) async fn call(
     session: Option<Reading<'_>>,
     invocation: &Invocation,
 ) -> Result<Option<Value>> {
-    if invocation.size > hub.max_message_bytes {
+    if invocation.size > hub.max_message_bytes() {
         return Err(Error::PayloadTooLarge {
-            limit: hub.max_message_bytes,
+            limit: hub.max_message_bytes(),
         });
     }
     let method = Method::find(&invocation.target).ok_or_else(|| {
@@ -214,7 +214,7 @@ pub(crate) async fn call(
         method,
         values: &invocation.arguments,
     };
-    let writer = &hub.writer;
+    let writer = hub.writer();
     if !method.writes() {
         return subscribe(hub, caller, session, &args).await;
     }
@@ -336,16 +336,16 @@ async fn subscribe(
         _ => unreachable!("writer methods are handled by call"),
     };
     if change.subscribes() {
-        authorize_read(hub.config(), caller, change.topic())?;
+        authorize_read(&hub.config(), caller, change.topic())?;
     }
     let session = match session {
         Some(Reading::Local(session)) => session,
         Some(Reading::Table { table, connection }) => {
-            let now = hub.writer.publisher().now();
+            let now = hub.writer().publisher().now();
             table.apply(connection, &caller.name, &change, now).await?;
             // The lists, from what the fan-out keeps in the table.
-            let topics: Vec<&String> = hub
-                .config()
+            let config = hub.config();
+            let topics: Vec<&String> = config
                 .topics
                 .keys()
                 .filter(|topic| caller.read.allows(topic))
@@ -417,12 +417,13 @@ async fn write(
     args: &Arguments<'_>,
     message: Result<Message>,
 ) -> Result<Option<Value>> {
-    let topic = hub.writer.authorize_as(caller, &args.string(0, "topic")?)?;
+    let writer = hub.writer();
+    let topic = writer.authorize_as(caller, &args.string(0, "topic")?)?;
     let stream_id = args.string(1, "streamId")?;
     if stream_id.is_empty() {
         return Err(Error::BadRequest("argument 2 (streamId) is empty".into()));
     }
-    hub.writer.write(topic, &stream_id, message?).await?;
+    writer.write(topic, &stream_id, message?).await?;
     Ok(None)
 }
 

@@ -12,6 +12,10 @@ const TOKEN: &str = "hub-token-1234";
 const LIMITED: &str = "limited-token-5678";
 
 fn config(extra: &str) -> Arc<Config> {
+    config_with(extra, TOKEN)
+}
+
+fn config_with(extra: &str, all_token: &str) -> Arc<Config> {
     let text = format!(
         r#"
 [topics.telemetry]
@@ -26,7 +30,10 @@ topics = ["other"]
 {extra}
 "#
     );
-    kit::config(&text, &[("ALL_TOKEN", TOKEN), ("LIMITED_TOKEN", LIMITED)])
+    kit::config(
+        &text,
+        &[("ALL_TOKEN", all_token), ("LIMITED_TOKEN", LIMITED)],
+    )
 }
 
 struct Harness {
@@ -740,4 +747,25 @@ mod aws {
             );
         }
     }
+}
+
+#[test]
+fn a_replaced_token_is_refused_and_its_successor_accepted_without_a_restart() {
+    let sink = ScriptedSink::new(&["telemetry", "other"]);
+    let handle = inlet_shared::config::ConfigHandle::new(config(""));
+    let hub = Hub::new(handle.clone(), sink.publisher());
+    let bearer = |token: &str| {
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        headers
+    };
+    assert_eq!(hub.authenticate(&bearer(TOKEN), None).unwrap().name, "all");
+    handle.replace(config_with("", "rotated-token-0000"));
+    assert!(hub.authenticate(&bearer(TOKEN), None).is_err());
+    assert_eq!(
+        hub.authenticate(&bearer("rotated-token-0000"), None)
+            .unwrap()
+            .name,
+        "all"
+    );
 }

@@ -11,7 +11,7 @@ pub async fn run_in_lambda(
     use lambda_runtime::{Error, LambdaEvent, service_fn};
 
     let poller = RestPoller::new(
-        runtime.config.clone(),
+        runtime.config.current(),
         runtime.publisher.clone(),
         runtime.checkpoints()?,
     );

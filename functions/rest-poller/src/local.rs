@@ -11,21 +11,22 @@ use crate::{PollReport, RestPoller, poll_once};
 /// target, polling at once and then every `every`, until shutdown (a poll
 /// in progress finishes first).
 pub fn local(ctx: &LocalContext) -> LocalService {
+    // The targets are those of the configuration at start-up.
+    let config = ctx.config.current();
     let poller = RestPoller::new(
-        ctx.config.clone(),
+        config.clone(),
         ctx.publisher.clone(),
         ctx.checkpoints.clone(),
     );
     let runs = LastRuns::default();
     let topics: std::sync::Arc<std::collections::BTreeMap<String, String>> = std::sync::Arc::new(
-        ctx.config
+        config
             .pollers
             .values()
             .map(|p| (p.name.clone(), p.topic.clone()))
             .collect(),
     );
-    let tasks = ctx
-        .config
+    let tasks = config
         .pollers
         .values()
         .map(|target| {
@@ -52,8 +53,7 @@ pub fn local(ctx: &LocalContext) -> LocalService {
             }) as Task
         })
         .collect();
-    let lines: Vec<String> = ctx
-        .config
+    let lines: Vec<String> = config
         .pollers
         .values()
         .map(|target| {

@@ -6,7 +6,6 @@ mod local;
 
 pub use local::{curl, local, sample_body};
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::Body;
@@ -16,7 +15,7 @@ use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use inlet_shared::config::Source;
+use inlet_shared::config::{ConfigHandle, Source};
 use inlet_shared::field::{Document, Lookup};
 use inlet_shared::http::{method_not_allowed, read_body};
 use inlet_shared::model::{CloudEvent, DeliveryKey, EventData, event_type, webhook_source};
@@ -27,17 +26,21 @@ use inlet_shared::{Config, Error, Result};
 use serde::Serialize;
 use serde_json::json;
 
-/// The receiver's state: the configuration and the publisher, built once.
+/// The receiver's state: the configuration (each request takes the current
+/// one) and the publisher.
 #[derive(Clone)]
 pub struct WebhookReceiver {
-    config: Arc<Config>,
+    config: ConfigHandle,
     publisher: Publisher,
 }
 
 impl WebhookReceiver {
     /// A receiver of `config`'s sources, publishing through `publisher`.
-    pub fn new(config: Arc<Config>, publisher: Publisher) -> Self {
-        WebhookReceiver { config, publisher }
+    pub fn new(config: impl Into<ConfigHandle>, publisher: Publisher) -> Self {
+        WebhookReceiver {
+            config: config.into(),
+            publisher,
+        }
     }
 }
 
@@ -97,8 +100,8 @@ async fn receive(
     body: Body,
 ) -> Result<Response> {
     let Path(name) = path.map_err(|e| Error::BadRequest(e.body_text()))?;
-    let source = receiver
-        .config
+    let config = receiver.config.current();
+    let source = config
         .sources
         .get(&name)
         .ok_or_else(|| Error::NotFound(format!("unknown webhook source {name:?}")))?;
@@ -117,7 +120,7 @@ async fn receive(
     if let Some(challenge) = &webhook.challenge {
         return Ok(Json(json!({ "challenge": challenge })).into_response());
     }
-    let topic = receiver.config.topic(&source.topic)?;
+    let topic = config.topic(&source.topic)?;
     let delivery = match &webhook.delivery_id {
         Some(id) if !source.dedupe_window.is_zero() => Some(Delivery {
             key: DeliveryKey::new(&source.name, id),

@@ -16,8 +16,8 @@ pub fn local(ctx: &LocalContext) -> LocalService {
     LocalService {
         routes: routes(receiver),
         tasks: Vec::new(),
-        banner: banner(&ctx.config, &ctx.base_url),
-        warnings: warnings(&ctx.config),
+        banner: banner(&ctx.config.current(), &ctx.base_url),
+        warnings: warnings(&ctx.config.current()),
     }
 }
 

@@ -1,6 +1,8 @@
 //! Router tests per provider: each scheme end to end through the receiver,
 //! replay windows, redelivered ids, Slack's handshake and form bodies.
 
+use std::sync::Arc;
+
 use axum::http::{Request, StatusCode};
 use inlet_embedded::EmbeddedDedupe;
 use inlet_shared::signature::SignWith;

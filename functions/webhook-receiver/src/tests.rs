@@ -1,4 +1,5 @@
 //! Router tests: every answer of the receiver, against the real embedded log.
+use std::sync::Arc;
 
 use axum::http::{Request, StatusCode, header};
 use inlet_shared::signature::{Scheme, Secret, SignWith};
@@ -290,4 +291,36 @@ fn logs_never_contain_secrets_or_bodies() {
             "{secret:?} leaked into logs:\n{logs}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_replaced_configuration_verifies_the_next_request_with_its_secrets() {
+    let sink = ScriptedSink::new(&["webhooks"]);
+    let handle = ConfigHandle::new(config());
+    let router = router(WebhookReceiver::new(handle.clone(), sink.publisher()));
+    let send = |signature: String| {
+        let router = router.clone();
+        async move {
+            kit::send(&router, post("/webhooks/segment", Some(&signature), BODY))
+                .await
+                .status
+        }
+    };
+    assert_eq!(send(BODY_SIG.to_owned()).await, StatusCode::OK);
+    let rotated = kit::config(
+        CONFIG,
+        &[("SEGMENT_SECRET", "rotated"), ("OLD_SECRET", "older")],
+    );
+    handle.replace(rotated);
+    assert_eq!(
+        send(BODY_SIG.to_owned()).await,
+        StatusCode::UNAUTHORIZED,
+        "the replaced secret no longer verifies"
+    );
+    let by_rotated = Scheme::Segment.sign(&SignWith::new(&Secret::new("rotated"), BODY.as_bytes()))
+        [0]
+    .1
+    .clone();
+    assert_eq!(send(by_rotated).await, StatusCode::OK);
+    assert_eq!(sink.stored("webhooks").len(), 2);
 }

@@ -17,6 +17,7 @@ use axum::handler::Handler;
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
+use inlet_shared::config::{ConfigHandle, Derived};
 use inlet_shared::http::{cors_layer, method_not_allowed, read_body};
 use inlet_shared::publish::Publisher;
 use inlet_shared::service::{BannerSection, LocalContext, LocalService};
@@ -24,23 +25,33 @@ use inlet_shared::writer::{Message, MessageKind, QuixWriter, bearer_token};
 use inlet_shared::{Config, Error, Result};
 use serde::Serialize;
 
-/// The write proxy's state: the Quix writer core, built once.
+/// The write proxy's state: the Quix writer core, rebuilt when the
+/// configuration is replaced; each request takes the current one.
 #[derive(Clone)]
 pub struct WriteProxy {
-    writer: QuixWriter,
+    writer: Arc<Derived<QuixWriter>>,
 }
 
 impl WriteProxy {
     /// A write proxy over `config`'s topics and tokens, publishing through
     /// `publisher`.
-    pub fn new(config: Arc<Config>, publisher: Publisher) -> Self {
+    pub fn new(config: impl Into<ConfigHandle>, publisher: Publisher) -> Self {
+        let writer = Derived::new(config.into(), move |config| {
+            QuixWriter::new(config, publisher.clone())
+        });
         WriteProxy {
-            writer: QuixWriter::new(config, publisher),
+            writer: Arc::new(writer),
         }
     }
 
-    fn config(&self) -> &Config {
-        self.writer.config()
+    /// The writer core of the current configuration.
+    fn writer(&self) -> Arc<QuixWriter> {
+        self.writer.current()
+    }
+
+    /// The current configuration.
+    fn config(&self) -> Arc<Config> {
+        self.writer.config().current()
     }
 }
 
@@ -67,7 +78,7 @@ pub fn local(ctx: &LocalContext) -> LocalService {
                 format!("samples   {base}/samples/{{curl,javascript,python}}?topic=T&stream=S"),
             ],
         )],
-        warnings: warnings(&ctx.config),
+        warnings: warnings(&ctx.config.current()),
     }
 }
 
@@ -110,7 +121,7 @@ impl Endpoint {
         let handler = move |state: State<WriteProxy>, path: EventPath, headers, body| async move {
             let Path((topic, stream_id, event_id)) =
                 path.map_err(|e| Error::BadRequest(e.body_text()))?;
-            let now = state.writer.publisher().now();
+            let now = state.writer().publisher().now();
             let message = move |body: &[u8]| Message::event_value(event_id, now, body);
             write_with(message, state, (topic, Some(stream_id)), headers, body).await
         };
@@ -256,16 +267,17 @@ async fn write_with(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let topic = proxy.writer.authorize(bearer_token(&headers)?, &topic)?;
-    let body = read_body(&headers, body, proxy.config().writer.max_body_bytes).await?;
+    let writer = proxy.writer();
+    let topic = writer.authorize(bearer_token(&headers)?, &topic)?;
+    let body = read_body(&headers, body, writer.config().writer.max_body_bytes).await?;
     let message = parse(&body)?;
     match stream_id {
         Some(stream_id) => {
-            proxy.writer.write(topic, &stream_id, message).await?;
+            writer.write(topic, &stream_id, message).await?;
             Ok(axum::http::StatusCode::OK.into_response())
         }
         None => {
-            let stream_id = proxy.writer.create_stream(topic, message).await?;
+            let stream_id = writer.create_stream(topic, message).await?;
             Ok(Json(Created { stream_id }).into_response())
         }
     }

@@ -52,7 +52,7 @@ pub(crate) async fn serve(
         None => base_url(&headers),
     };
     let url = format!("{base}/topics/{topic}/streams/{stream}/events/data");
-    let now = unix_nanos(proxy.writer.publisher().now());
+    let now = unix_nanos(proxy.writer().publisher().now());
     let snippet = match lang.as_str() {
         "curl" => curl(&url, now),
         "javascript" => javascript(&url),

@@ -13,6 +13,10 @@ const TOKEN: &str = "writer-token-1234";
 const LIMITED: &str = "limited-token-5678";
 
 fn config(extra: &str) -> Arc<Config> {
+    config_with(extra, TOKEN)
+}
+
+fn config_with(extra: &str, all_token: &str) -> Arc<Config> {
     let text = format!(
         r#"
 [topics.telemetry]
@@ -29,7 +33,10 @@ topics = ["other"]
 {extra}
 "#
     );
-    kit::config(&text, &[("ALL_TOKEN", TOKEN), ("LIMITED_TOKEN", LIMITED)])
+    kit::config(
+        &text,
+        &[("ALL_TOKEN", all_token), ("LIMITED_TOKEN", LIMITED)],
+    )
 }
 
 struct Harness {
@@ -737,4 +744,26 @@ async fn the_request_forms_of_earlier_quix_documentation_are_accepted() {
         )
         .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_replaced_token_is_refused_and_its_successor_accepted_without_a_restart() {
+    let sink = ScriptedSink::new(&["telemetry", "other"]);
+    let handle = ConfigHandle::new(config(""));
+    let router = router(WriteProxy::new(handle.clone(), sink.publisher()));
+    let write = |token: &str| {
+        let request = request(
+            Method::POST,
+            "/topics/telemetry/streams/s1/parameters/data",
+            Some(&format!("Bearer {token}")),
+            QUIX_EXAMPLE,
+        );
+        let router = router.clone();
+        async move { kit::send(&router, request).await.status }
+    };
+    assert_eq!(write(TOKEN).await, StatusCode::OK);
+    handle.replace(config_with("", "rotated-token-0000"));
+    assert_eq!(write(TOKEN).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(write("rotated-token-0000").await, StatusCode::OK);
+    assert_eq!(sink.stored("telemetry").len(), 2);
 }

@@ -9,6 +9,7 @@
 
 pub mod deployment;
 mod destinations;
+mod handle;
 mod hub;
 mod pollers;
 mod schemes;
@@ -26,6 +27,7 @@ pub use destinations::{
     DEFAULT_POSTGRES_CONNECTIONS, DEFAULT_POSTGRES_TABLE, Destination, DestinationKind,
     HttpDestination, PostgresDestination, PostgresLayout,
 };
+pub use handle::{ConfigHandle, Derived};
 pub use hub::{DEFAULT_WORKSPACE, HubSettings};
 pub use pollers::{Pagination, PollAuth, PollMethod, Poller, shown_url};
 pub use sources::{DEFAULT_DEDUPE_WINDOW, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, Source};
