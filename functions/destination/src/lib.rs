@@ -56,7 +56,7 @@ pub fn local(ctx: &inlet_shared::service::LocalContext) -> inlet_shared::service
     }
     let Some(feed) = &ctx.log_feed else {
         service.warnings.push(
-            "destinations need the embedded log: with --sink kinesis they run as Lambda functions (see the README)".to_owned(),
+            "destinations need the embedded log: with --sink kinesis they run as Lambda functions (see functions/destination/README.md)".to_owned(),
         );
         return service;
     };

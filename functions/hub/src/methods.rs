@@ -55,7 +55,7 @@ pub enum Method {
 }
 
 impl Method {
-    /// Every method, in the order the README lists them.
+    /// Every method, in the order functions/hub/README.md lists them.
     pub const ALL: [Method; 16] = [
         Method::CreateStream,
         Method::UpdateStream,
