@@ -26,7 +26,11 @@ pub use sign::SignArgs;
 pub use tail::TailArgs;
 pub use urls::UrlsArgs;
 
-/// Inlet: webhooks, REST polling and the Quix Writer API into a stream.
+/// Inlet: data into a stream and out of it, in real time.
+///
+/// In: webhooks, REST polling, the Quix Writer API and its SignalR hub.
+/// Out: the Reader hub, signed webhooks and PostgreSQL. `inlet serve` runs
+/// them all in one process on an embedded, durable log.
 #[derive(Debug, Parser)]
 #[command(name = "inlet", version)]
 pub struct Cli {
@@ -113,4 +117,26 @@ pub fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
         .with_writer(writer)
         .init();
     guard
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_help_names_every_way_in_and_out() {
+        let help = Cli::command().render_long_help().to_string();
+        for way in [
+            "webhooks",
+            "REST polling",
+            "Writer API",
+            "SignalR",
+            "Reader hub",
+            "signed webhooks",
+            "PostgreSQL",
+        ] {
+            assert!(help.contains(way), "{way} missing from:\n{help}");
+        }
+    }
 }

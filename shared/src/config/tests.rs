@@ -478,3 +478,34 @@ fn names_that_are_not_a_single_path_segment_are_refused() {
     }
     Config::parse("[topics.\"a.b\"]\n[topics.\"...\"]", &env).unwrap();
 }
+
+#[test]
+fn the_configuration_examples_of_the_readmes_parse() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    for readme in ["README.md", "shared/src/config/README.md"] {
+        let text = std::fs::read_to_string(format!("{root}/{readme}")).unwrap();
+        let blocks: Vec<&str> = text
+            .split("```toml\n")
+            .skip(1)
+            .filter_map(|rest| rest.split("\n```").next())
+            .collect();
+        assert!(
+            !blocks.is_empty() || readme != "README.md",
+            "{readme} shows the file"
+        );
+        for block in blocks {
+            // Every `env:` reference reads a value; `secret:` ones locally
+            // read INLET_SECRET_<NAME>.
+            let any = |name: &str| {
+                Some(if name.contains("WHSEC") {
+                    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned()
+                } else {
+                    format!("value-of-{name}")
+                })
+            };
+            if let Err(e) = Config::parse(block, &any) {
+                panic!("{readme}: {e}\n{block}");
+            }
+        }
+    }
+}
