@@ -263,12 +263,13 @@ async fn sample(
         match field {
             Field::Pointer(pointer) => set_pointer(&mut body, pointer, &id),
             Field::Header(header) => signed.push((header.clone(), id.clone())),
+            Field::Headers(headers) => signed.push((headers[0].clone(), id.clone())),
             Field::Constant(_) => {}
         }
     }
     let body = body.to_string();
     let path = format!("/webhooks/{name}");
-    if let Some(secret) = source.secrets.first() {
+    if let Some(secret) = source.secrets.iter().find(|s| source.scheme.can_sign(s)) {
         let signature = source.scheme.sign(&SignWith {
             secret,
             body: body.as_bytes(),

@@ -57,6 +57,12 @@ pub(crate) fn sign(args: SignArgs) -> Result<(), CliError> {
         .clone()
         .unwrap_or_else(|| format!("/webhooks/{name}"));
     let secret = Secret::new(args.secret.clone());
+    if !scheme.can_sign(&secret) {
+        return Err(CliError::Usage(format!(
+            "--secret: scheme {:?} cannot sign with this key (a whpk_ public key only verifies; give the whsec_ secret)",
+            scheme.name()
+        )));
+    }
     let signed = scheme.sign(&SignWith {
         secret: &secret,
         body: &body,

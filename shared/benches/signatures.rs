@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use inlet_shared::model::{CloudEvent, EventData, event_type};
 use inlet_shared::signature::{
-    Algorithm, Encoding, HmacSpec, Scheme, Secret, SignWith, Unverified,
+    Algorithm, Encoding, HmacSpec, Scheme, Secret, Sender, SignWith, Unverified,
 };
 
 /// A realistic Segment `track` webhook (quotes every few bytes, as the load
@@ -64,7 +64,7 @@ fn schemes() -> Vec<(Scheme, Secret)> {
         (Scheme::Slack, secret.clone()),
         (Scheme::Shopify, secret.clone()),
         (
-            Scheme::StandardWebhooks,
+            Scheme::StandardWebhooks(Sender::Standard),
             Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
         ),
         (

@@ -78,6 +78,9 @@ pub enum Field {
     Pointer(String),
     /// A request header (`header:X-GitHub-Event`), stored lowercase.
     Header(String),
+    /// The first of several request headers that is present
+    /// (`header:webhook-id|svix-id`), stored lowercase.
+    Headers(Vec<String>),
     /// A fixed value.
     Constant(String),
 }
@@ -87,8 +90,15 @@ impl Field {
     pub fn parse(value: &str) -> Self {
         if value.starts_with('/') {
             Field::Pointer(value.to_owned())
-        } else if let Some(name) = value.strip_prefix("header:") {
-            Field::Header(name.trim().to_ascii_lowercase())
+        } else if let Some(names) = value.strip_prefix("header:") {
+            let names: Vec<String> = names
+                .split('|')
+                .map(|name| name.trim().to_ascii_lowercase())
+                .collect();
+            match <[String; 1]>::try_from(names) {
+                Ok([name]) => Field::Header(name),
+                Err(names) => Field::Headers(names),
+            }
         } else {
             Field::Constant(value.to_owned())
         }
@@ -107,6 +117,11 @@ impl Field {
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(|v| v.trim().to_owned()),
+            Field::Headers(names) => names
+                .iter()
+                .find_map(|name| headers.get(name))
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().to_owned()),
             Field::Pointer(pointer) => json.scalar_at(pointer),
         };
         value.filter(|v| !v.is_empty())
@@ -122,6 +137,7 @@ impl Field {
         match self {
             Field::Pointer(p) => p.clone(),
             Field::Header(h) => format!("header {h}"),
+            Field::Headers(names) => format!("header {}", names.join(" or ")),
             Field::Constant(c) => format!("{c:?}"),
         }
     }

@@ -222,7 +222,7 @@ fn http(at: &str, raw: &RawDestination, env: Env<'_>) -> Result<DestinationKind,
         .map(|(i, value)| {
             let at = format!("{at}.secrets[{i}]");
             let secret = resolve_secret(&at, value, env)?;
-            Scheme::StandardWebhooks
+            Scheme::StandardWebhooks(crate::signature::Sender::Standard)
                 .check_secret(&secret)
                 .map_err(|why| ConfigError::new(&at, why))?;
             Ok(secret)

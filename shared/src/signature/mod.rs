@@ -27,6 +27,7 @@ use bytes::Bytes;
 use crate::field::Field;
 
 pub use self::hmac::{Algorithm, Encoding, HmacSpec};
+pub use standard::Sender;
 pub use standard::signature_headers as standard_webhooks_signature;
 
 /// A secret value; its `Debug` never shows it.
@@ -34,7 +35,7 @@ pub use standard::signature_headers as standard_webhooks_signature;
 pub struct Secret {
     value: String,
     /// The Standard Webhooks key, decoded from `value` on first use.
-    standard_key: OnceLock<Option<Vec<u8>>>,
+    standard_key: OnceLock<Option<standard::StandardKey>>,
 }
 
 impl Secret {
@@ -56,12 +57,12 @@ impl Secret {
         self.value.as_bytes()
     }
 
-    /// The HMAC key of a Standard Webhooks secret (`whsec_<base64>`),
-    /// decoded once.
-    fn standard_key(&self) -> Option<&[u8]> {
+    /// The key of a Standard Webhooks secret (`whsec_<base64>` or a
+    /// `whpk_<base64>` public key), decoded once.
+    fn standard_key(&self) -> Option<&standard::StandardKey> {
         self.standard_key
             .get_or_init(|| standard::decode_key(&self.value))
-            .as_deref()
+            .as_ref()
     }
 }
 
@@ -133,10 +134,11 @@ pub enum Scheme {
     Slack,
     /// Shopify: `X-Shopify-Hmac-Sha256`, base64 HMAC-SHA256 of the body.
     Shopify,
-    /// Standard Webhooks (Svix and others): `webhook-id`, `webhook-timestamp`,
-    /// `webhook-signature: v1,<base64>` over `{id}.{timestamp}.{body}`,
-    /// secret `whsec_<base64>`.
-    StandardWebhooks,
+    /// Standard Webhooks (Svix and the senders on it): `webhook-id` (or
+    /// `svix-id`), `webhook-timestamp`, `webhook-signature: v1,<base64>`
+    /// (HMAC-SHA256, secret `whsec_<base64>`) or `v1a,<base64>` (Ed25519,
+    /// public key `whpk_<base64>`) over `{id}.{timestamp}.{body}`.
+    StandardWebhooks(Sender),
     /// Twilio: `X-Twilio-Signature`, base64 HMAC-SHA1 over the public URL and
     /// the sorted form parameters.
     Twilio {
@@ -150,8 +152,7 @@ pub enum Scheme {
 }
 
 /// The names `scheme` takes in the configuration.
-pub const SCHEME_NAMES: &str =
-    "segment, github, stripe, slack, shopify, standard-webhooks, twilio, hmac, none";
+pub const SCHEME_NAMES: &str = "segment, github, stripe, slack, shopify, standard-webhooks, svix, clerk, resend, openai, replicate, twilio, hmac, none";
 
 /// Header names of the provider schemes.
 pub mod headers {
@@ -181,6 +182,12 @@ pub mod headers {
     pub const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
     /// Standard Webhooks' signatures.
     pub const WEBHOOK_SIGNATURE: &str = "webhook-signature";
+    /// Svix's spelling of `webhook-id`.
+    pub const SVIX_ID: &str = "svix-id";
+    /// Svix's spelling of `webhook-timestamp`.
+    pub const SVIX_TIMESTAMP: &str = "svix-timestamp";
+    /// Svix's spelling of `webhook-signature`.
+    pub const SVIX_SIGNATURE: &str = "svix-signature";
     /// Twilio's signature.
     pub const TWILIO: &str = "x-twilio-signature";
     /// Twilio's idempotency token (its delivery id).
@@ -250,7 +257,7 @@ impl Scheme {
             Scheme::Stripe => "stripe",
             Scheme::Slack => "slack",
             Scheme::Shopify => "shopify",
-            Scheme::StandardWebhooks => "standard-webhooks",
+            Scheme::StandardWebhooks(sender) => sender.name(),
             Scheme::Twilio { .. } => "twilio",
             Scheme::Hmac(_) => "hmac",
             Scheme::None => "none",
@@ -265,9 +272,8 @@ impl Scheme {
             "stripe" => Scheme::Stripe,
             "slack" => Scheme::Slack,
             "shopify" => Scheme::Shopify,
-            "standard-webhooks" => Scheme::StandardWebhooks,
             "none" => Scheme::None,
-            _ => return None,
+            other => Scheme::StandardWebhooks(Sender::from_name(other)?),
         })
     }
 
@@ -279,7 +285,7 @@ impl Scheme {
     /// Whether the scheme signs a timestamp (and so rejects replays).
     pub fn has_timestamp(&self) -> bool {
         match self {
-            Scheme::Stripe | Scheme::Slack | Scheme::StandardWebhooks => true,
+            Scheme::Stripe | Scheme::Slack | Scheme::StandardWebhooks(_) => true,
             Scheme::Hmac(spec) => spec.timestamp_header.is_some(),
             _ => false,
         }
@@ -289,11 +295,21 @@ impl Scheme {
     /// decoded here once and kept for every request).
     pub fn check_secret(&self, secret: &Secret) -> std::result::Result<(), String> {
         match self {
-            Scheme::StandardWebhooks => secret
-                .standard_key()
-                .map(|_| ())
-                .ok_or_else(|| "not a whsec_<base64> secret".to_owned()),
+            Scheme::StandardWebhooks(_) => secret.standard_key().map(|_| ()).ok_or_else(|| {
+                "not a whsec_<base64> secret or a whpk_<base64> Ed25519 public key (32 bytes)"
+                    .to_owned()
+            }),
             _ => Ok(()),
+        }
+    }
+
+    /// Whether `secret` can sign requests (a public key only verifies).
+    pub fn can_sign(&self, secret: &Secret) -> bool {
+        match self {
+            Scheme::StandardWebhooks(_) => {
+                matches!(secret.standard_key(), Some(standard::StandardKey::Hmac(_)))
+            }
+            _ => true,
         }
     }
 
@@ -314,7 +330,7 @@ impl Scheme {
                 header(headers::SHOPIFY_TOPIC),
                 Some(header(headers::SHOPIFY_WEBHOOK_ID)),
             ),
-            Scheme::StandardWebhooks => (pointer("/type"), Some(header(headers::WEBHOOK_ID))),
+            Scheme::StandardWebhooks(sender) => sender.default_fields(),
             Scheme::Twilio { .. } => (
                 Field::Constant(source.to_owned()),
                 Some(header(headers::TWILIO_IDEMPOTENCY)),
@@ -338,7 +354,7 @@ impl Scheme {
             Scheme::Stripe => stripe::verify(secrets, request, tolerance)?,
             Scheme::Slack => slack::verify(secrets, request, tolerance)?,
             Scheme::Shopify => shopify::verify(secrets, request)?,
-            Scheme::StandardWebhooks => standard::verify(secrets, request, tolerance)?,
+            Scheme::StandardWebhooks(_) => standard::verify(secrets, request, tolerance)?,
             Scheme::Twilio { public_url } => twilio::verify(public_url, secrets, request)?,
             Scheme::Hmac(spec) => spec.verify(secrets, request, tolerance)?,
         };
@@ -362,7 +378,7 @@ impl Scheme {
             Scheme::Stripe => stripe::sign(with),
             Scheme::Slack => slack::sign(with),
             Scheme::Shopify => shopify::sign(with),
-            Scheme::StandardWebhooks => standard::sign(with),
+            Scheme::StandardWebhooks(sender) => sender.sign(with),
             Scheme::Twilio { public_url } => twilio::sign(public_url, with),
             Scheme::Hmac(spec) => spec.sign(with),
         }

@@ -479,7 +479,7 @@ const SW_SIG: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 
 #[test]
 fn standard_webhooks_specification_example_and_negatives() {
-    let s = Scheme::StandardWebhooks;
+    let s = Scheme::StandardWebhooks(Sender::Standard);
     let now = 1_614_265_330;
     let good = [
         ("webhook-id", SW_ID),

@@ -3,6 +3,8 @@
 //! configuration from text. A dev-dependency only: no function's release
 //! build links it.
 
+pub mod signers;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
