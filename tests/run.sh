@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every check and test of Inlet, from a fresh clone: installs what the tests
 # need (Debian's chromium and postgresql, whose servers the tests start on
-# loopback; kinesalite, dynalite, playwright-core, @microsoft/signalr and
-# standardwebhooks from npm into tests/node_modules; cfn-lint, the SAM CLI, schemathesis and moto from PyPI into
+# loopback; kinesalite, dynalite, playwright-core, @microsoft/signalr,
+# standardwebhooks and svix from npm into tests/node_modules; cfn-lint, the SAM CLI, schemathesis and moto from PyPI into
 # .venv), then fmt, clippy, cfn-lint and sam validate on template.yaml, the whole test suite, and the Writer
 # API's OpenAPI contract run.
 set -euo pipefail
@@ -26,7 +26,7 @@ apt_install() {
 step "installing Debian's chromium and postgresql for the browser and destination tests (when missing)"
 apt_install chromium postgresql
 
-step "installing the AWS API emulators, playwright-core and @microsoft/signalr (npm ci in tests/)"
+step "installing the AWS API emulators, playwright-core, @microsoft/signalr and the webhook signing libraries (npm ci in tests/)"
 npm ci --prefix tests --no-audit --no-fund --loglevel=error
 
 step "installing cfn-lint, the SAM CLI, schemathesis and moto (a Secrets Manager API on loopback) into .venv"
