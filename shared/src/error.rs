@@ -147,6 +147,15 @@ impl Error {
         }
     }
 
+    /// Why a signature was refused (see [`SignatureError::reason`]); `None`
+    /// for every other error.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            Error::Signature(e) => Some(e.reason()),
+            _ => None,
+        }
+    }
+
     /// Whether sending the same request again may succeed.
     pub fn is_retriable(&self) -> bool {
         matches!(self, Error::Unavailable { .. } | Error::Io(_))
@@ -168,7 +177,7 @@ impl Error {
         if self.status().is_server_error() {
             tracing::error!(error = %self, code = self.code(), "request failed");
         } else {
-            tracing::info!(error = %self, code = self.code(), "request rejected");
+            tracing::info!(error = %self, code = self.code(), reason = self.reason(), "request rejected");
         }
     }
 
@@ -188,7 +197,11 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
         self.log();
-        let body = json!({ "error": { "code": self.code(), "message": self.public_message() } });
+        let mut error = json!({ "code": self.code(), "message": self.public_message() });
+        if let Some(reason) = self.reason() {
+            error["reason"] = reason.into();
+        }
+        let body = json!({ "error": error });
         let mut response = (status, axum::Json(body)).into_response();
         let retry_after = match &self {
             Error::Unavailable { retry_after, .. } => Some(*retry_after),

@@ -7,6 +7,9 @@
 //     -> {"headers": {...}}
 //   {"with": "ed25519-standard", "id", "timestamp", "body"}
 //     -> {"headers": {...}, "key": "whpk_<base64>"}   (a fresh key pair)
+//   {"with": "hmac", "algorithm": "sha1" | "sha256", "encoding": "hex" | "base64",
+//    "secret", "message"} -> {"signature"}   (a provider's scheme written
+//    from its documentation, where it ships no signer)
 import crypto from "node:crypto";
 import readline from "node:readline";
 import { Webhook as Svix } from "svix";
@@ -15,6 +18,9 @@ import { Webhook as Standard } from "standardwebhooks";
 const at = (timestamp) => new Date(timestamp * 1000);
 
 const signers = {
+  hmac: ({ algorithm, encoding, secret, message }) => ({
+    signature: crypto.createHmac(algorithm, secret).update(message, "utf8").digest(encoding),
+  }),
   svix: ({ secret, id, timestamp, body }) => ({
     headers: {
       "svix-id": id,

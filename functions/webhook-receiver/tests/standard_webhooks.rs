@@ -8,9 +8,8 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use inlet_embedded::EmbeddedDedupe;
 use inlet_test_kit::signers::{headers, node};
-use inlet_test_kit::{self as kit, Answer, NOW, ScriptedSink, TestClock};
+use inlet_test_kit::{self as kit, Answer, NOW, ScriptedSink};
 use serde_json::{Value, json};
 use webhook_receiver::{WebhookReceiver, router};
 
@@ -51,11 +50,7 @@ fn harness(keys: &[&str]) -> Harness {
     }
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let sink = ScriptedSink::new(&["hooks"]);
-    let dedupe = EmbeddedDedupe::open(sink.dir(), kit::at(NOW)).unwrap();
-    let publisher = sink
-        .publisher()
-        .with_clock(TestClock::default().clock())
-        .with_dedupe(Arc::new(dedupe));
+    let publisher = sink.deduplicating_publisher();
     Harness {
         router: router(WebhookReceiver::new(kit::config(&config, &env), publisher)),
         sink,

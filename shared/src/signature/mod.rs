@@ -7,6 +7,7 @@
 //! secrets (rotation), and schemes with a signed timestamp reject requests
 //! outside a tolerance in both directions.
 
+pub mod catalogue;
 mod github;
 mod hmac;
 mod parts;
@@ -121,6 +122,22 @@ pub enum SignatureError {
     },
 }
 
+impl SignatureError {
+    /// Why, as one of a closed set of codes (the `reason` of the 401 body
+    /// and log line, and a metric label): `missing_header`, `malformed`,
+    /// `too_old`, `too_new`, `body_hash_mismatch`, `no_match`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SignatureError::MissingHeader(_) => "missing_header",
+            SignatureError::Malformed { .. } => "malformed",
+            SignatureError::TooOld { .. } => "too_old",
+            SignatureError::TooNew { .. } => "too_new",
+            SignatureError::BodyHashMismatch => "body_hash_mismatch",
+            SignatureError::NoMatch { .. } => "no_match",
+        }
+    }
+}
+
 /// How a source's webhooks are signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scheme {
@@ -145,6 +162,13 @@ pub enum Scheme {
         /// The public base URL Twilio calls, e.g. `https://hooks.example.com`.
         public_url: String,
     },
+    /// A provider of the [`catalogue`]: its signature as data.
+    Provider {
+        /// The catalogue entry.
+        provider: &'static catalogue::Provider,
+        /// Its signature, built once.
+        spec: HmacSpec,
+    },
     /// Any other HMAC signature.
     Hmac(HmacSpec),
     /// Unsigned: accepted only when configured explicitly.
@@ -152,7 +176,7 @@ pub enum Scheme {
 }
 
 /// The names `scheme` takes in the configuration.
-pub const SCHEME_NAMES: &str = "segment, github, stripe, slack, shopify, standard-webhooks, svix, clerk, resend, openai, replicate, twilio, hmac, none";
+pub const SCHEME_NAMES: &str = "segment, github, stripe, slack, shopify, standard-webhooks, svix, clerk, resend, openai, replicate, twilio, intercom, jira, bitbucket, razorpay, xero, vercel, sentry, meta, typeform, linear, notion, zoom, lemon-squeezy, hmac, none";
 
 /// Header names of the provider schemes.
 pub mod headers {
@@ -259,6 +283,7 @@ impl Scheme {
             Scheme::Shopify => "shopify",
             Scheme::StandardWebhooks(sender) => sender.name(),
             Scheme::Twilio { .. } => "twilio",
+            Scheme::Provider { provider, .. } => provider.name,
             Scheme::Hmac(_) => "hmac",
             Scheme::None => "none",
         }
@@ -273,7 +298,14 @@ impl Scheme {
             "slack" => Scheme::Slack,
             "shopify" => Scheme::Shopify,
             "none" => Scheme::None,
-            other => Scheme::StandardWebhooks(Sender::from_name(other)?),
+            other => match (Sender::from_name(other), catalogue::find(other)) {
+                (Some(sender), _) => Scheme::StandardWebhooks(sender),
+                (None, Some(provider)) => Scheme::Provider {
+                    provider,
+                    spec: provider.spec(),
+                },
+                (None, None) => return None,
+            },
         })
     }
 
@@ -286,7 +318,7 @@ impl Scheme {
     pub fn has_timestamp(&self) -> bool {
         match self {
             Scheme::Stripe | Scheme::Slack | Scheme::StandardWebhooks(_) => true,
-            Scheme::Hmac(spec) => spec.timestamp_header.is_some(),
+            Scheme::Hmac(spec) | Scheme::Provider { spec, .. } => spec.timestamp_header.is_some(),
             _ => false,
         }
     }
@@ -331,6 +363,10 @@ impl Scheme {
                 Some(header(headers::SHOPIFY_WEBHOOK_ID)),
             ),
             Scheme::StandardWebhooks(sender) => sender.default_fields(),
+            Scheme::Provider { provider, .. } => (
+                Field::parse(provider.event_id),
+                provider.delivery_id.map(Field::parse),
+            ),
             Scheme::Twilio { .. } => (
                 Field::Constant(source.to_owned()),
                 Some(header(headers::TWILIO_IDEMPOTENCY)),
@@ -356,7 +392,9 @@ impl Scheme {
             Scheme::Shopify => shopify::verify(secrets, request)?,
             Scheme::StandardWebhooks(_) => standard::verify(secrets, request, tolerance)?,
             Scheme::Twilio { public_url } => twilio::verify(public_url, secrets, request)?,
-            Scheme::Hmac(spec) => spec.verify(secrets, request, tolerance)?,
+            Scheme::Hmac(spec) | Scheme::Provider { spec, .. } => {
+                spec.verify(secrets, request, tolerance)?
+            }
         };
         if matched {
             Ok(Verified {
@@ -380,7 +418,7 @@ impl Scheme {
             Scheme::Shopify => shopify::sign(with),
             Scheme::StandardWebhooks(sender) => sender.sign(with),
             Scheme::Twilio { public_url } => twilio::sign(public_url, with),
-            Scheme::Hmac(spec) => spec.sign(with),
+            Scheme::Hmac(spec) | Scheme::Provider { spec, .. } => spec.sign(with),
         }
     }
 }

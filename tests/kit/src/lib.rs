@@ -171,6 +171,14 @@ impl ScriptedSink {
     pub fn publisher(self: &Arc<Self>) -> Publisher {
         Publisher::new(self.clone()).with_clock(fixed_clock())
     }
+
+    /// [`ScriptedSink::publisher`] remembering delivery ids in the
+    /// embedded index beside the log (as `inlet serve` does).
+    pub fn deduplicating_publisher(self: &Arc<Self>) -> Publisher {
+        let dedupe = inlet_embedded::EmbeddedDedupe::open(self.dir(), at(NOW))
+            .expect("the dedupe index opens");
+        self.publisher().with_dedupe(Arc::new(dedupe))
+    }
 }
 
 #[async_trait]
