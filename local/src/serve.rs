@@ -15,7 +15,7 @@ use inlet_embedded::log::LogOptions;
 use inlet_embedded::{EmbeddedDedupe, Follow};
 use inlet_shared::config::{ConfigError, ConfigHandle};
 use inlet_shared::http::{json_errors, route_not_found};
-use inlet_shared::publish::{Published, Publisher};
+use inlet_shared::publish::{PublishCounts, Publisher};
 use inlet_shared::service::{LocalContext, LogFeed};
 use inlet_shared::sink::{KinesisSink, Sink};
 use inlet_shared::{Config, Error, Result, load_aws_config};
@@ -109,7 +109,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
             ))
         })?;
     let local = listener.local_addr()?;
-    let published = Arc::new(Published::new(config.topics.keys().map(String::as_str)));
+    let published = Arc::new(PublishCounts::new(config.topics.keys().map(String::as_str)));
     let ctx = LocalContext {
         config: ConfigHandle::new(config.clone()),
         publisher: Publisher::new(sink)
@@ -201,7 +201,7 @@ const SUMMARY_EVERY: Duration = Duration::from_secs(10);
 
 /// Logs, every `every` while anything is published, how many records each
 /// topic took and how many redeliveries were acknowledged.
-async fn summarize(published: Arc<Published>, every: Duration, stop: CancellationToken) {
+async fn summarize(published: Arc<PublishCounts>, every: Duration, stop: CancellationToken) {
     let mut last = published.totals();
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {

@@ -161,19 +161,9 @@ impl Error {
         matches!(self, Error::Unavailable { .. } | Error::Io(_))
     }
 
-    /// The error of a hub invocation's Completion: what a client may see,
-    /// after its code (`forbidden: token "x" may not write to topic "y"`).
-    /// Logged as an HTTP answer is.
-    pub fn completion_message(&self, method: &str) -> String {
-        self.log();
-        format!(
-            "Failed to invoke '{method}': {}: {}",
-            self.code(),
-            self.public_message()
-        )
-    }
-
-    fn log(&self) {
+    /// Logs the error as an answer to a caller: at ERROR for a server
+    /// error, else at INFO with its code and reason.
+    pub fn log(&self) {
         if self.status().is_server_error() {
             tracing::error!(error = %self, code = self.code(), "request failed");
         } else {
@@ -182,7 +172,7 @@ impl Error {
     }
 
     /// The message a client may see: internal details stay in the logs.
-    fn public_message(&self) -> String {
+    pub fn public_message(&self) -> String {
         match self {
             Error::Unavailable { .. } => {
                 "the stream cannot take the record now; retry later".to_owned()
@@ -235,17 +225,6 @@ mod tests {
         assert!(!err.public_message().contains("secret"));
         let err = Error::Io(std::io::Error::other("/var/data/private path"));
         assert_eq!(err.public_message(), "internal error");
-    }
-
-    #[test]
-    fn a_completion_error_names_the_method_and_code_and_hides_internals() {
-        let err = Error::Forbidden("token \"a\" may not write to topic \"b\"".into());
-        assert_eq!(
-            err.completion_message("SendEventData"),
-            "Failed to invoke 'SendEventData': forbidden: token \"a\" may not write to topic \"b\""
-        );
-        let err = Error::unavailable("disk full at /var/x");
-        assert!(!err.completion_message("X").contains("/var/x"));
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub struct Route<'a> {
 
 /// A delivery id to publish at most once within `window`.
 #[derive(Debug, Clone)]
-pub struct Delivery {
+pub struct DeliveryId {
     /// The key remembered (unique across sources, e.g. `segment/<id>`).
     pub key: DeliveryKey,
     /// How long it is remembered after publishing.
@@ -44,7 +44,7 @@ pub struct Delivery {
 
 /// What became of a publish with a delivery id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Publication {
     /// The record is durably in the stream.
     Stored(Ack),
     /// The delivery was published before and was not published again.
@@ -55,21 +55,21 @@ pub enum Outcome {
 /// of a line per request (`inlet serve`; each Lambda invocation logs its own
 /// line).
 #[derive(Debug, Default)]
-pub struct Published {
+pub struct PublishCounts {
     records: BTreeMap<String, AtomicU64>,
     other: AtomicU64,
     duplicates: AtomicU64,
 }
 
-impl Published {
+impl PublishCounts {
     /// Counters for `topics`.
     pub fn new<'a>(topics: impl IntoIterator<Item = &'a str>) -> Self {
-        Published {
+        PublishCounts {
             records: topics
                 .into_iter()
                 .map(|t| (t.to_owned(), AtomicU64::new(0)))
                 .collect(),
-            ..Published::default()
+            ..PublishCounts::default()
         }
     }
 
@@ -101,7 +101,7 @@ pub struct Publisher {
     /// When set, publishes are counted here and each one's line is at debug
     /// level: a line per request cost about 13% of `inlet serve`'s
     /// throughput (formatting, not writing).
-    published: Option<Arc<Published>>,
+    published: Option<Arc<PublishCounts>>,
 }
 
 impl Publisher {
@@ -116,7 +116,7 @@ impl Publisher {
     }
 
     /// Counts publishes in `published` and logs each at debug level only.
-    pub fn with_summary(mut self, published: Arc<Published>) -> Self {
+    pub fn with_summary(mut self, published: Arc<PublishCounts>) -> Self {
         self.published = Some(published);
         self
     }
@@ -224,8 +224,8 @@ impl Publisher {
         route: &Route<'_>,
         what: &str,
         event: &CloudEvent<D>,
-        delivery: Option<&Delivery>,
-    ) -> Result<Outcome> {
+        delivery: Option<&DeliveryId>,
+    ) -> Result<Publication> {
         let now = self.now();
         if let Some(delivery) = delivery {
             match self.dedupe.claim(delivery.key.as_str(), now).await? {
@@ -247,7 +247,7 @@ impl Publisher {
                         }
                         None => duplicate!(info),
                     }
-                    return Ok(Outcome::Duplicate);
+                    return Ok(Publication::Duplicate);
                 }
                 Claim::InFlight => {
                     return Err(Error::unavailable(format!(
@@ -261,7 +261,7 @@ impl Publisher {
             .put(route, what, vec![event.to_record()], Some(&event.id))
             .await;
         let Some(delivery) = delivery else {
-            return published.map(|mut acks| Outcome::Stored(acks.remove(0)));
+            return published.map(|mut acks| Publication::Stored(acks.remove(0)));
         };
         match published {
             Ok(mut acks) => {
@@ -273,7 +273,7 @@ impl Publisher {
                     // The record is in the stream; a redelivery may publish it again.
                     tracing::warn!(error = %e, "cannot remember a published delivery id");
                 }
-                Ok(Outcome::Stored(acks.remove(0)))
+                Ok(Publication::Stored(acks.remove(0)))
             }
             Err(err) => {
                 if let Err(e) = self.dedupe.release(delivery.key.as_str()).await {

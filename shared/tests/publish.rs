@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use inlet_embedded::EmbeddedDedupe;
 use inlet_shared::model::{EventData, event_type};
-use inlet_shared::publish::{Delivery, Outcome, Publisher, Route};
+use inlet_shared::publish::{DeliveryId, Publication, Publisher, Route};
 use inlet_shared::{Config, Error};
 use inlet_test_kit::{self as kit, NOW, Script, ScriptedSink};
 
@@ -33,8 +33,8 @@ fn event(publisher: &Publisher, route: &Route<'_>) -> inlet_shared::model::Cloud
 }
 
 /// Publishes one event as delivery `id` of source `src`.
-async fn once(publisher: &Publisher, route: &Route<'_>, id: &str) -> Result<Outcome, Error> {
-    let delivery = Delivery {
+async fn once(publisher: &Publisher, route: &Route<'_>, id: &str) -> Result<Publication, Error> {
+    let delivery = DeliveryId {
         key: inlet_shared::model::DeliveryKey::new("src", id),
         window: Duration::from_secs(3600),
     };
@@ -53,17 +53,17 @@ async fn a_delivery_is_published_once_and_a_failed_publish_releases_it() {
     };
     let first = once(&publisher, &route, "d1").await.unwrap();
     assert!(
-        matches!(first, Outcome::Stored(ref ack) if ack.sequence_number == "00000000000000000000")
+        matches!(first, Publication::Stored(ref ack) if ack.sequence_number == "00000000000000000000")
     );
     let again = once(&publisher, &route, "d1").await.unwrap();
-    assert_eq!(again, Outcome::Duplicate);
+    assert_eq!(again, Publication::Duplicate);
 
     sink.script(Script::FailAll);
     let failed = once(&publisher, &route, "d2").await.unwrap_err();
     assert!(matches!(failed, Error::Unavailable { .. }), "{failed:?}");
     sink.script(Script::Pass);
     let retried = once(&publisher, &route, "d2").await.unwrap();
-    assert!(matches!(retried, Outcome::Stored(_)));
+    assert!(matches!(retried, Publication::Stored(_)));
 
     let stored = sink.stored("t");
     assert_eq!(stored.len(), 2);
@@ -99,7 +99,10 @@ async fn a_delivery_being_published_is_503_until_it_is_stored() {
     let second = once(&publisher, &route, "d3").await.unwrap_err();
     assert_eq!(second.status(), 503);
     sink.release();
-    assert!(matches!(first.await.unwrap().unwrap(), Outcome::Stored(_)));
+    assert!(matches!(
+        first.await.unwrap().unwrap(),
+        Publication::Stored(_)
+    ));
     assert_eq!(sink.stored("t").len(), 1);
 }
 

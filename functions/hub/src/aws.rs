@@ -201,7 +201,7 @@ async fn message(hub: &Hub, reach: Reach<'_>, event: &RouteEvent) -> Value {
                     if let Some(id) = &invocation.invocation_id {
                         reply.push_str(&protocol::completion_error(
                             id,
-                            &e.completion_message(&invocation.target),
+                            &crate::completion_message(e, &invocation.target),
                         ));
                     }
                 }

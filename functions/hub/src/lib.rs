@@ -41,6 +41,18 @@ use inlet_shared::writer::{QuixWriter, bearer_token};
 use inlet_shared::{Config, Error, Result};
 use serde::Deserialize;
 
+/// The error of an invocation's Completion: what a client may see, after
+/// its code (`forbidden: token "x" may not write to topic "y"`), logged as
+/// an HTTP answer is.
+pub(crate) fn completion_message(error: &Error, method: &str) -> String {
+    error.log();
+    format!(
+        "Failed to invoke '{method}': {}: {}",
+        error.code(),
+        error.public_message()
+    )
+}
+
 /// The hub's path; negotiate is at `{HUB_PATH}/negotiate`.
 pub const HUB_PATH: &str = "/hub";
 
@@ -119,10 +131,10 @@ impl Hub {
             (Some(id), Ok(value)) => Some(protocol::completion(&id, value.as_ref())),
             (Some(id), Err(e)) => Some(protocol::completion_error(
                 &id,
-                &e.completion_message(&invocation.target),
+                &completion_message(&e, &invocation.target),
             )),
             (None, Err(e)) => {
-                e.completion_message(&invocation.target);
+                e.log();
                 None
             }
             (None, Ok(_)) => None,

@@ -769,3 +769,14 @@ fn a_replaced_token_is_refused_and_its_successor_accepted_without_a_restart() {
         "all"
     );
 }
+
+#[test]
+fn a_completion_error_names_the_method_and_code_and_hides_internals() {
+    let err = Error::Forbidden("token \"a\" may not write to topic \"b\"".into());
+    assert_eq!(
+        completion_message(&err, "SendEventData"),
+        "Failed to invoke 'SendEventData': forbidden: token \"a\" may not write to topic \"b\""
+    );
+    let err = Error::unavailable("disk full at /var/x");
+    assert!(!completion_message(&err, "X").contains("/var/x"));
+}

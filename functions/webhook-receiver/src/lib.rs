@@ -19,7 +19,7 @@ use inlet_shared::config::{ConfigHandle, Source};
 use inlet_shared::field::{Document, Lookup};
 use inlet_shared::http::{method_not_allowed, read_body};
 use inlet_shared::model::{CloudEvent, DeliveryKey, EventData, event_type, webhook_source};
-use inlet_shared::publish::{Delivery, Outcome, Publisher, Route};
+use inlet_shared::publish::{DeliveryId, Publication, Publisher, Route};
 use inlet_shared::signature::{Scheme, Unverified, Verified};
 use inlet_shared::time::unix_nanos;
 use inlet_shared::{Config, Error, Result};
@@ -61,7 +61,7 @@ pub fn warnings(config: &Config) -> Vec<String> {
 /// The answer to a published webhook.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Published {
+pub struct Receipt {
     /// The CloudEvent id of the record (the provider's delivery id, if any).
     pub id: String,
     /// The topic it went to.
@@ -122,7 +122,7 @@ async fn receive(
     }
     let topic = config.topic(&source.topic)?;
     let delivery = match &webhook.delivery_id {
-        Some(id) if !source.dedupe_window.is_zero() => Some(Delivery {
+        Some(id) if !source.dedupe_window.is_zero() => Some(DeliveryId {
             key: DeliveryKey::new(&source.name, id),
             window: source.dedupe_window,
         }),
@@ -140,10 +140,10 @@ async fn receive(
         .publish_once(&route, "webhook", &event, delivery.as_ref())
         .await?;
     let (shard_id, sequence_number, duplicate) = match outcome {
-        Outcome::Stored(ack) => (Some(ack.shard_id), Some(ack.sequence_number), false),
-        Outcome::Duplicate => (None, None, true),
+        Publication::Stored(ack) => (Some(ack.shard_id), Some(ack.sequence_number), false),
+        Publication::Duplicate => (None, None, true),
     };
-    Ok(Json(Published {
+    Ok(Json(Receipt {
         id: event.id,
         topic: topic.name.clone(),
         shard_id,

@@ -1,4 +1,5 @@
-//! The catalogue's providers end to end through the receiver. Each case is
+//! The catalogue's providers end to end through the receiver (and the
+//! shared-token senders, whose token is only compared). Each case is
 //! the provider's scheme as its documentation writes it (header, prefix,
 //! hash, encoding, what is signed), signed by Node's crypto in
 //! `tests/signers/signer.mjs`, not by Inlet; the catalogue's own data is
@@ -8,7 +9,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use inlet_shared::signature::{SCHEME_NAMES, Scheme, catalogue};
+use inlet_shared::signature::{SCHEME_NAMES, Scheme, TOKEN_PROVIDERS, catalogue};
 use inlet_test_kit::signers::node;
 use inlet_test_kit::{self as kit, NOW, ScriptedSink};
 use serde_json::json;
@@ -336,6 +337,18 @@ fn every_catalogue_provider_is_a_scheme_name_and_tested_here() {
             provider.name
         );
     }
+    for provider in &TOKEN_PROVIDERS {
+        assert!(SCHEME_NAMES.split(", ").any(|n| n == provider.name));
+        assert_eq!(
+            Scheme::from_name(provider.name).unwrap().name(),
+            provider.name
+        );
+        assert!(
+            TOKEN_CASES.iter().any(|c| c.scheme == provider.name),
+            "{} untested",
+            provider.name
+        );
+    }
     for name in SCHEME_NAMES
         .split(", ")
         .filter(|n| !["twilio", "hmac"].contains(n))
@@ -345,4 +358,130 @@ fn every_catalogue_provider_is_a_scheme_name_and_tested_here() {
             "{name} is listed but unknown"
         );
     }
+}
+
+/// A shared-token sender: `header: value` carries the token.
+struct TokenCase {
+    scheme: &'static str,
+    secret: &'static str,
+    header: &'static str,
+    value: &'static str,
+    /// A token that is not the secret.
+    wrong: &'static str,
+    body: &'static str,
+    headers: &'static [(&'static str, &'static str)],
+    event: &'static str,
+    delivery: Option<&'static str>,
+}
+
+const TOKEN_CASES: &[TokenCase] = &[
+    TokenCase {
+        scheme: "gitlab",
+        secret: "gitlab-secret-token",
+        header: "X-Gitlab-Token",
+        value: "gitlab-secret-token",
+        wrong: "gitlab-secret-tokem",
+        body: r#"{"object_kind":"push","ref":"refs/heads/main"}"#,
+        headers: &[
+            ("X-Gitlab-Event", "Push Hook"),
+            ("Idempotency-Key", "908a6d9e-45fd"),
+        ],
+        event: "Push Hook",
+        delivery: Some("908a6d9e-45fd"),
+    },
+    TokenCase {
+        scheme: "okta",
+        secret: "okta-shared-secret",
+        header: "Authorization",
+        value: "okta-shared-secret",
+        wrong: "okta-shared-secreT",
+        body: r#"{"eventType":"com.okta.event_hook","eventId":"b5a188b9-okta","data":{"events":[]}}"#,
+        headers: &[],
+        event: "com.okta.event_hook",
+        delivery: Some("b5a188b9-okta"),
+    },
+    TokenCase {
+        scheme: "postmark",
+        secret: "inlet:s3cret-pass",
+        header: "Authorization",
+        // base64 of inlet:s3cret-pass, as a client sends the URL's credentials.
+        value: "Basic aW5sZXQ6czNjcmV0LXBhc3M=",
+        wrong: "Basic aW5sZXQ6d3JvbmctcGFzcw==",
+        body: r#"{"RecordType":"Delivery","MessageID":"883953f4","Recipient":"a@example.com"}"#,
+        headers: &[],
+        event: "Delivery",
+        delivery: None,
+    },
+];
+
+fn token_receiver() -> (axum::Router, Arc<ScriptedSink>) {
+    let mut config = String::from("[topics.hooks]\nstream = \"inlet-hooks\"\n");
+    let mut env = Vec::new();
+    for (i, case) in TOKEN_CASES.iter().enumerate() {
+        config.push_str(&format!(
+            "[sources.{0}]\nscheme = \"{0}\"\nsecrets = [\"env:T{i}\"]\ntopic = \"hooks\"\n",
+            case.scheme
+        ));
+        env.push((format!("T{i}"), case.secret));
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let sink = ScriptedSink::new(&["hooks"]);
+    let config = kit::config(&config, &env);
+    (
+        router(WebhookReceiver::new(config, sink.deduplicating_publisher())),
+        sink,
+    )
+}
+
+fn token_request(case: &TokenCase, token: Option<&str>) -> Request<Body> {
+    let mut request = Request::post(format!("/webhooks/{}", case.scheme))
+        .header("content-type", "application/json");
+    if let Some(token) = token {
+        request = request.header(case.header, token);
+    }
+    for (name, value) in case.headers {
+        request = request.header(*name, *value);
+    }
+    request.body(Body::from(case.body)).unwrap()
+}
+
+#[tokio::test]
+async fn shared_token_senders_are_accepted_with_their_token_and_refused_without_it() {
+    let (router, sink) = token_receiver();
+    for case in TOKEN_CASES {
+        let answer = kit::send(&router, token_request(case, Some(case.value))).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "{}: {}",
+            case.scheme,
+            answer.body
+        );
+        let stored = sink.stored("hooks");
+        let record = stored.last().unwrap();
+        assert_eq!(record["data"]["id"], case.event, "{}", case.scheme);
+        if let Some(delivery) = case.delivery {
+            assert_eq!(record["id"], delivery, "{}", case.scheme);
+        }
+        let answer = kit::send(&router, token_request(case, Some(case.wrong))).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", case.scheme);
+        assert_eq!(
+            answer.json()["error"]["reason"],
+            "bad_token",
+            "{}",
+            case.scheme
+        );
+        assert!(
+            !answer.body.contains(case.secret),
+            "the token is never echoed"
+        );
+        let answer = kit::send(&router, token_request(case, None)).await;
+        assert_eq!(
+            answer.json()["error"]["reason"],
+            "missing_header",
+            "{}",
+            case.scheme
+        );
+    }
+    assert_eq!(sink.stored("hooks").len(), TOKEN_CASES.len());
 }

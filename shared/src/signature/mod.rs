@@ -16,6 +16,7 @@ mod shopify;
 mod slack;
 mod standard;
 mod stripe;
+mod token;
 mod twilio;
 
 use std::fmt;
@@ -30,6 +31,7 @@ use crate::field::Field;
 pub use self::hmac::{Algorithm, Encoding, HmacSpec};
 pub use standard::Sender;
 pub use standard::signature_headers as standard_webhooks_signature;
+pub use token::{Carrier, TOKEN_PROVIDERS, TokenProvider};
 
 /// A secret value; its `Debug` never shows it.
 #[derive(Clone)]
@@ -114,6 +116,12 @@ pub enum SignatureError {
     /// Twilio: the body is not the one whose hash the URL carries.
     #[error("twilio body does not match the signed bodySHA256")]
     BodyHashMismatch,
+    /// A shared-token sender's token matches none of the secrets.
+    #[error("the {header} token matches none of the configured secrets")]
+    BadToken {
+        /// The header that carried it.
+        header: String,
+    },
     /// No configured secret produces the given signature.
     #[error("{scheme} signature does not match the body")]
     NoMatch {
@@ -125,7 +133,7 @@ pub enum SignatureError {
 impl SignatureError {
     /// Why, as one of a closed set of codes (the `reason` of the 401 body
     /// and log line, and a metric label): `missing_header`, `malformed`,
-    /// `too_old`, `too_new`, `body_hash_mismatch`, `no_match`.
+    /// `too_old`, `too_new`, `body_hash_mismatch`, `bad_token`, `no_match`.
     pub fn reason(&self) -> &'static str {
         match self {
             SignatureError::MissingHeader(_) => "missing_header",
@@ -133,6 +141,7 @@ impl SignatureError {
             SignatureError::TooOld { .. } => "too_old",
             SignatureError::TooNew { .. } => "too_new",
             SignatureError::BodyHashMismatch => "body_hash_mismatch",
+            SignatureError::BadToken { .. } => "bad_token",
             SignatureError::NoMatch { .. } => "no_match",
         }
     }
@@ -169,6 +178,8 @@ pub enum Scheme {
         /// Its signature, built once.
         spec: HmacSpec,
     },
+    /// A sender of a shared token, not a signature (GitLab, Okta, Postmark).
+    Token(&'static TokenProvider),
     /// Any other HMAC signature.
     Hmac(HmacSpec),
     /// Unsigned: accepted only when configured explicitly.
@@ -176,7 +187,7 @@ pub enum Scheme {
 }
 
 /// The names `scheme` takes in the configuration.
-pub const SCHEME_NAMES: &str = "segment, github, stripe, slack, shopify, standard-webhooks, svix, clerk, resend, openai, replicate, twilio, intercom, jira, bitbucket, razorpay, xero, vercel, sentry, meta, typeform, linear, notion, zoom, lemon-squeezy, hmac, none";
+pub const SCHEME_NAMES: &str = "segment, github, stripe, slack, shopify, standard-webhooks, svix, clerk, resend, openai, replicate, twilio, intercom, jira, bitbucket, razorpay, xero, vercel, sentry, meta, typeform, linear, notion, zoom, lemon-squeezy, gitlab, okta, postmark, hmac, none";
 
 /// Header names of the provider schemes.
 pub mod headers {
@@ -284,6 +295,7 @@ impl Scheme {
             Scheme::StandardWebhooks(sender) => sender.name(),
             Scheme::Twilio { .. } => "twilio",
             Scheme::Provider { provider, .. } => provider.name,
+            Scheme::Token(provider) => provider.name,
             Scheme::Hmac(_) => "hmac",
             Scheme::None => "none",
         }
@@ -304,7 +316,7 @@ impl Scheme {
                     provider,
                     spec: provider.spec(),
                 },
-                (None, None) => return None,
+                (None, None) => Scheme::Token(token::find(other)?),
             },
         })
     }
@@ -367,6 +379,10 @@ impl Scheme {
                 Field::parse(provider.event_id),
                 provider.delivery_id.map(Field::parse),
             ),
+            Scheme::Token(provider) => (
+                Field::parse(provider.event_id),
+                provider.delivery_id.map(Field::parse),
+            ),
             Scheme::Twilio { .. } => (
                 Field::Constant(source.to_owned()),
                 Some(header(headers::TWILIO_IDEMPOTENCY)),
@@ -392,6 +408,7 @@ impl Scheme {
             Scheme::Shopify => shopify::verify(secrets, request)?,
             Scheme::StandardWebhooks(_) => standard::verify(secrets, request, tolerance)?,
             Scheme::Twilio { public_url } => twilio::verify(public_url, secrets, request)?,
+            Scheme::Token(provider) => token::verify(provider.carrier, secrets, request)?,
             Scheme::Hmac(spec) | Scheme::Provider { spec, .. } => {
                 spec.verify(secrets, request, tolerance)?
             }
@@ -418,6 +435,7 @@ impl Scheme {
             Scheme::Shopify => shopify::sign(with),
             Scheme::StandardWebhooks(sender) => sender.sign(with),
             Scheme::Twilio { public_url } => twilio::sign(public_url, with),
+            Scheme::Token(provider) => token::sign(provider.carrier, with),
             Scheme::Hmac(spec) | Scheme::Provider { spec, .. } => spec.sign(with),
         }
     }
