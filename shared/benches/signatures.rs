@@ -133,6 +133,60 @@ fn verify(c: &mut Criterion) {
     }
 }
 
+/// Standard Webhooks `v1a`: an Ed25519 signature checked with a `whpk_`
+/// public key, against `v1` (HMAC-SHA256) over the same body.
+fn verify_public_key(c: &mut Criterion) {
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+    let key = Secret::new(format!(
+        "whpk_{}",
+        BASE64.encode(pair.public_key().as_ref())
+    ));
+    let now = SystemTime::now();
+    let t = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let body = body(1024);
+    let message = [format!("msg_1.{t}.").as_bytes(), &body].concat();
+    let signature = format!("v1a,{}", BASE64.encode(pair.sign(&message).as_ref()));
+    let mut headers = HeaderMap::new();
+    for (name, value) in [
+        ("webhook-id", "msg_1"),
+        ("webhook-timestamp", t.as_str()),
+        ("webhook-signature", signature.as_str()),
+    ] {
+        headers.insert(name, HeaderValue::from_str(value).unwrap());
+    }
+    let scheme = Scheme::StandardWebhooks(Sender::Standard);
+    let secrets = [key];
+    let mut group = c.benchmark_group("verify/1KiB");
+    group.throughput(Throughput::Bytes(1024));
+    group.bench_function(
+        BenchmarkId::from_parameter("standard-webhooks-v1a-ed25519"),
+        |b| {
+            b.iter(|| {
+                let request = Unverified {
+                    headers: &headers,
+                    body: &body,
+                    path_and_query: "/webhooks/x",
+                    now,
+                };
+                scheme
+                    .verify(&secrets, &request, Duration::from_secs(300))
+                    .expect("valid")
+            })
+        },
+    );
+    group.finish();
+}
+
 fn encode(c: &mut Criterion) {
     let now = SystemTime::now();
     let small = "Lap 12 completed in 81.3 s".to_owned();
@@ -168,5 +222,5 @@ fn encode(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, verify, encode);
+criterion_group!(benches, verify, verify_public_key, encode);
 criterion_main!(benches);
