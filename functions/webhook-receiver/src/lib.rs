@@ -2,6 +2,7 @@
 //! signature over the raw body and publishes it as a Quix `EventData` in a
 //! CloudEvent; it answers 200 only once the record is durably in the stream.
 
+mod handshake;
 mod local;
 
 pub use local::{curl, local, sample_body};
@@ -82,9 +83,33 @@ pub fn routes(receiver: WebhookReceiver) -> Router {
     Router::new()
         .route(
             "/webhooks/{source}",
-            post(receive).fallback(|| async { method_not_allowed("POST") }),
+            post(receive)
+                .get(handshake_get)
+                .fallback(|| async { method_not_allowed("POST") }),
         )
         .with_state(receiver)
+}
+
+/// A GET on a source: a provider's handshake (Meta, Okta), else 405.
+async fn handshake_get(
+    State(receiver): State<WebhookReceiver>,
+    path: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let Path(name) = path.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let config = receiver.config.current();
+    let source = config
+        .sources
+        .get(&name)
+        .ok_or_else(|| Error::NotFound(format!("unknown webhook source {name:?}")))?;
+    let request = Unverified {
+        headers: &headers,
+        body: &[],
+        path_and_query: uri.path_and_query().map_or("/", |p| p.as_str()),
+        now: receiver.publisher.now(),
+    };
+    handshake::get(source, uri.query(), &request)
 }
 
 /// The receiver's whole router, as served in Lambda: unknown paths get a JSON 404.
@@ -116,9 +141,9 @@ async fn receive(
     let verified = source
         .scheme
         .verify(&source.secrets, &request, source.tolerance)?;
-    let webhook = Webhook::parse(source, &headers, &verified)?;
-    if let Some(challenge) = &webhook.challenge {
-        return Ok(Json(json!({ "challenge": challenge })).into_response());
+    let mut webhook = Webhook::parse(source, &request, &verified)?;
+    if let Some(answer) = webhook.handshake.take() {
+        return Ok(answer);
     }
     let topic = config.topic(&source.topic)?;
     let delivery = match &webhook.delivery_id {
@@ -154,16 +179,18 @@ async fn receive(
 }
 
 /// A verified webhook, read: its body as JSON text (form bodies become an
-/// object of their fields), event id, delivery id and Slack challenge.
+/// object of their fields), event id, delivery id, and the answer to a
+/// handshake (Slack's, Zoom's), which is never published.
 struct Webhook {
     value: String,
     event_id: String,
     delivery_id: Option<String>,
-    challenge: Option<String>,
+    handshake: Option<Response>,
 }
 
 impl Webhook {
-    fn parse(source: &Source, headers: &HeaderMap, verified: &Verified) -> Result<Webhook> {
+    fn parse(source: &Source, request: &Unverified<'_>, verified: &Verified) -> Result<Webhook> {
+        let headers = request.headers;
         let body = verified.body();
         let form = headers
             .get(header::CONTENT_TYPE)
@@ -192,15 +219,17 @@ impl Webhook {
             .as_ref()
             .and_then(|field| field.resolve(&json, headers));
         // Slack's `url_verification` handshake: answered, never published.
-        let challenge = (source.scheme == Scheme::Slack
+        let slack = (source.scheme == Scheme::Slack
             && json.scalar_at("/type").as_deref() == Some("url_verification"))
         .then(|| json.scalar_at("/challenge"))
-        .flatten();
+        .flatten()
+        .map(|challenge| Json(json!({ "challenge": challenge })).into_response());
+        let handshake = slack.or_else(|| handshake::zoom(source, &json, request));
         Ok(Webhook {
             value,
             event_id,
             delivery_id,
-            challenge,
+            handshake,
         })
     }
 

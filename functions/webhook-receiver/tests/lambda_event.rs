@@ -17,10 +17,22 @@ stream = "inlet-webhooks"
 scheme = "segment"
 secrets = ["env:SEGMENT_SECRET"]
 topic = "webhooks"
+
+[sources.meta]
+scheme = "meta"
+secrets = ["env:SEGMENT_SECRET"]
+verify_token = "env:VERIFY_TOKEN"
+topic = "webhooks"
 "#;
 
 async fn invoke(fixture: &str) -> (Value, Vec<Value>) {
-    let config = kit::config(CONFIG, &[("SEGMENT_SECRET", "segment-secret")]);
+    let config = kit::config(
+        CONFIG,
+        &[
+            ("SEGMENT_SECRET", "segment-secret"),
+            ("VERIFY_TOKEN", "meatyhamhock"),
+        ],
+    );
     let sink = ScriptedSink::new(&["webhooks"]);
     let adapter = Adapter::from(router(WebhookReceiver::new(config, sink.publisher())));
 
@@ -67,4 +79,12 @@ async fn bad_signature_event_is_answered_401_not_an_error() {
     assert_eq!(response["statusCode"], 401, "{response}");
     assert_eq!(body(&response)["error"]["code"], "unauthorized");
     assert!(stored.is_empty());
+}
+
+#[tokio::test]
+async fn metas_subscription_get_through_the_http_api_is_answered_with_its_challenge() {
+    let (response, stored) = invoke(include_str!("fixtures/apigw-v2-meta-subscribe.json")).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert_eq!(response["body"], "1158201444");
+    assert!(stored.is_empty(), "a handshake is never published");
 }

@@ -41,6 +41,8 @@ pub struct Source {
     pub tolerance: Duration,
     /// How long a delivery id is remembered; zero turns deduplication off.
     pub dedupe_window: Duration,
+    /// Meta's verify token, which its subscription GET must carry.
+    pub verify_token: Option<Secret>,
 }
 
 #[derive(Deserialize)]
@@ -56,6 +58,8 @@ pub(super) struct RawSource {
     max_body_bytes: Option<usize>,
     tolerance: Option<String>,
     dedupe_window: Option<String>,
+    // meta
+    verify_token: Option<String>,
     // twilio
     public_url: Option<String>,
     // hmac
@@ -150,7 +154,18 @@ fn parse_one(
             "must be a JSON pointer (/id), a header (header:Name) or \"none\"",
         ));
     }
+    let verify_token = match raw.verify_token.as_deref() {
+        Some(_) if scheme.name() != "meta" => {
+            return Err(ConfigError::new(
+                format!("{at}.verify_token"),
+                "applies to scheme \"meta\" only",
+            ));
+        }
+        Some(value) => Some(resolve_secret(&format!("{at}.verify_token"), value, env)?),
+        None => None,
+    };
     Ok(Source {
+        verify_token,
         stream_id: stream_id(&at, raw.stream_id)?.unwrap_or_else(|| name.to_owned()),
         name: name.to_owned(),
         scheme,

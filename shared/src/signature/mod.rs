@@ -55,6 +55,20 @@ impl Secret {
         &self.value
     }
 
+    /// Whether `given` is this secret, compared in constant time (over
+    /// SHA-256 digests, so the length does not show either).
+    pub fn matches(&self, given: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        use subtle::ConstantTimeEq;
+        bool::from(Sha256::digest(self.value.as_bytes()).ct_eq(&Sha256::digest(given.as_bytes())))
+    }
+
+    /// The hex HMAC-SHA256 of `message` under this secret's bytes (Zoom's
+    /// `encryptedToken`).
+    pub fn hmac_sha256_hex(&self, message: &[u8]) -> String {
+        hex::encode(parts::mac(Algorithm::Sha256, self.key(), &[message]))
+    }
+
     /// The HMAC key of the provider schemes: the secret's bytes.
     fn key(&self) -> &[u8] {
         self.value.as_bytes()
