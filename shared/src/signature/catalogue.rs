@@ -72,7 +72,7 @@ use Algorithm::{Sha1, Sha256};
 use Encoding::{Base64, Hex};
 
 /// Every provider of the catalogue.
-pub const PROVIDERS: [Provider; 13] = [
+pub const PROVIDERS: [Provider; 14] = [
     body(
         "intercom",
         "x-hub-signature",
@@ -167,6 +167,15 @@ pub const PROVIDERS: [Provider; 13] = [
         delivery_id: None,
         documented: "zoom/webhook-sample index.js; developers.zoom.us, Verify webhook events",
     },
+    body(
+        "docusign",
+        // One header per active Connect key (-1 … -N); the first is checked
+        // against every configured key.
+        "x-docusign-signature-1",
+        (Sha256, Base64, ""),
+        ("/event", None),
+        "developers.docusign.com/platform/webhooks/connect/validate",
+    ),
     body(
         "lemon-squeezy",
         "x-signature",

@@ -201,7 +201,7 @@ pub enum Scheme {
 }
 
 /// The names `scheme` takes in the configuration.
-pub const SCHEME_NAMES: &str = "segment, github, stripe, slack, shopify, standard-webhooks, svix, clerk, resend, openai, replicate, twilio, intercom, jira, bitbucket, razorpay, xero, vercel, sentry, meta, typeform, linear, notion, zoom, lemon-squeezy, gitlab, okta, postmark, hmac, none";
+pub const SCHEME_NAMES: &str = "segment, github, stripe, slack, shopify, standard-webhooks, svix, clerk, resend, openai, replicate, twilio, intercom, jira, bitbucket, razorpay, xero, vercel, sentry, meta, typeform, linear, notion, zoom, docusign, lemon-squeezy, gitlab, okta, postmark, hmac, none";
 
 /// Header names of the provider schemes.
 pub mod headers {
