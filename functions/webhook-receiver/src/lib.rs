@@ -97,12 +97,8 @@ async fn handshake_get(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let Path(name) = path.map_err(|e| Error::BadRequest(e.body_text()))?;
     let config = receiver.config.current();
-    let source = config
-        .sources
-        .get(&name)
-        .ok_or_else(|| Error::NotFound(format!("unknown webhook source {name:?}")))?;
+    let source = source(&config, path)?;
     let request = Unverified {
         headers: &headers,
         body: &[],
@@ -110,6 +106,16 @@ async fn handshake_get(
         now: receiver.publisher.now(),
     };
     handshake::get(source, uri.query(), &request)
+}
+
+/// The source a request's path names: 400 for a bad path, 404 for an
+/// unknown source.
+fn source(config: &Config, path: Result<Path<String>, PathRejection>) -> Result<&Source> {
+    let Path(name) = path.map_err(|e| Error::BadRequest(e.body_text()))?;
+    config
+        .sources
+        .get(&name)
+        .ok_or_else(|| Error::NotFound(format!("unknown webhook source {name:?}")))
 }
 
 /// The receiver's whole router, as served in Lambda: unknown paths get a JSON 404.
@@ -124,12 +130,8 @@ async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let Path(name) = path.map_err(|e| Error::BadRequest(e.body_text()))?;
     let config = receiver.config.current();
-    let source = config
-        .sources
-        .get(&name)
-        .ok_or_else(|| Error::NotFound(format!("unknown webhook source {name:?}")))?;
+    let source = source(&config, path)?;
     let body = read_body(&headers, body, source.max_body_bytes).await?;
     let now = receiver.publisher.now();
     let request = Unverified {
