@@ -7,9 +7,7 @@ use std::time::{Duration, SystemTime};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use inlet_shared::model::{CloudEvent, EventData, event_type};
-use inlet_shared::signature::{
-    Algorithm, Encoding, HmacSpec, Scheme, Secret, Sender, SignWith, Unverified,
-};
+use inlet_shared::signature::{Blocks, Scheme, Secret, Sender, SignWith, Unverified};
 
 /// A realistic Segment `track` webhook (quotes every few bytes, as the load
 /// benchmark's bodies), padded to `size` bytes with a note property.
@@ -74,14 +72,19 @@ fn schemes() -> Vec<(Scheme, Secret)> {
             secret.clone(),
         ),
         (
-            Scheme::Hmac(HmacSpec {
-                algorithm: Algorithm::Sha512,
-                header: "x-acme-signature".into(),
-                encoding: Encoding::Base64,
-                prefix: "sha512=".into(),
-                timestamp_header: Some("x-acme-time".into()),
-                signed_content: "{timestamp}.{body}".into(),
-            }),
+            Scheme::Hmac(
+                Blocks {
+                    algorithm: Some("sha512"),
+                    header: Some("x-acme-signature"),
+                    encoding: Some("base64"),
+                    prefix: Some("sha512="),
+                    timestamp_header: Some("x-acme-time"),
+                    signed_content: Some("{timestamp}.{body}"),
+                    ..Blocks::NONE
+                }
+                .spec(None)
+                .expect("valid blocks"),
+            ),
             secret,
         ),
     ]
@@ -121,6 +124,7 @@ fn verify(c: &mut Criterion) {
                         headers: &headers,
                         body,
                         path_and_query: "/webhooks/x",
+                        method: "POST",
                         now,
                     };
                     scheme
@@ -176,6 +180,7 @@ fn verify_public_key(c: &mut Criterion) {
                     headers: &headers,
                     body: &body,
                     path_and_query: "/webhooks/x",
+                    method: "POST",
                     now,
                 };
                 scheme

@@ -10,14 +10,17 @@
 //   {"with": "hmac", "algorithm": "sha1" | "sha256", "encoding": "hex" | "base64",
 //    "secret", "message"} -> {"signature"}   (a provider's scheme written
 //    from its documentation, where it ships no signer)
+//   {"with": "provider", "provider", ...} -> see providers.mjs
 import crypto from "node:crypto";
 import readline from "node:readline";
 import { Webhook as Svix } from "svix";
 import { Webhook as Standard } from "standardwebhooks";
+import { providers } from "./providers.mjs";
 
 const at = (timestamp) => new Date(timestamp * 1000);
 
 const signers = {
+  provider: (request) => providers[request.provider](request),
   hmac: ({ algorithm, encoding, secret, message }) => ({
     signature: crypto.createHmac(algorithm, secret).update(message, "utf8").digest(encoding),
   }),
@@ -57,7 +60,7 @@ for await (const line of lines) {
   const request = JSON.parse(line);
   let answer;
   try {
-    answer = signers[request.with](request);
+    answer = await signers[request.with](request);
   } catch (e) {
     answer = { error: String(e) };
   }

@@ -103,6 +103,7 @@ async fn handshake_get(
         headers: &headers,
         body: &[],
         path_and_query: uri.path_and_query().map_or("/", |p| p.as_str()),
+        method: "GET",
         now: receiver.publisher.now(),
     };
     handshake::get(source, uri.query(), &request)
@@ -138,6 +139,7 @@ async fn receive(
         headers: &headers,
         body: &body,
         path_and_query: uri.path_and_query().map_or("/", |p| p.as_str()),
+        method: "POST",
         now,
     };
     let verified = source

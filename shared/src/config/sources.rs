@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::schemes::{SchemeSettings, scheme};
 use super::validate::{Env, check_name, duration, resolve_secret, stream_id};
 use super::{ConfigError, Field, Topic, check_topic};
-use crate::signature::{Scheme, Secret};
+use crate::signature::{Blocks, Scheme, Secret};
 
 /// The default body limit of a webhook source: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -60,15 +60,23 @@ pub(super) struct RawSource {
     dedupe_window: Option<String>,
     // meta
     verify_token: Option<String>,
-    // twilio
+    // twilio, square, hubspot, and hmac with {url}
     public_url: Option<String>,
-    // hmac
-    algorithm: Option<String>,
+    // hmac: the building blocks
     header: Option<String>,
-    encoding: Option<String>,
+    signature_pointer: Option<String>,
+    signature_field: Option<String>,
+    field_separator: Option<String>,
+    signature_separator: Option<String>,
     prefix: Option<String>,
+    algorithm: Option<String>,
+    encoding: Option<String>,
+    secret_encoding: Option<String>,
+    timestamp: Option<String>,
     timestamp_header: Option<String>,
+    timestamp_format: Option<String>,
     signed_content: Option<String>,
+    single_item: Option<String>,
 }
 
 impl RawSource {
@@ -76,12 +84,22 @@ impl RawSource {
         SchemeSettings {
             name: &self.scheme,
             public_url: self.public_url.as_deref(),
-            algorithm: self.algorithm.as_deref(),
-            header: self.header.as_deref(),
-            encoding: self.encoding.as_deref(),
-            prefix: self.prefix.as_deref(),
-            timestamp_header: self.timestamp_header.as_deref(),
-            signed_content: self.signed_content.as_deref(),
+            blocks: Blocks {
+                header: self.header.as_deref(),
+                signature_pointer: self.signature_pointer.as_deref(),
+                signature_field: self.signature_field.as_deref(),
+                field_separator: self.field_separator.as_deref(),
+                signature_separator: self.signature_separator.as_deref(),
+                prefix: self.prefix.as_deref(),
+                algorithm: self.algorithm.as_deref(),
+                encoding: self.encoding.as_deref(),
+                secret_encoding: self.secret_encoding.as_deref(),
+                timestamp: self.timestamp.as_deref(),
+                timestamp_header: self.timestamp_header.as_deref(),
+                timestamp_format: self.timestamp_format.as_deref(),
+                signed_content: self.signed_content.as_deref(),
+                single_item: self.single_item.as_deref(),
+            },
         }
     }
 }
@@ -107,7 +125,7 @@ fn parse_one(
     env: Env<'_>,
 ) -> Result<Source, ConfigError> {
     let at = format!("sources.{name}");
-    let scheme = scheme(&at, &raw.scheme_settings())?;
+    let mut scheme = scheme(&at, &raw.scheme_settings())?;
     check_topic(topics, &format!("{at}.topic"), &raw.topic)?;
     let secrets = raw
         .secrets
@@ -153,6 +171,16 @@ fn parse_one(
             format!("{at}.delivery_id"),
             "must be a JSON pointer (/id), a header (header:Name) or \"none\"",
         ));
+    }
+    if let Scheme::Hmac(spec) = &mut scheme
+        && spec.signs_id()
+    {
+        spec.id = Some(delivery_id.clone().ok_or_else(|| {
+            ConfigError::new(
+                format!("{at}.signed_content"),
+                "uses {id}: set delivery_id, where the delivery id is (e.g. \"header:Webhook-Id\")",
+            )
+        })?);
     }
     let verify_token = match raw.verify_token.as_deref() {
         Some(_) if scheme.name() != "meta" => {

@@ -7,20 +7,22 @@
 //! secrets (rotation), and schemes with a signed timestamp reject requests
 //! outside a tolerance in both directions.
 
+mod blocks;
 pub mod catalogue;
 mod github;
-mod hmac;
+mod keys;
 mod parts;
+mod secret;
 mod segment;
 mod shopify;
 mod slack;
+mod spec;
+mod stamp;
 mod standard;
 mod stripe;
 mod token;
 mod twilio;
 
-use std::fmt;
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use axum::http::HeaderMap;
@@ -28,74 +30,12 @@ use bytes::Bytes;
 
 use crate::field::Field;
 
-pub use self::hmac::{Algorithm, Encoding, HmacSpec};
+pub use blocks::{BlockError, Blocks};
+pub use secret::Secret;
+pub use spec::{Algorithm, Crypto, Encoding, Spec};
 pub use standard::Sender;
 pub use standard::signature_headers as standard_webhooks_signature;
 pub use token::{Carrier, TOKEN_PROVIDERS, TokenProvider};
-
-/// A secret value; its `Debug` never shows it.
-#[derive(Clone)]
-pub struct Secret {
-    value: String,
-    /// The Standard Webhooks key, decoded from `value` on first use.
-    standard_key: OnceLock<Option<standard::StandardKey>>,
-}
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret {
-            value: value.into(),
-            standard_key: OnceLock::new(),
-        }
-    }
-
-    /// The secret itself: use it for crypto only, never for logs.
-    pub fn expose(&self) -> &str {
-        &self.value
-    }
-
-    /// Whether `given` is this secret, compared in constant time (over
-    /// SHA-256 digests, so the length does not show either).
-    pub fn matches(&self, given: &str) -> bool {
-        use sha2::{Digest, Sha256};
-        use subtle::ConstantTimeEq;
-        bool::from(Sha256::digest(self.value.as_bytes()).ct_eq(&Sha256::digest(given.as_bytes())))
-    }
-
-    /// The hex HMAC-SHA256 of `message` under this secret's bytes (Zoom's
-    /// `encryptedToken`).
-    pub fn hmac_sha256_hex(&self, message: &[u8]) -> String {
-        hex::encode(parts::mac(Algorithm::Sha256, self.key(), &[message]))
-    }
-
-    /// The HMAC key of the provider schemes: the secret's bytes.
-    fn key(&self) -> &[u8] {
-        self.value.as_bytes()
-    }
-
-    /// The key of a Standard Webhooks secret (`whsec_<base64>` or a
-    /// `whpk_<base64>` public key), decoded once.
-    fn standard_key(&self) -> Option<&standard::StandardKey> {
-        self.standard_key
-            .get_or_init(|| standard::decode_key(&self.value))
-            .as_ref()
-    }
-}
-
-impl PartialEq for Secret {
-    fn eq(&self, other: &Self) -> bool {
-        self.value == other.value
-    }
-}
-
-impl Eq for Secret {}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
 
 /// Why a request's signature was not accepted; every case is a 401.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -190,18 +130,18 @@ pub enum Scheme {
         /// The catalogue entry.
         provider: &'static catalogue::Provider,
         /// Its signature, built once.
-        spec: HmacSpec,
+        spec: Spec,
     },
     /// A sender of a shared token, not a signature (GitLab, Okta, Postmark).
     Token(&'static TokenProvider),
-    /// Any other HMAC signature.
-    Hmac(HmacSpec),
+    /// A scheme of the source's own, written as building blocks.
+    Hmac(Spec),
     /// Unsigned: accepted only when configured explicitly.
     None,
 }
 
 /// The names `scheme` takes in the configuration.
-pub const SCHEME_NAMES: &str = "segment, github, stripe, slack, shopify, standard-webhooks, svix, clerk, resend, openai, replicate, twilio, intercom, jira, bitbucket, razorpay, xero, vercel, sentry, meta, typeform, linear, notion, zoom, docusign, lemon-squeezy, gitlab, okta, postmark, hmac, none";
+pub const SCHEME_NAMES: &str = "segment, github, stripe, slack, shopify, standard-webhooks, svix, clerk, resend, openai, replicate, twilio, intercom, jira, bitbucket, razorpay, xero, vercel, sentry, meta, typeform, linear, notion, zoom, docusign, lemon-squeezy, coinbase-commerce, twitter, pagerduty, calendly, workos, paddle, webflow, zendesk, twitch, square, hubspot, mailgun, adyen, sendgrid, telnyx, discord, gitlab, okta, postmark, hmac, none";
 
 /// Header names of the provider schemes.
 pub mod headers {
@@ -252,6 +192,8 @@ pub struct Unverified<'a> {
     pub body: &'a [u8],
     /// The request's path and query, as the sender addressed it (Twilio signs it).
     pub path_and_query: &'a str,
+    /// The request method (`POST`).
+    pub method: &'a str,
     /// The time now.
     pub now: SystemTime,
 }
@@ -317,22 +259,54 @@ impl Scheme {
 
     /// The schemes that need no settings beyond their name.
     pub fn from_name(name: &str) -> Option<Scheme> {
-        Some(match name {
+        Scheme::named(name, None).ok().flatten()
+    }
+
+    /// The named scheme `name` (not `hmac`), with the public URL a provider
+    /// that signs the URL needs; `Ok(None)` if no scheme has that name.
+    pub fn named(name: &str, public_url: Option<&str>) -> Result<Option<Scheme>, BlockError> {
+        let scheme = match name {
             "segment" => Scheme::Segment,
             "github" => Scheme::Github,
             "stripe" => Scheme::Stripe,
             "slack" => Scheme::Slack,
             "shopify" => Scheme::Shopify,
             "none" => Scheme::None,
-            other => match (Sender::from_name(other), catalogue::find(other)) {
-                (Some(sender), _) => Scheme::StandardWebhooks(sender),
-                (None, Some(provider)) => Scheme::Provider {
-                    provider,
-                    spec: provider.spec(),
-                },
-                (None, None) => Scheme::Token(token::find(other)?),
+            "twilio" => Scheme::Twilio {
+                public_url: public_url
+                    .ok_or_else(|| BlockError {
+                        key: "public_url",
+                        why: "scheme \"twilio\" signs the public URL Twilio calls; set it, e.g. \"https://hooks.example.com\"".into(),
+                    })?
+                    .to_owned(),
             },
-        })
+            other => {
+                if let Some(sender) = Sender::from_name(other) {
+                    Scheme::StandardWebhooks(sender)
+                } else if let Some(provider) = catalogue::find(other) {
+                    let mut spec = provider.blocks.spec(public_url)?;
+                    if spec.signs_id() {
+                        spec.id = provider.delivery_id.map(Field::parse);
+                    }
+                    Scheme::Provider { provider, spec }
+                } else if let Some(provider) = token::find(other) {
+                    Scheme::Token(provider)
+                } else {
+                    return Ok(None);
+                }
+            }
+        };
+        Ok(Some(scheme))
+    }
+
+    /// Whether the scheme signs the URL it is called at (and so takes
+    /// `public_url`).
+    pub fn signs_url(&self) -> bool {
+        match self {
+            Scheme::Twilio { .. } => true,
+            Scheme::Hmac(spec) | Scheme::Provider { spec, .. } => spec.public_url.is_some(),
+            _ => false,
+        }
     }
 
     /// Whether the scheme needs at least one secret.
@@ -344,7 +318,7 @@ impl Scheme {
     pub fn has_timestamp(&self) -> bool {
         match self {
             Scheme::Stripe | Scheme::Slack | Scheme::StandardWebhooks(_) => true,
-            Scheme::Hmac(spec) | Scheme::Provider { spec, .. } => spec.timestamp_header.is_some(),
+            Scheme::Hmac(spec) | Scheme::Provider { spec, .. } => spec.timestamp.is_some(),
             _ => false,
         }
     }
@@ -357,6 +331,7 @@ impl Scheme {
                 "not a whsec_<base64> secret or a whpk_<base64> Ed25519 public key (32 bytes)"
                     .to_owned()
             }),
+            Scheme::Hmac(spec) | Scheme::Provider { spec, .. } => spec.check_secret(secret),
             _ => Ok(()),
         }
     }
@@ -367,6 +342,7 @@ impl Scheme {
             Scheme::StandardWebhooks(_) => {
                 matches!(secret.standard_key(), Some(standard::StandardKey::Hmac(_)))
             }
+            Scheme::Hmac(spec) | Scheme::Provider { spec, .. } => !spec.is_public_key(),
             _ => true,
         }
     }
@@ -450,10 +426,21 @@ impl Scheme {
             Scheme::StandardWebhooks(sender) => sender.sign(with),
             Scheme::Twilio { public_url } => twilio::sign(public_url, with),
             Scheme::Token(provider) => token::sign(provider.carrier, with),
-            Scheme::Hmac(spec) | Scheme::Provider { spec, .. } => spec.sign(with),
+            Scheme::Hmac(spec) | Scheme::Provider { spec, .. } => spec.sign(with).0,
+        }
+    }
+
+    /// The body a sender sends: `with.body`, or for a scheme whose signature
+    /// is inside the body (Mailgun, Adyen), the body with it written in.
+    pub fn signed_body(&self, with: &SignWith<'_>) -> Option<Vec<u8>> {
+        match self {
+            Scheme::Hmac(spec) | Scheme::Provider { spec, .. } => spec.sign(with).1,
+            _ => None,
         }
     }
 }
 
+#[cfg(test)]
+mod fixtures;
 #[cfg(test)]
 mod tests;

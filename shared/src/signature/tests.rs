@@ -39,6 +39,7 @@ fn check(
         headers: &headers,
         body: body.as_bytes(),
         path_and_query: path,
+        method: "POST",
         now: at(now),
     };
     scheme.verify(
@@ -75,6 +76,7 @@ fn round_trip(scheme: &Scheme, secret: &str, body: &str, path: &str) {
         headers: &headers,
         body: body.as_bytes(),
         path_and_query: path,
+        method: "POST",
         now,
     };
     scheme
@@ -696,14 +698,19 @@ const HMAC_SIG: &str =
     "sig=rEPUb/tus2wnWo0swTI5VvlNxkCratyeWWqW0HtmUOX1DG23Erw5f7gGRYicU2GSpjU+g3TnQ+78XtDmkfHlbA==";
 
 fn generic() -> Scheme {
-    Scheme::Hmac(HmacSpec {
-        algorithm: Algorithm::Sha512,
-        header: "x-acme-signature".into(),
-        encoding: Encoding::Base64,
-        prefix: "sig=".into(),
-        timestamp_header: Some("x-acme-time".into()),
-        signed_content: "{timestamp}:{body}".into(),
-    })
+    Scheme::Hmac(
+        Blocks {
+            algorithm: Some("sha512"),
+            header: Some("x-acme-signature"),
+            encoding: Some("base64"),
+            prefix: Some("sig="),
+            timestamp_header: Some("x-acme-time"),
+            signed_content: Some("{timestamp}:{body}"),
+            ..Blocks::NONE
+        }
+        .spec(None)
+        .unwrap(),
+    )
 }
 
 #[test]
@@ -739,14 +746,15 @@ fn generic_hmac_known_answer_tolerance_and_negatives() {
     round_trip(&s, "k", body, "/");
 
     // Hex SHA-1 over the body alone is Segment's scheme, spelled generically.
-    let segment_like = Scheme::Hmac(HmacSpec {
-        algorithm: Algorithm::Sha1,
-        header: "x-signature".into(),
-        encoding: Encoding::Hex,
-        prefix: String::new(),
-        timestamp_header: None,
-        signed_content: "{body}".into(),
-    });
+    let segment_like = Scheme::Hmac(
+        Blocks {
+            algorithm: Some("sha1"),
+            header: Some("x-signature"),
+            ..Blocks::NONE
+        }
+        .spec(None)
+        .unwrap(),
+    );
     assert!(
         check(
             &segment_like,
