@@ -27,7 +27,7 @@ use inlet_shared::field::{Field, set_pointer};
 use inlet_shared::http::host_is_loopback;
 use inlet_shared::model::Envelope;
 use inlet_shared::service::{LogFeed, VisibleTopics};
-use inlet_shared::signature::{Scheme, SignWith};
+use inlet_shared::signature::{Arrivals, Scheme, SignWith};
 use inlet_shared::writer::{Tokens, bearer_token};
 use inlet_shared::{Config, Error, Result};
 use serde_json::{Value, json};
@@ -48,6 +48,8 @@ pub(crate) struct Console {
     tokens: Tokens,
     /// Record lookups that may run at once.
     lookups: Arc<Semaphore>,
+    /// Secrets that arrived in handshakes, shown once.
+    arrivals: Arrivals,
 }
 
 const INDEX: &str = include_str!("../console/index.html");
@@ -63,8 +65,10 @@ impl Console {
         loopback: bool,
         demo_token: Option<String>,
         log: Option<LogFeed>,
+        arrivals: Arrivals,
     ) -> Self {
         Console {
+            arrivals,
             tokens: Tokens::new(&config),
             config,
             base_url,
@@ -116,6 +120,10 @@ impl Console {
             )
             .route("/console/api/overview", get(overview))
             .route("/console/api/sources/{name}/sample", post(sample))
+            .route(
+                "/console/api/sources/{name}/handshake-secret",
+                post(handshake_secret),
+            )
             .route("/console/api/topics/{topic}/record", get(record))
             .with_state(self)
     }
@@ -193,6 +201,9 @@ async fn overview(State(console): State<Console>, headers: HeaderMap) -> Result<
                 "scheme": s.scheme.name(),
                 "topic": s.topic,
                 "url": format!("{base}/webhooks/{}", s.name),
+                "secretForm": secret_form(s),
+                "canSign": s.secrets.iter().any(|secret| s.scheme.can_sign(secret)),
+                "secretWaiting": console.arrivals.waiting(&s.name).map(|at| humantime::format_rfc3339_seconds(at).to_string()),
             })
         })
         .collect();
@@ -267,21 +278,29 @@ async fn sample(
             Field::Constant(_) => {}
         }
     }
-    let body = body.to_string();
+    let mut body = body.to_string();
     let path = format!("/webhooks/{name}");
     if let Some(secret) = source.secrets.iter().find(|s| source.scheme.can_sign(s)) {
-        let signature = source.scheme.sign(&SignWith {
+        let with = SignWith {
             secret,
             body: body.as_bytes(),
             now: SystemTime::now(),
             path_and_query: &path,
-            id: &format!("msg_{id}"),
-        });
+            id: &id,
+        };
+        let signature = source.scheme.sign(&with);
+        let rewritten = source.scheme.signed_body(&with);
+        // The scheme's own headers win over the id headers set above.
+        signed.retain(|(n, _)| !signature.iter().any(|(s, _)| s.eq_ignore_ascii_case(n)));
         signed.extend(signature);
+        if let Some(rewritten) = rewritten {
+            body = String::from_utf8_lossy(&rewritten).into_owned();
+        }
     } else if !matches!(source.scheme, Scheme::None) {
-        return Err(Error::Conflict(
-            "the source has no secret to sign with".into(),
-        ));
+        return Err(Error::Conflict(format!(
+            "the source has no secret to sign with ({})",
+            secret_form(source)
+        )));
     }
     let url = format!("{}{path}", console.base_url);
     let mut curl = format!("curl -sS -w '%{{http_code}}\\n' -X POST {url}");
@@ -296,6 +315,40 @@ async fn sample(
         "curl": curl,
     }))
     .into_response())
+}
+
+/// The form a source's secrets take, as its provider's dashboard shows them.
+fn secret_form(source: &inlet_shared::config::Source) -> &'static str {
+    source.scheme.secret_form()
+}
+
+/// The secret that arrived in `name`'s handshake (Notion's verification
+/// token), shown once: taking it removes it. 404 when none is waiting.
+async fn handshake_secret(
+    State(console): State<Console>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let access = console.access(&headers)?;
+    if !console
+        .config
+        .sources
+        .get(&name)
+        .is_some_and(|s| access.sees(&s.topic))
+    {
+        return Err(Error::NotFound(format!("no source {name:?}")));
+    }
+    let arrived = console.arrivals.take(&name).ok_or_else(|| {
+        Error::NotFound(format!(
+            "no handshake secret is waiting for source {name:?} (each is shown once)"
+        ))
+    })?;
+    Ok(Json(json!({
+        "source": name,
+        "secret": arrived.value,
+        "receivedAt": humantime::format_rfc3339_seconds(arrived.at).to_string(),
+        "next": format!("paste it into the provider's dashboard, then add it to sources.{name}.secrets"),
+    })))
 }
 
 /// How far back from the end of a topic a record is looked up: a lookup

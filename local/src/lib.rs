@@ -8,6 +8,7 @@ mod console;
 mod demo;
 mod deploy;
 mod destinations;
+mod handshake;
 mod options;
 mod repair;
 mod serve;
@@ -20,6 +21,7 @@ use clap::{Parser, Subcommand};
 use inlet_shared::config::ConfigError;
 
 pub use deploy::{DeployParamsArgs, Parameters};
+pub use handshake::HandshakeSecretArgs;
 pub use options::{Retention, ServeArgs, SinkKind};
 pub use repair::RepairArgs;
 pub use sign::SignArgs;
@@ -59,6 +61,9 @@ enum Command {
     /// Print a deployed stack's URLs, with each configured webhook source's
     /// exact URL to paste into its provider's dashboard.
     Urls(UrlsArgs),
+    /// Print, once, the secret a provider sent in its handshake to the
+    /// running `inlet serve` (Notion's verification token); never logged.
+    HandshakeSecret(HandshakeSecretArgs),
 }
 
 /// Why an `inlet` command failed.
@@ -98,6 +103,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Urls(args) => urls::run(args).await,
         Command::DeployParams(args) => deploy::run(args),
         Command::Destinations(args) => destinations::run(args).await,
+        Command::HandshakeSecret(args) => handshake::run(args).await,
     }
 }
 

@@ -17,6 +17,7 @@ use inlet_shared::config::{ConfigError, ConfigHandle};
 use inlet_shared::http::{json_errors, route_not_found};
 use inlet_shared::publish::{PublishCounts, Publisher};
 use inlet_shared::service::{LocalContext, LogFeed};
+use inlet_shared::signature::Arrivals;
 use inlet_shared::sink::{KinesisSink, Sink};
 use inlet_shared::{Config, Error, Result, load_aws_config};
 use serde_json::json;
@@ -119,6 +120,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         log_feed,
         base_url: base_url(local),
         shutdown: CancellationToken::new(),
+        arrivals: Arrivals::default(),
     };
     let services = [
         webhook_receiver::local(&ctx),
@@ -149,6 +151,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         args.addr.ip().is_loopback(),
         demo.as_ref().map(|d| d.token.clone()),
         ctx.log_feed.clone(),
+        ctx.arrivals.clone(),
     );
     let guard = console.clone();
     app = app

@@ -13,8 +13,8 @@ use crate::CliError;
 /// Arguments of `inlet sign`.
 #[derive(Debug, Args)]
 pub struct SignArgs {
-    /// The signature scheme: segment, github, stripe, slack, shopify,
-    /// standard-webhooks, or twilio (with --public-url); for hmac use
+    /// The signature scheme: any named scheme that signs with a shared
+    /// secret (twilio, square and hubspot with --public-url); for hmac use
     /// --config and --source.
     #[arg(long, default_value = "segment")]
     pub scheme: String,
@@ -27,10 +27,10 @@ pub struct SignArgs {
     /// The configuration file holding --source.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Twilio: the public base URL Twilio calls.
+    /// Twilio, Square, HubSpot: the public base URL the provider calls.
     #[arg(long)]
     pub public_url: Option<String>,
-    /// Twilio: the path and query the request goes to.
+    /// The path and query the request goes to (default /webhooks/<scheme>).
     #[arg(long)]
     pub path: Option<String>,
     /// Standard Webhooks: the message id (default: a new one).
@@ -59,19 +59,24 @@ pub(crate) fn sign(args: SignArgs) -> Result<(), CliError> {
     let secret = Secret::new(args.secret.clone());
     if !scheme.can_sign(&secret) {
         return Err(CliError::Usage(format!(
-            "--secret: scheme {:?} cannot sign with this key (a whpk_ public key only verifies; give the whsec_ secret)",
+            "--secret: scheme {:?} cannot sign with this key (a public key only verifies; for standard-webhooks give the whsec_ secret)",
             scheme.name()
         )));
     }
-    let signed = scheme.sign(&SignWith {
+    let with = SignWith {
         secret: &secret,
         body: &body,
         now,
         path_and_query: &path,
         id: &id,
-    });
-    for (name, value) in signed {
+    };
+    for (name, value) in scheme.sign(&with) {
         println!("{name}: {value}");
+    }
+    // Mailgun and Adyen sign inside the body: print the body to send.
+    if let Some(body) = scheme.signed_body(&with) {
+        println!();
+        println!("{}", String::from_utf8_lossy(&body));
     }
     Ok(())
 }
@@ -86,18 +91,21 @@ fn scheme(args: &SignArgs) -> Result<(Scheme, String), CliError> {
         })?;
         return Ok((found.scheme.clone(), source.clone()));
     }
-    if args.scheme == "twilio" {
-        let public_url = args.public_url.clone().ok_or_else(|| {
-            CliError::Usage("--scheme twilio needs --public-url (the URL Twilio calls)".into())
+    let scheme = Scheme::named(&args.scheme, args.public_url.as_deref())
+        .map_err(|e| {
+            CliError::Usage(format!(
+                "--scheme {}: {} (pass --{})",
+                args.scheme,
+                e.why,
+                e.key.replace('_', "-")
+            ))
+        })?
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "--scheme {:?}: use one of {SCHEME_NAMES} (hmac: use --config and --source)",
+                args.scheme
+            ))
         })?;
-        return Ok((Scheme::Twilio { public_url }, "twilio".into()));
-    }
-    let scheme = Scheme::from_name(&args.scheme).ok_or_else(|| {
-        CliError::Usage(format!(
-            "--scheme {:?}: use one of {SCHEME_NAMES} (hmac: use --config and --source)",
-            args.scheme
-        ))
-    })?;
     Ok((scheme, args.scheme.clone()))
 }
 

@@ -90,6 +90,11 @@ fn render(
                         source.scheme.name(),
                         source.topic
                     ));
+                    out.push_str(&format!(
+                        "  {:<12} secret to paste into `secrets`: {}\n",
+                        "",
+                        source.scheme.secret_form()
+                    ));
                 }
             }
             Some(_) => out.push_str("\nThe configuration has no webhook sources.\n"),
@@ -147,6 +152,12 @@ topic = "webhooks"
         );
         assert!(
             text.contains("https://abc.example/webhooks/stripe"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "secret to paste into `secrets`: the endpoint's signing secret (whsec_…)"
+            ),
             "{text}"
         );
         assert!(text.contains("Writer API: https://abc.example"), "{text}");

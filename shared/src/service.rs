@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::checkpoint::CheckpointStore;
 use crate::config::ConfigHandle;
 use crate::publish::Publisher;
+use crate::signature::Arrivals;
 
 /// The topics a request to the console API (`/console/api/…`) may see,
 /// put in its extensions by the local runner's console guard once the
@@ -65,6 +66,9 @@ pub struct LocalContext {
     /// Cancelled when the runner shuts down; tasks finish their current
     /// work and return.
     pub shutdown: CancellationToken,
+    /// Secrets that arrived in handshakes (Notion's), waiting for the
+    /// operator to take them once.
+    pub arrivals: Arrivals,
 }
 
 /// A background task; it returns once [`LocalContext::shutdown`] is

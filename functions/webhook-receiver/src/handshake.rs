@@ -12,15 +12,35 @@
 //!   any event and verified first (so the answer is no signing oracle),
 //!   answered `{"plainToken", "encryptedToken"}`, the hex HMAC-SHA256 of the
 //!   plain token under the secret that verified it (zoom/webhook-sample).
-//! - Slack's `url_verification` (a POST) is answered where the body is read.
+//! - Slack (`slack`): a POST `{"type": "url_verification", "challenge"}`,
+//!   signed and verified like any event, answered `{"challenge"}`.
+//! - Twitch (`twitch`): a POST with `Twitch-Eventsub-Message-Type:
+//!   webhook_callback_verification`, verified like any event, answered 200
+//!   with the `challenge` as plain text (dev.twitch.tv, handling webhook
+//!   events).
+//! - Discord (`discord`, Webhook Events): a PING `{"type": 0}`, verified
+//!   like any event, answered 204 with no body (discord.com/developers,
+//!   webhook events).
+//! - X (`twitter`): `GET ?crc_token=…` answered `{"response_token":
+//!   "sha256=<base64 HMAC-SHA256 of the token>"}` under the first secret
+//!   (docs.x.com, webhooks). X does not sign the GET, so the token is
+//!   restricted (at most 256 characters of the base64 and base64url
+//!   alphabets, and not itself JSON) so that the answer cannot sign a body.
+//! - Notion (`notion`): its first POST, unsigned, carries
+//!   `{"verification_token"}`, the secret that signs every later event. It is
+//!   kept in memory for the operator to take once ([`Arrivals`]), never
+//!   logged, and answered 200; it verifies nothing until the operator puts it
+//!   in `secrets`.
 
 use axum::Json;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use inlet_shared::config::Source;
 use inlet_shared::field::Lookup;
 use inlet_shared::http::method_not_allowed;
-use inlet_shared::signature::Unverified;
+use inlet_shared::signature::{Arrivals, Unverified};
 use inlet_shared::{Error, Result};
 use serde_json::json;
 
@@ -37,6 +57,7 @@ pub(crate) fn get(
     match source.scheme.name() {
         "meta" => meta(source, query),
         "okta" => okta(source, request),
+        "twitter" => crc(source, query),
         _ => Ok(method_not_allowed("POST")),
     }
 }
@@ -82,18 +103,41 @@ fn okta(source: &Source, request: &Unverified<'_>) -> Result<Response> {
     Ok(Json(json!({ "verification": challenge })).into_response())
 }
 
-/// Zoom's `endpoint.url_validation`, after the request was verified: the
-/// answer, or `None` for any other event.
-pub(crate) fn zoom(
+/// The answer to a verified POST that is a provider's handshake (Slack,
+/// Zoom, Twitch, Discord), or `None` for an event to publish.
+pub(crate) fn post(
     source: &Source,
     json: &impl Lookup,
     request: &Unverified<'_>,
 ) -> Option<Response> {
-    if source.scheme.name() != "zoom"
-        || json.scalar_at("/event").as_deref() != Some("endpoint.url_validation")
-    {
-        return None;
+    match source.scheme.name() {
+        "slack" if json.scalar_at("/type").as_deref() == Some("url_verification") => {
+            let challenge = json.scalar_at("/challenge")?;
+            Some(Json(json!({ "challenge": challenge })).into_response())
+        }
+        "zoom" if json.scalar_at("/event").as_deref() == Some("endpoint.url_validation") => {
+            zoom(source, json, request)
+        }
+        "twitch"
+            if header_text(request.headers, TWITCH_MESSAGE_TYPE)
+                == Some("webhook_callback_verification") =>
+        {
+            let challenge = json.scalar_at("/challenge")?;
+            Some(([(header::CONTENT_TYPE, "text/plain")], challenge).into_response())
+        }
+        "discord" if json.scalar_at("/type").as_deref() == Some("0") => {
+            Some(StatusCode::NO_CONTENT.into_response())
+        }
+        _ => None,
     }
+}
+
+/// Twitch's message type header.
+const TWITCH_MESSAGE_TYPE: &str = "twitch-eventsub-message-type";
+
+/// Zoom's `endpoint.url_validation`, after the request was verified: the
+/// plain token and its HMAC under the secret that verified the request.
+fn zoom(source: &Source, json: &impl Lookup, request: &Unverified<'_>) -> Option<Response> {
     let plain = json.scalar_at("/payload/plainToken")?;
     let secret = source.secrets.iter().find(|secret| {
         source
@@ -104,6 +148,56 @@ pub(crate) fn zoom(
     let encrypted = secret.hmac_sha256_hex(plain.as_bytes());
     Some(Json(json!({ "plainToken": plain, "encryptedToken": encrypted })).into_response())
 }
+
+/// The longest CRC token answered.
+const MAX_CRC_TOKEN: usize = 256;
+
+fn crc(source: &Source, query: Option<&str>) -> Result<Response> {
+    let token = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(key, _)| key == "crc_token")
+        .map(|(_, value)| value.into_owned())
+        .ok_or_else(|| Error::BadRequest("a GET needs the crc_token query parameter".into()))?;
+    let alphabet = |c: char| c.is_ascii_alphanumeric() || "+/=_-".contains(c);
+    if token.is_empty()
+        || token.len() > MAX_CRC_TOKEN
+        || !token.chars().all(alphabet)
+        || serde_json::from_str::<serde_json::Value>(&token).is_ok()
+    {
+        return Err(Error::BadRequest(format!(
+            "crc_token must be 1 to {MAX_CRC_TOKEN} characters of the base64 alphabets, and not JSON"
+        )));
+    }
+    let secret = source.secrets.first().ok_or_else(|| {
+        Error::Forbidden("the source has no secret to answer X's CRC with".into())
+    })?;
+    let response = BASE64.encode(secret.hmac_sha256(token.as_bytes()));
+    Ok(Json(json!({ "response_token": format!("sha256={response}") })).into_response())
+}
+
+/// Notion's first request, unsigned, carrying the subscription's
+/// verification token: kept for the operator, answered 200, never logged.
+/// `None` for any other request (which is then verified as usual).
+pub(crate) fn notion(
+    source: &Source,
+    request: &Unverified<'_>,
+    arrivals: &Arrivals,
+) -> Option<Response> {
+    if source.scheme.name() != "notion" || request.headers.contains_key(NOTION_SIGNATURE) {
+        return None;
+    }
+    let body: serde_json::Value = serde_json::from_slice(request.body).ok()?;
+    let token = body.get("verification_token")?.as_str()?;
+    arrivals.put(&source.name, token.to_owned(), request.now);
+    tracing::warn!(
+        source = %source.name,
+        "Notion sent its verification token (not logged): take it once with `inlet handshake-secret --source {}` or in the console, paste it into Notion, then add it to the source's secrets",
+        source.name
+    );
+    Some(Json(json!({ "received": "verification_token" })).into_response())
+}
+
+/// Notion's signature header.
+const NOTION_SIGNATURE: &str = "x-notion-signature";
 
 fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name)?.to_str().ok().map(str::trim)

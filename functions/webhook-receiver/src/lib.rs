@@ -17,22 +17,22 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use inlet_shared::config::{ConfigHandle, Source};
-use inlet_shared::field::{Document, Lookup};
+use inlet_shared::field::Document;
 use inlet_shared::http::{method_not_allowed, read_body};
 use inlet_shared::model::{CloudEvent, DeliveryKey, EventData, event_type, webhook_source};
 use inlet_shared::publish::{DeliveryId, Publication, Publisher, Route};
-use inlet_shared::signature::{Scheme, Unverified, Verified};
+use inlet_shared::signature::{Arrivals, Unverified, Verified};
 use inlet_shared::time::unix_nanos;
 use inlet_shared::{Config, Error, Result};
 use serde::Serialize;
-use serde_json::json;
 
 /// The receiver's state: the configuration (each request takes the current
-/// one) and the publisher.
+/// one), the publisher, and the secrets that arrived in handshakes.
 #[derive(Clone)]
 pub struct WebhookReceiver {
     config: ConfigHandle,
     publisher: Publisher,
+    arrivals: Arrivals,
 }
 
 impl WebhookReceiver {
@@ -41,7 +41,15 @@ impl WebhookReceiver {
         WebhookReceiver {
             config: config.into(),
             publisher,
+            arrivals: Arrivals::default(),
         }
+    }
+
+    /// Keeps the secrets that arrive in handshakes in `arrivals` (the
+    /// console's), for the operator to take.
+    pub fn with_arrivals(mut self, arrivals: Arrivals) -> Self {
+        self.arrivals = arrivals;
+        self
     }
 }
 
@@ -142,6 +150,9 @@ async fn receive(
         method: "POST",
         now,
     };
+    if let Some(answer) = handshake::notion(source, &request, &receiver.arrivals) {
+        return Ok(answer);
+    }
     let verified = source
         .scheme
         .verify(&source.secrets, &request, source.tolerance)?;
@@ -212,6 +223,15 @@ impl Webhook {
         };
         let json = Document::parse(&value)
             .map_err(|e| Error::BadRequest(format!("body is not valid JSON: {e}")))?;
+        // A handshake is answered and never published (nor needs an event id).
+        if let Some(answer) = handshake::post(source, &json, request) {
+            return Ok(Webhook {
+                value: String::new(),
+                event_id: String::new(),
+                delivery_id: None,
+                handshake: Some(answer),
+            });
+        }
         let event_id = source.event_id.resolve(&json, headers).ok_or_else(|| {
             Error::BadRequest(format!(
                 "no event id: expected a value at {}",
@@ -222,18 +242,11 @@ impl Webhook {
             .delivery_id
             .as_ref()
             .and_then(|field| field.resolve(&json, headers));
-        // Slack's `url_verification` handshake: answered, never published.
-        let slack = (source.scheme == Scheme::Slack
-            && json.scalar_at("/type").as_deref() == Some("url_verification"))
-        .then(|| json.scalar_at("/challenge"))
-        .flatten()
-        .map(|challenge| Json(json!({ "challenge": challenge })).into_response());
-        let handshake = slack.or_else(|| handshake::zoom(source, &json, request));
         Ok(Webhook {
             value,
             event_id,
             delivery_id,
-            handshake,
+            handshake: None,
         })
     }
 

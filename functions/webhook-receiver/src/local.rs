@@ -12,7 +12,8 @@ use crate::{WebhookReceiver, routes, warnings};
 
 /// The receiver as the local runner mounts it.
 pub fn local(ctx: &LocalContext) -> LocalService {
-    let receiver = WebhookReceiver::new(ctx.config.clone(), ctx.publisher.clone());
+    let receiver = WebhookReceiver::new(ctx.config.clone(), ctx.publisher.clone())
+        .with_arrivals(ctx.arrivals.clone());
     LocalService {
         routes: routes(receiver),
         tasks: Vec::new(),
@@ -67,24 +68,27 @@ pub fn sample_body(source: &Source) -> String {
 
 /// A ready-to-paste `curl` that sends a correctly signed sample webhook.
 pub fn curl(base_url: &str, source: &Source) -> String {
-    let body = sample_body(source);
+    let mut body = sample_body(source);
     let mut command = format!(
         "curl -sS -X POST {base_url}/webhooks/{} -H 'content-type: application/json'",
         source.name
     );
-    if let Some(secret) = source.secrets.first() {
+    if let Some(secret) = source.secrets.iter().find(|s| source.scheme.can_sign(s)) {
         let path = format!("/webhooks/{}", source.name);
         let now = SystemTime::now();
         let id = format!("msg_{}", unix_nanos(now));
-        let signed = source.scheme.sign(&SignWith {
+        let with = SignWith {
             secret,
             body: body.as_bytes(),
             now,
             path_and_query: &path,
             id: &id,
-        });
-        for (name, value) in signed {
+        };
+        for (name, value) in source.scheme.sign(&with) {
             command.push_str(&format!(" -H '{name}: {value}'"));
+        }
+        if let Some(signed) = source.scheme.signed_body(&with) {
+            body = String::from_utf8_lossy(&signed).into_owned();
         }
     }
     command.push_str(&format!(" -d '{body}'"));

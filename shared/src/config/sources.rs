@@ -146,7 +146,7 @@ fn parse_one(
             format!("scheme {:?} needs at least one secret", scheme.name()),
         ));
     }
-    if !scheme.needs_secret() && !secrets.is_empty() {
+    if scheme == Scheme::None && !secrets.is_empty() {
         return Err(ConfigError::new(
             format!("{at}.secrets"),
             "scheme \"none\" checks no signature; remove the secrets",

@@ -7,6 +7,7 @@
 //! secrets (rotation), and schemes with a signed timestamp reject requests
 //! outside a tolerance in both directions.
 
+mod arrivals;
 mod blocks;
 pub mod catalogue;
 mod github;
@@ -30,6 +31,7 @@ use bytes::Bytes;
 
 use crate::field::Field;
 
+pub use arrivals::{Arrivals, Arrived};
 pub use blocks::{BlockError, Blocks};
 pub use secret::Secret;
 pub use spec::{Algorithm, Crypto, Encoding, Spec};
@@ -309,9 +311,43 @@ impl Scheme {
         }
     }
 
-    /// Whether the scheme needs at least one secret.
+    /// Whether the scheme needs at least one secret to start (Notion's
+    /// arrives in its first request, so a Notion source may start without).
     pub fn needs_secret(&self) -> bool {
-        !matches!(self, Scheme::None)
+        !matches!(self, Scheme::None) && self.name() != "notion"
+    }
+
+    /// The form its secrets take, as the provider's dashboard shows them
+    /// (what to paste into `secrets`).
+    pub fn secret_form(&self) -> &'static str {
+        use spec::KeyForm;
+        match self {
+            Scheme::None => "none (unsigned)",
+            Scheme::Stripe => "the endpoint's signing secret (whsec_…), as text",
+            Scheme::StandardWebhooks(_) => {
+                "whsec_<base64> (HMAC), or a whpk_<base64> Ed25519 public key"
+            }
+            Scheme::Twilio { .. } => "the account's Auth Token",
+            Scheme::Token(provider) if provider.name == "postmark" => {
+                "user:password, the basic-auth credentials in the webhook URL"
+            }
+            Scheme::Token(_) => "the shared token the provider sends",
+            Scheme::Provider { provider, .. } if provider.name == "notion" => {
+                "the verification_token Notion sends first (take it once: inlet handshake-secret)"
+            }
+            Scheme::Hmac(spec) | Scheme::Provider { spec, .. } => {
+                match (spec.is_public_key(), spec.key) {
+                    (true, KeyForm::Hex) => "the public key, hex",
+                    (true, KeyForm::Pem) => "the public key, PEM",
+                    (true, _) => "the public key, base64",
+                    (false, KeyForm::Hex) => "the signing key, hex",
+                    (false, KeyForm::Base64) => "the signing key, base64",
+                    (false, KeyForm::Whsec) => "whsec_<base64>",
+                    (false, _) => "the signing secret, as text",
+                }
+            }
+            _ => "the signing secret, as text",
+        }
     }
 
     /// Whether the scheme signs a timestamp (and so rejects replays).

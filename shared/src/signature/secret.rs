@@ -44,7 +44,12 @@ impl Secret {
     /// The hex HMAC-SHA256 of `message` under this secret's bytes (Zoom's
     /// `encryptedToken`).
     pub fn hmac_sha256_hex(&self, message: &[u8]) -> String {
-        hex::encode(parts::mac(Algorithm::Sha256, self.key(), &[message]))
+        hex::encode(self.hmac_sha256(message))
+    }
+
+    /// The HMAC-SHA256 of `message` under this secret's bytes (X's CRC).
+    pub fn hmac_sha256(&self, message: &[u8]) -> Vec<u8> {
+        parts::mac(Algorithm::Sha256, self.key(), &[message])
     }
 
     /// The HMAC key of the provider schemes: the secret's bytes.

@@ -388,10 +388,21 @@ impl Spec {
         let Some(key) = with.secret.key_for(self) else {
             return (Vec::new(), None);
         };
-        let mut body = Body {
-            raw: with.body,
-            json: None,
-        };
+        // A timestamp the body carries (Mailgun's) is written into it when
+        // absent, so the body signed is the body sent.
+        let mut rewritten = None;
+        if let Some(Timestamp {
+            at: TimeAt::Body(pointer),
+            format,
+        }) = &self.timestamp
+            && let Ok(mut json) = serde_json::from_slice::<Value>(with.body)
+            && json.pointer(pointer).is_none()
+        {
+            crate::field::set_pointer(&mut json, pointer, &time_text(*format, with.now));
+            rewritten = Some(json.to_string().into_bytes());
+        }
+        let raw = rewritten.as_deref().unwrap_or(with.body);
+        let mut body = Body { raw, json: None };
         let mut headers = Vec::new();
         let timestamp = match &self.timestamp {
             None => String::new(),
@@ -410,7 +421,7 @@ impl Spec {
         for piece in &self.signed {
             match piece {
                 Piece::Text(text) => message.extend_from_slice(text.as_bytes()),
-                Piece::Body => message.extend_from_slice(with.body),
+                Piece::Body => message.extend_from_slice(raw),
                 Piece::Timestamp => message.extend_from_slice(timestamp.as_bytes()),
                 Piece::Method => message.extend_from_slice(b"POST"),
                 Piece::Url => message.extend_from_slice(self.url(with.path_and_query).as_bytes()),
@@ -452,10 +463,10 @@ impl Spec {
         match &self.locator.at {
             SignatureAt::Headers(names) => {
                 headers.push((names[0].clone(), value));
-                (headers, None)
+                (headers, rewritten)
             }
             SignatureAt::Body(pointer) => {
-                let mut json: Value = serde_json::from_slice(with.body).unwrap_or(Value::Null);
+                let mut json: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
                 crate::field::set_pointer(&mut json, pointer, &value);
                 (headers, Some(json.to_string().into_bytes()))
             }

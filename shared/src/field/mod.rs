@@ -2,6 +2,10 @@
 //! or a constant; and [`Document`], a JSON body read only as far as its
 //! pointers need.
 
+mod write;
+
+pub use write::set_pointer;
+
 use std::borrow::Cow;
 use std::fmt;
 
@@ -37,30 +41,6 @@ impl JsonPointer {
     /// The pointer as written.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-/// Sets the value at `pointer` (`/a/b`) in `root`, making the objects on
-/// the way (sample bodies that a source's fields must find).
-pub fn set_pointer(root: &mut serde_json::Value, pointer: &str, value: &str) {
-    let mut at = root;
-    let tokens: Vec<String> = pointer
-        .split('/')
-        .skip(1)
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect();
-    for (i, token) in tokens.iter().enumerate() {
-        if !at.is_object() {
-            *at = serde_json::json!({});
-        }
-        let map = at.as_object_mut().expect("an object");
-        if i + 1 == tokens.len() {
-            map.insert(token.clone(), value.into());
-            return;
-        }
-        at = map
-            .entry(token.clone())
-            .or_insert_with(|| serde_json::json!({}));
     }
 }
 
@@ -422,6 +402,12 @@ mod tests {
         assert_eq!(
             body,
             serde_json::json!({"type": "new", "data": {"object": {"id": "y"}}})
+        );
+        set_pointer(&mut body, "/items/0/code", "AUTH");
+        set_pointer(&mut body, "/items/0/id", "1");
+        assert_eq!(
+            body["items"],
+            serde_json::json!([{"code": "AUTH", "id": "1"}])
         );
     }
 
