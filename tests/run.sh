@@ -2,9 +2,11 @@
 # Every check and test of Inlet, from a fresh clone: installs what the tests
 # need (Debian's chromium and postgresql, whose servers the tests start on
 # loopback; kinesalite, dynalite, playwright-core, @microsoft/signalr,
-# standardwebhooks and svix from npm into tests/node_modules; cfn-lint, the SAM CLI, schemathesis and moto from PyPI into
-# .venv), then fmt, clippy, cfn-lint and sam validate on template.yaml, the whole test suite, and the Writer
-# API's OpenAPI contract run.
+# standardwebhooks, svix and the providers' webhook packages from npm into
+# tests/node_modules; cfn-lint, the SAM CLI, schemathesis, moto and the
+# providers' signing libraries from PyPI into .venv), then fmt, clippy,
+# cfn-lint and sam validate on template.yaml, the whole test suite, and the
+# Writer API's OpenAPI contract run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,8 +31,9 @@ apt_install chromium postgresql
 step "installing the AWS API emulators, playwright-core, @microsoft/signalr and the webhook signing libraries (npm ci in tests/)"
 npm ci --prefix tests --no-audit --no-fund --loglevel=error
 
-step "installing cfn-lint, the SAM CLI, schemathesis and moto (a Secrets Manager API on loopback) into .venv"
-python_tools=(cfn-lint==1.58.0 aws-sam-cli==1.170.0 schemathesis==4.32.5 "moto[server]==5.2.5")
+step "installing cfn-lint, the SAM CLI, schemathesis, moto (a Secrets Manager API on loopback) and the providers' signing libraries into .venv"
+python_tools=(cfn-lint==1.58.0 aws-sam-cli==1.170.0 schemathesis==4.32.5 "moto[server]==5.2.5"
+  stripe==16.1.0 slack-sdk==3.47.0 twilio==9.13.0 hubspot-api-client==12.0.0 svix==2.9.1 standardwebhooks==1.1.0)
 if [ ! -f .venv/tools ] || [ "$(cat .venv/tools)" != "${python_tools[*]}" ]; then
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "${python_tools[@]}"

@@ -57,6 +57,9 @@ pub(crate) fn sign(args: SignArgs) -> Result<(), CliError> {
         .clone()
         .unwrap_or_else(|| format!("/webhooks/{name}"));
     let secret = Secret::new(args.secret.clone());
+    let scheme = scheme
+        .for_secrets(std::slice::from_ref(&secret))
+        .map_err(|why| CliError::Usage(format!("--secret: {why}")))?;
     if !scheme.can_sign(&secret) {
         return Err(CliError::Usage(format!(
             "--secret: scheme {:?} cannot sign with this key (a public key only verifies; for standard-webhooks give the whsec_ secret)",

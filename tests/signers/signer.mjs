@@ -11,6 +11,8 @@
 //    "secret", "message"} -> {"signature"}   (a provider's scheme written
 //    from its documentation, where it ships no signer)
 //   {"with": "provider", "provider", ...} -> see providers.mjs
+//   {"with": "keypair", "type": "ed25519" | "ec" | "rsa", "message"}
+//     -> {"signature": base64, "pem": the public key (SPKI PEM)}   (a fresh pair)
 import crypto from "node:crypto";
 import readline from "node:readline";
 import { Webhook as Svix } from "svix";
@@ -20,6 +22,15 @@ import { providers } from "./providers.mjs";
 const at = (timestamp) => new Date(timestamp * 1000);
 
 const signers = {
+  keypair: ({ type, message }) => {
+    const options = { ec: { namedCurve: "P-256" }, rsa: { modulusLength: 2048 } }[type] ?? {};
+    const { publicKey, privateKey } = crypto.generateKeyPairSync(type, options);
+    const hash = type === "ed25519" ? null : "sha256";
+    return {
+      signature: crypto.sign(hash, Buffer.from(message), privateKey).toString("base64"),
+      pem: publicKey.export({ format: "pem", type: "spki" }),
+    };
+  },
   provider: (request) => providers[request.provider](request),
   hmac: ({ algorithm, encoding, secret, message }) => ({
     signature: crypto.createHmac(algorithm, secret).update(message, "utf8").digest(encoding),

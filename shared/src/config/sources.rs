@@ -125,26 +125,27 @@ fn parse_one(
     env: Env<'_>,
 ) -> Result<Source, ConfigError> {
     let at = format!("sources.{name}");
-    let mut scheme = scheme(&at, &raw.scheme_settings())?;
+    let scheme = scheme(&at, &raw.scheme_settings())?;
     check_topic(topics, &format!("{at}.topic"), &raw.topic)?;
     let secrets = raw
         .secrets
         .iter()
         .enumerate()
-        .map(|(i, value)| {
-            let at = format!("{at}.secrets[{i}]");
-            let secret = resolve_secret(&at, value, env)?;
-            scheme
-                .check_secret(&secret)
-                .map_err(|why| ConfigError::new(&at, why))?;
-            Ok(secret)
-        })
+        .map(|(i, value)| resolve_secret(&format!("{at}.secrets[{i}]"), value, env))
         .collect::<Result<Vec<_>, ConfigError>>()?;
     if scheme.needs_secret() && secrets.is_empty() {
         return Err(ConfigError::new(
             format!("{at}.secrets"),
             format!("scheme {:?} needs at least one secret", scheme.name()),
         ));
+    }
+    let mut scheme = scheme
+        .for_secrets(&secrets)
+        .map_err(|why| ConfigError::new(format!("{at}.secrets"), why))?;
+    for (i, secret) in secrets.iter().enumerate() {
+        scheme
+            .check_secret(secret)
+            .map_err(|why| ConfigError::new(format!("{at}.secrets[{i}]"), why))?;
     }
     if scheme == Scheme::None && !secrets.is_empty() {
         return Err(ConfigError::new(

@@ -283,6 +283,23 @@ fn scheme_specific_keys_are_checked() {
             "set timestamp_header",
         ),
         ("scheme = \"standard-webhooks\"", "whsec_"),
+        (
+            "scheme = \"hmac\"\nheader = \"x\"\ntimestamp = \"field:t\"",
+            "set signature_field",
+        ),
+        (
+            "scheme = \"hmac\"\nheader = \"x\"\nsigned_content = \"{body}{nonce}\"",
+            "unknown {nonce}",
+        ),
+        (
+            "scheme = \"hmac\"\nheader = \"x\"\nalgorithm = \"ed25519\"",
+            "a public key's form is needed",
+        ),
+        (
+            "scheme = \"hmac\"\nheader = \"x\"\nsigned_content = \"{url}{body}\"",
+            "set public_url",
+        ),
+        ("scheme = \"square\"", "public_url"),
         ("scheme = \"github\"\ntolerance = \"soon\"", "tolerance"),
         (
             "scheme = \"github\"\ndelivery_id = \"fixed\"",
@@ -296,6 +313,32 @@ fn scheme_specific_keys_are_checked() {
             "{expected:?} not in {message:?}"
         );
     }
+}
+
+#[test]
+fn gitlab_secrets_choose_its_mode_and_a_mix_is_refused() {
+    let source = |secrets: &str| {
+        format!(
+            "[topics.t]\nstream = \"s\"\n[sources.g]\nscheme = \"gitlab\"\ntopic = \"t\"\nsecrets = [{secrets}]\n"
+        )
+    };
+    let env = |name: &str| match name {
+        "SIGNING" => Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned()),
+        _ => Some("plain-secret-token".to_owned()),
+    };
+    let token = Config::parse(&source("\"env:TOKEN\""), &env).unwrap();
+    assert!(matches!(token.sources["g"].scheme, Scheme::Token(_)));
+    let signing = Config::parse(&source("\"env:SIGNING\""), &env).unwrap();
+    assert_eq!(
+        signing.sources["g"].scheme,
+        Scheme::StandardWebhooks(crate::signature::Sender::Gitlab)
+    );
+    assert_eq!(signing.sources["g"].scheme.name(), "gitlab");
+    let mixed = Config::parse(&source("\"env:SIGNING\", \"env:TOKEN\""), &env).unwrap_err();
+    assert!(
+        mixed.to_string().contains("mixes GitLab signing tokens"),
+        "{mixed}"
+    );
 }
 
 #[test]

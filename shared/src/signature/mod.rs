@@ -11,6 +11,7 @@ mod arrivals;
 mod blocks;
 pub mod catalogue;
 mod github;
+pub mod headers;
 mod keys;
 mod parts;
 mod secret;
@@ -145,46 +146,6 @@ pub enum Scheme {
 /// The names `scheme` takes in the configuration.
 pub const SCHEME_NAMES: &str = "segment, github, stripe, slack, shopify, standard-webhooks, svix, clerk, resend, openai, replicate, twilio, intercom, jira, bitbucket, razorpay, xero, vercel, sentry, meta, typeform, linear, notion, zoom, docusign, lemon-squeezy, coinbase-commerce, twitter, pagerduty, calendly, workos, paddle, webflow, zendesk, twitch, square, hubspot, mailgun, adyen, sendgrid, telnyx, discord, gitlab, okta, postmark, hmac, none";
 
-/// Header names of the provider schemes.
-pub mod headers {
-    /// Segment's signature.
-    pub const SEGMENT: &str = "x-signature";
-    /// GitHub's signature.
-    pub const GITHUB: &str = "x-hub-signature-256";
-    /// GitHub's delivery id.
-    pub const GITHUB_DELIVERY: &str = "x-github-delivery";
-    /// GitHub's event type.
-    pub const GITHUB_EVENT: &str = "x-github-event";
-    /// Stripe's signature.
-    pub const STRIPE: &str = "stripe-signature";
-    /// Slack's signature.
-    pub const SLACK: &str = "x-slack-signature";
-    /// Slack's timestamp.
-    pub const SLACK_TIMESTAMP: &str = "x-slack-request-timestamp";
-    /// Shopify's signature.
-    pub const SHOPIFY: &str = "x-shopify-hmac-sha256";
-    /// Shopify's topic.
-    pub const SHOPIFY_TOPIC: &str = "x-shopify-topic";
-    /// Shopify's delivery id.
-    pub const SHOPIFY_WEBHOOK_ID: &str = "x-shopify-webhook-id";
-    /// Standard Webhooks' message id.
-    pub const WEBHOOK_ID: &str = "webhook-id";
-    /// Standard Webhooks' timestamp.
-    pub const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
-    /// Standard Webhooks' signatures.
-    pub const WEBHOOK_SIGNATURE: &str = "webhook-signature";
-    /// Svix's spelling of `webhook-id`.
-    pub const SVIX_ID: &str = "svix-id";
-    /// Svix's spelling of `webhook-timestamp`.
-    pub const SVIX_TIMESTAMP: &str = "svix-timestamp";
-    /// Svix's spelling of `webhook-signature`.
-    pub const SVIX_SIGNATURE: &str = "svix-signature";
-    /// Twilio's signature.
-    pub const TWILIO: &str = "x-twilio-signature";
-    /// Twilio's idempotency token (its delivery id).
-    pub const TWILIO_IDEMPOTENCY: &str = "i-twilio-idempotency-token";
-}
-
 /// What a scheme looks at in a request.
 #[derive(Debug, Clone, Copy)]
 pub struct Unverified<'a> {
@@ -299,6 +260,27 @@ impl Scheme {
             }
         };
         Ok(Some(scheme))
+    }
+
+    /// The scheme as its secrets choose it: a `gitlab` source whose secrets
+    /// are all signing tokens (`whsec_…`) verifies GitLab's Standard
+    /// Webhooks signature instead of the `X-Gitlab-Token` secret token; a
+    /// mix is refused, so no request passes on the weaker token.
+    pub fn for_secrets(self, secrets: &[Secret]) -> Result<Scheme, String> {
+        if !matches!(&self, Scheme::Token(p) if p.name == "gitlab") {
+            return Ok(self);
+        }
+        let signing = secrets
+            .iter()
+            .filter(|s| s.expose().starts_with("whsec_"))
+            .count();
+        if signing == 0 {
+            Ok(self)
+        } else if signing == secrets.len() {
+            Ok(Scheme::StandardWebhooks(Sender::Gitlab))
+        } else {
+            Err("mixes GitLab signing tokens (whsec_…) and secret tokens: a request could pass on the weaker secret token; list only signing tokens".into())
+        }
     }
 
     /// Whether the scheme signs the URL it is called at (and so takes

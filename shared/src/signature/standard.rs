@@ -161,6 +161,11 @@ pub enum Sender {
     OpenAi,
     /// `replicate` (`webhook-*`; replicate.com/docs/topics/webhooks/verify-webhook).
     Replicate,
+    /// `gitlab` with signing tokens (`whsec_…`): GitLab's Standard Webhooks
+    /// signature, `webhook-id` equal to its `Idempotency-Key`
+    /// (gitlab-org/gitlab merge requests 230944 and 231325). Chosen by the
+    /// secrets (`Scheme::for_secrets`), so not among [`Sender::ALL`].
+    Gitlab,
 }
 
 impl Sender {
@@ -183,6 +188,7 @@ impl Sender {
             Sender::Resend => "resend",
             Sender::OpenAi => "openai",
             Sender::Replicate => "replicate",
+            Sender::Gitlab => "gitlab",
         }
     }
 
@@ -194,7 +200,7 @@ impl Sender {
     fn spelling(self) -> &'static Spelling {
         match self {
             Sender::Svix | Sender::Clerk | Sender::Resend => &SVIX,
-            Sender::Standard | Sender::OpenAi | Sender::Replicate => &STANDARD,
+            Sender::Standard | Sender::OpenAi | Sender::Replicate | Sender::Gitlab => &STANDARD,
         }
     }
 
@@ -203,8 +209,9 @@ impl Sender {
     /// message id (for `standard-webhooks`, in either spelling).
     pub(super) fn default_fields(self) -> (Field, Option<Field>) {
         let event = match self {
-            Sender::Replicate => "/status",
-            _ => "/type",
+            Sender::Replicate => Field::Pointer("/status".to_owned()),
+            Sender::Gitlab => Field::Header("x-gitlab-event".to_owned()),
+            _ => Field::Pointer("/type".to_owned()),
         };
         let delivery = match self {
             Sender::Standard => Field::Headers(vec![
@@ -213,7 +220,7 @@ impl Sender {
             ]),
             other => Field::Header(other.spelling().id.to_owned()),
         };
-        (Field::Pointer(event.to_owned()), Some(delivery))
+        (event, Some(delivery))
     }
 
     /// The headers of a message signed as this sender signs it.
