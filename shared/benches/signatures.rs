@@ -85,6 +85,15 @@ fn schemes() -> Vec<(Scheme, Secret)> {
                 .spec(None)
                 .expect("valid blocks"),
             ),
+            secret.clone(),
+        ),
+        // Catalogue entries: a structured header with a signed timestamp,
+        // and the URL and method in the signed content.
+        (Scheme::from_name("paddle").unwrap(), secret.clone()),
+        (
+            Scheme::named("hubspot", Some("https://hooks.example.com"))
+                .unwrap()
+                .unwrap(),
             secret,
         ),
     ]
@@ -140,7 +149,11 @@ fn verify(c: &mut Criterion) {
 /// Standard Webhooks `v1a`: an Ed25519 signature checked with a `whpk_`
 /// public key, against `v1` (HMAC-SHA256) over the same body.
 fn verify_public_key(c: &mut Criterion) {
-    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+    use aws_lc_rs::rsa::KeySize;
+    use aws_lc_rs::signature::{
+        ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256,
+        RsaKeyPair,
+    };
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD as BASE64;
 
@@ -169,27 +182,120 @@ fn verify_public_key(c: &mut Criterion) {
         headers.insert(name, HeaderValue::from_str(value).unwrap());
     }
     let scheme = Scheme::StandardWebhooks(Sender::Standard);
-    let secrets = [key];
     let mut group = c.benchmark_group("verify/1KiB");
     group.throughput(Throughput::Bytes(1024));
-    group.bench_function(
-        BenchmarkId::from_parameter("standard-webhooks-v1a-ed25519"),
-        |b| {
-            b.iter(|| {
-                let request = Unverified {
-                    headers: &headers,
-                    body: &body,
-                    path_and_query: "/webhooks/x",
-                    method: "POST",
-                    now,
-                };
-                scheme
-                    .verify(&secrets, &request, Duration::from_secs(300))
-                    .expect("valid")
-            })
-        },
+    bench_one(
+        &mut group,
+        "standard-webhooks-v1a-ed25519",
+        &scheme,
+        key,
+        &headers,
+        &body,
+        now,
     );
+
+    // The catalogue's public keys (Discord: Ed25519, hex key; SendGrid: ECDSA
+    // P-256, base64 key) and an RSA key of a user-defined scheme.
+    let message = [t.as_bytes(), &body].concat();
+    let ecdsa_pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+    let ecdsa =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, ecdsa_pkcs8.as_ref()).unwrap();
+    let ecdsa_signature = ecdsa.sign(&rng, &message).unwrap();
+    let rsa = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
+    let mut rsa_signature = vec![0; rsa.public_modulus_len()];
+    rsa.sign(&RSA_PKCS1_SHA256, &rng, &message, &mut rsa_signature)
+        .unwrap();
+    let rsa_scheme = Scheme::Hmac(
+        Blocks {
+            header: Some("x-signature"),
+            algorithm: Some("rsa-sha256"),
+            encoding: Some("base64"),
+            secret_encoding: Some("base64"),
+            timestamp_header: Some("x-timestamp"),
+            signed_content: Some("{timestamp}{body}"),
+            ..Blocks::NONE
+        }
+        .spec(None)
+        .unwrap(),
+    );
+    let cases = [
+        (
+            "discord-ed25519",
+            Scheme::from_name("discord").unwrap(),
+            hex::encode(pair.public_key().as_ref()),
+            [
+                (
+                    "x-signature-ed25519",
+                    hex::encode(pair.sign(&message).as_ref()),
+                ),
+                ("x-signature-timestamp", t.clone()),
+            ],
+        ),
+        (
+            "sendgrid-ecdsa-p256",
+            Scheme::from_name("sendgrid").unwrap(),
+            BASE64.encode(ecdsa.public_key().as_ref()),
+            [
+                (
+                    "x-twilio-email-event-webhook-signature",
+                    BASE64.encode(ecdsa_signature.as_ref()),
+                ),
+                ("x-twilio-email-event-webhook-timestamp", t.clone()),
+            ],
+        ),
+        (
+            "hmac-rsa-sha256",
+            rsa_scheme,
+            BASE64.encode(rsa.public_key().as_ref()),
+            [
+                ("x-signature", BASE64.encode(&rsa_signature)),
+                ("x-timestamp", t.clone()),
+            ],
+        ),
+    ];
+    for (name, scheme, key, pairs) in cases {
+        let mut headers = HeaderMap::new();
+        for (header, value) in pairs {
+            headers.insert(header, HeaderValue::from_str(&value).unwrap());
+        }
+        bench_one(
+            &mut group,
+            name,
+            &scheme,
+            Secret::new(key),
+            &headers,
+            &body,
+            now,
+        );
+    }
     group.finish();
+}
+
+fn bench_one(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    scheme: &Scheme,
+    key: Secret,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: SystemTime,
+) {
+    scheme.check_secret(&key).expect("a valid key");
+    let secrets = [key];
+    group.bench_function(BenchmarkId::from_parameter(name), |b| {
+        b.iter(|| {
+            let request = Unverified {
+                headers,
+                body,
+                path_and_query: "/webhooks/x",
+                method: "POST",
+                now,
+            };
+            scheme
+                .verify(&secrets, &request, Duration::from_secs(300))
+                .expect("valid")
+        })
+    });
 }
 
 fn encode(c: &mut Criterion) {
