@@ -85,6 +85,10 @@ function sourceRow(source) {
   row.append(element("td", source.name), element("td", source.scheme), element("td", source.topic));
   const url = element("td");
   url.append(element("code", source.url));
+  // What to paste into the provider's dashboard: the URL above, and the
+  // form its secret takes in `secrets`.
+  url.append(element("div", `Secret: ${source.secretForm}`, { class: "secret-form" }));
+  if (source.secretWaiting) url.append(handshakeSecret(source));
   row.append(url);
   const actions = element("td");
   const curl = element("button", "Copy signed curl", { type: "button", "data-source": source.name, class: "copy-curl" });
@@ -118,6 +122,24 @@ function sourceRow(source) {
   actions.append(curl, " ", send);
   row.append(actions);
   return row;
+}
+
+// A secret that arrived in the provider's handshake (Notion's verification
+// token): the server shows it once, then forgets it.
+function handshakeSecret(source) {
+  const box = element("div", undefined, { class: "handshake-secret" });
+  const show = element("button", "Show the token the provider sent (once)", { type: "button", class: "show-handshake-secret" });
+  show.addEventListener("click", async () => {
+    try {
+      const taken = await json(`/console/api/sources/${encodeURIComponent(source.name)}/handshake-secret`, { method: "POST" });
+      const secret = element("code", taken.secret, { class: "taken-secret" });
+      box.replaceChildren(secret, element("div", `Received ${taken.receivedAt}. Next: ${taken.next}.`));
+    } catch (error) {
+      banner(`Cannot show the token for ${source.name}: ${error.message}`);
+    }
+  });
+  box.append(element("span", `A token arrived ${source.secretWaiting}. `), show);
+  return box;
 }
 
 async function writerSnippet() {

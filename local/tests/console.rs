@@ -44,6 +44,7 @@ fn the_console_shows_the_ways_in_and_records_arriving_live_in_chromium() {
         println!("{line}");
     }
     for step in [
+        "secret form shown: Secret: the signing secret, as text",
         "copied curl answered 200",
         "copied curl live",
         "test event live",

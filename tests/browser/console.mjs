@@ -34,6 +34,11 @@ try {
 
   const shown = () => page.evaluate(() => document.querySelectorAll("#records li").length);
 
+  // What to paste into the provider's dashboard: the URL and the secret's form.
+  const form = await page.textContent("#sources .secret-form");
+  if (!form.startsWith("Secret: ")) throw new Error(`the secret's form reads: ${form}`);
+  console.log(`secret form shown: ${form}`);
+
   // The copyable curl, signed by the server, run in a shell as pasted.
   await page.click("button.copy-curl");
   await page.waitForSelector("#source-curl:not([hidden])", { timeout: 20_000 });

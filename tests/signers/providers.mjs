@@ -1,6 +1,7 @@
 // Each catalogue provider's signature as the provider's documentation (or
 // SDK) writes it, made here in JavaScript: with the provider's own library
-// where it ships one that signs (@workos-inc/node, @adyen/api-library), else
+// where it ships one that signs (@workos-inc/node, @adyen/api-library,
+// @octokit/webhooks-methods for GitHub), else
 // with Node's crypto following the documentation. Where the provider ships
 // a verifier (@sendgrid/eventwebhook, discord-interactions, square), the
 // answer says whether it accepts what was made (`agreed`).
@@ -13,6 +14,7 @@ import adyen from "@adyen/api-library";
 import { EventWebhook } from "@sendgrid/eventwebhook";
 import { verifyKey } from "discord-interactions";
 import { WebhooksHelper } from "square";
+import { sign as octokitSign } from "@octokit/webhooks-methods";
 
 const hmac = (algorithm, secret, message, encoding) =>
   crypto.createHmac(algorithm, secret).update(message, "utf8").digest(encoding);
@@ -29,6 +31,14 @@ function ed25519(form) {
 }
 
 export const providers = {
+  // GitHub: its own @octokit/webhooks-methods signs (sha256=<hex>).
+  github: async ({ secret, body, id }) => ({
+    headers: {
+      "X-Hub-Signature-256": await octokitSign(secret, body),
+      "X-GitHub-Event": "push",
+      "X-GitHub-Delivery": id,
+    },
+  }),
   // docs.cdp.coinbase.com: hex HMAC-SHA256 of the raw body.
   "coinbase-commerce": ({ secret, body }) => ({
     headers: { "X-CC-Webhook-Signature": hmac("sha256", secret, body, "hex") },

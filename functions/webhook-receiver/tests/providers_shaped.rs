@@ -395,3 +395,36 @@ async fn adyen_refuses_a_batch_of_several_items_as_only_the_first_is_signed() {
     let answer = send(&router, &SHAPED[at], &[], &batch.to_string()).await;
     assert_refused(&answer, "malformed", &SHAPED[at], "two items");
 }
+
+#[tokio::test]
+async fn github_signed_by_its_own_octokit_library_is_published() {
+    let body = r#"{"ref":"refs/heads/main","repository":{"full_name":"acme/inlet"}}"#;
+    let signed = node(&json!({
+        "with": "provider", "provider": "github", "secret": SECRET, "body": body, "id": ID,
+    }));
+    let config = "[topics.hooks]\nstream = \"s\"\n[sources.github]\nscheme = \"github\"\nsecrets = [\"env:S\"]\ntopic = \"hooks\"\n";
+    let sink = ScriptedSink::new(&["hooks"]);
+    let router = router(WebhookReceiver::new(
+        kit::config(config, &[("S", SECRET)]),
+        sink.publisher(),
+    ));
+    let case = Shaped {
+        provider: "github",
+        body,
+        secret: SECRET,
+        event: "push",
+        delivery: Some(ID),
+        timestamped: false,
+        signature_header: Some("X-Hub-Signature-256"),
+        tamper: add_space,
+    };
+    let answer = send(&router, &case, &headers(&signed), body).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let record = &sink.stored("hooks")[0];
+    assert_eq!(
+        (record["data"]["id"].as_str(), record["id"].as_str()),
+        (Some("push"), Some(ID))
+    );
+    let answer = send(&router, &case, &headers(&signed), &add_space(body)).await;
+    assert_refused(&answer, "no_match", &case, "tampered");
+}
