@@ -3,8 +3,8 @@
 // where it ships one that signs (@workos-inc/node, @adyen/api-library,
 // @octokit/webhooks-methods for GitHub), else
 // with Node's crypto following the documentation. Where the provider ships
-// a verifier (@sendgrid/eventwebhook, discord-interactions, square), the
-// answer says whether it accepts what was made (`agreed`).
+// a verifier (@sendgrid/eventwebhook, discord-interactions, square, telnyx),
+// the answer says whether it accepts what was made (`agreed`).
 //
 // In: {provider, secret, timestamp (Unix s), body, url, id}
 // Out: {headers, body?, key?, agreed?}
@@ -15,6 +15,7 @@ import { EventWebhook } from "@sendgrid/eventwebhook";
 import { verifyKey } from "discord-interactions";
 import { WebhooksHelper } from "square";
 import { sign as octokitSign } from "@octokit/webhooks-methods";
+import { TelnyxWebhook } from "telnyx/lib/webhooks";
 
 const hmac = (algorithm, secret, message, encoding) =>
   crypto.createHmac(algorithm, secret).update(message, "utf8").digest(encoding);
@@ -168,10 +169,20 @@ export const providers = {
     };
   },
   // Telnyx: Ed25519 of "{timestamp}|{body}", base64; the public key base64.
-  telnyx: ({ timestamp, body }) => {
+  // Telnyx's own TelnyxWebhook checks the time against the clock, so it is
+  // shown the same pair's signature made now.
+  telnyx: async ({ timestamp, body }) => {
     const pair = ed25519("base64");
+    const now = String(Math.floor(Date.now() / 1000));
+    const agreed = await new TelnyxWebhook(pair.key)
+      .verify(body, {
+        "telnyx-signature-ed25519": pair.sign(`${now}|${body}`).toString("base64"),
+        "telnyx-timestamp": now,
+      })
+      .then(() => true, () => false);
     return {
       key: pair.key,
+      agreed,
       headers: {
         "telnyx-signature-ed25519": pair.sign(`${timestamp}|${body}`).toString("base64"),
         "telnyx-timestamp": String(timestamp),

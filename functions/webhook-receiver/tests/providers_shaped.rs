@@ -6,7 +6,8 @@
 //! `tests/signers/providers.mjs`: by the provider's own library where it
 //! signs (WorkOS, Adyen), else by Node's crypto written from the provider's
 //! documentation, and where the provider ships a verifier (SendGrid,
-//! Discord, Square) that verifier accepted it first. Inlet never signs here.
+//! Discord, Square, Telnyx) that verifier accepted it first. Inlet never
+//! signs here.
 
 use std::sync::Arc;
 
