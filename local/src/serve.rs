@@ -110,6 +110,9 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
             ))
         })?;
     let local = listener.local_addr()?;
+    if inlet_shared::telemetry::prometheus::handle().is_none() {
+        tracing::warn!("another metrics recorder is installed: GET /metrics stays empty");
+    }
     let published = Arc::new(PublishCounts::new(config.topics.keys().map(String::as_str)));
     let ctx = LocalContext {
         config: ConfigHandle::new(config.clone()),
@@ -131,10 +134,24 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
     ];
 
     let sink_name = args.sink.name();
-    let mut app = Router::new().route(
-        "/health",
-        get(move || async move { Json(json!({ "status": "ok", "sink": sink_name })) }),
-    );
+    let mut app = Router::new()
+        .route(
+            "/health",
+            get(move || async move { Json(json!({ "status": "ok", "sink": sink_name })) }),
+        )
+        // Prometheus text, unauthenticated as Prometheus endpoints are.
+        .route(
+            "/metrics",
+            get(|| async {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    inlet_shared::telemetry::prometheus::render(),
+                )
+            }),
+        );
     let mut banner = Banner::new(&args, &ctx.base_url, demo.as_ref());
     let mut tasks = Vec::new();
     for service in services {

@@ -93,6 +93,14 @@ pub fn served(router: axum::Router) -> axum::Router {
     router
         .fallback(route_not_found)
         .layer(axum::middleware::map_response(json_errors))
+        .layer(axum::middleware::map_response(flush_metrics))
+}
+
+/// In Lambda, writes the invocation's metrics (EMF) once it is answered; a
+/// no-op elsewhere.
+async fn flush_metrics(response: axum::response::Response) -> axum::response::Response {
+    crate::telemetry::emf::flush();
+    response
 }
 
 /// Whether the request's `Host` is a loopback name or address (with or

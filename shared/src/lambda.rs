@@ -68,6 +68,8 @@ impl Runtime {
 /// that cannot be used is logged and returned, so the cold start fails.
 pub async fn start(warnings: fn(&Config) -> Vec<String>) -> Result<Runtime, ConfigError> {
     lambda_runtime::tracing::init_default_subscriber();
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "inlet".into());
+    crate::telemetry::emf::install(&function);
     let aws = crate::load_aws_config().await;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let config = crate::secrets::load_config(&secrets, &|name| std::env::var(name).ok())

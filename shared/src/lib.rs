@@ -18,6 +18,7 @@ pub mod secrets;
 pub mod service;
 pub mod signature;
 pub mod sink;
+pub mod telemetry;
 pub mod time;
 pub mod writer;
 

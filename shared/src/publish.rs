@@ -191,7 +191,10 @@ impl Publisher {
         id: Option<&str>,
     ) -> Result<Vec<Ack>> {
         let count = records.len();
+        let bytes = records.iter().map(|r| r.data.len()).sum();
+        let started = std::time::Instant::now();
         let acks = self.sink.put(route.topic, records).await?;
+        crate::telemetry::published(&route.topic.name, count, bytes, started.elapsed());
         let sequence_number = acks.first().map_or("", |a| a.sequence_number.as_str());
         macro_rules! published {
             ($level:ident) => {

@@ -148,6 +148,78 @@ pub trait Deliver: Send + Sync {
     }
 }
 
+/// A destination's delivery, its outcomes counted and its lag (the age of
+/// the last record delivered) kept as metrics.
+pub(crate) struct Measured {
+    name: String,
+    inner: std::sync::Arc<dyn Deliver>,
+}
+
+impl Measured {
+    pub(crate) fn new(name: &str, inner: std::sync::Arc<dyn Deliver>) -> Self {
+        Measured {
+            name: name.to_owned(),
+            inner,
+        }
+    }
+
+    fn measure(&self, batch: &[Delivery], outcomes: &[Outcome]) {
+        use inlet_shared::telemetry::{destination_disabled, destination_lag, destination_records};
+        let mut counts = [0usize; 3];
+        for outcome in outcomes {
+            counts[match outcome {
+                Outcome::Delivered => 0,
+                Outcome::Retry { .. } => 1,
+                Outcome::Poison(_) | Outcome::Gone(_) => 2,
+            }] += 1;
+        }
+        for (outcome, count) in ["delivered", "retried", "parked"].into_iter().zip(counts) {
+            if count > 0 {
+                destination_records(&self.name, outcome, count);
+            }
+        }
+        if outcomes.iter().any(|o| matches!(o, Outcome::Gone(_))) {
+            destination_disabled(&self.name, true);
+        }
+        let last_delivered = batch
+            .iter()
+            .zip(outcomes)
+            .filter(|(_, o)| matches!(o, Outcome::Delivered))
+            .map(|(record, _)| record.arrival)
+            .max();
+        if let Some(arrival) = last_delivered {
+            destination_disabled(&self.name, false);
+            let behind = SystemTime::now()
+                .duration_since(arrival)
+                .unwrap_or_default();
+            destination_lag(&self.name, behind);
+        }
+    }
+}
+
+#[async_trait]
+impl Deliver for Measured {
+    async fn deliver(&self, batch: &[Delivery]) -> Vec<Outcome> {
+        let outcomes = self.inner.deliver(batch).await;
+        self.measure(batch, &outcomes);
+        outcomes
+    }
+
+    async fn deliver_recording(
+        &self,
+        batch: &[Delivery],
+        progress: Option<&Progress>,
+    ) -> Vec<Outcome> {
+        let outcomes = self.inner.deliver_recording(batch, progress).await;
+        self.measure(batch, &outcomes);
+        outcomes
+    }
+
+    async fn progress(&self, consumer: &str) -> std::io::Result<Option<u64>> {
+        self.inner.progress(consumer).await
+    }
+}
+
 /// An error and its causes, `: `-separated (the cause says why: a refused
 /// certificate, a reset connection).
 pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {

@@ -44,7 +44,9 @@ pub async fn run(runtime: Runtime) -> Result<(), lambda_runtime::Error> {
         let function = &function;
         return lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
             let deadline = deadline(event.context.deadline);
-            Ok::<_, lambda_runtime::Error>(function.handle(event.payload, deadline).await)
+            let answer = function.handle(event.payload, deadline).await;
+            inlet_shared::telemetry::emf::flush();
+            Ok::<_, lambda_runtime::Error>(answer)
         }))
         .await;
     };
@@ -66,7 +68,9 @@ pub async fn run(runtime: Runtime) -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<KinesisEvent>| async move {
             let deadline = deadline(event.context.deadline);
-            Ok::<_, lambda_runtime::Error>(function.handle(event.payload, deadline).await)
+            let answer = function.handle(event.payload, deadline).await;
+            inlet_shared::telemetry::emf::flush();
+            Ok::<_, lambda_runtime::Error>(answer)
         },
     ))
     .await

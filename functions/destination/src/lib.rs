@@ -21,9 +21,9 @@ use inlet_shared::config::{Destination, DestinationKind};
 
 pub use delivery::{Deliver, Delivery, Outcome, Parked, Progress};
 
-/// The delivery of `destination`, built once.
+/// The delivery of `destination`, built once, its outcomes measured.
 pub fn build(destination: &Destination) -> Arc<dyn Deliver> {
-    match &destination.kind {
+    let inner: Arc<dyn Deliver> = match &destination.kind {
         DestinationKind::Http(settings) => Arc::new(http::HttpDelivery::new(
             settings,
             destination.batch_size,
@@ -34,7 +34,8 @@ pub fn build(destination: &Destination) -> Arc<dyn Deliver> {
             settings,
             destination.batch_size,
         )),
-    }
+    };
+    Arc::new(delivery::Measured::new(&destination.name, inner))
 }
 
 /// The destinations of `inlet serve`: one consumer of the embedded log each.

@@ -21,10 +21,9 @@ pub async fn run_in_lambda(
             let deadline = (event.context.deadline > 0).then(|| {
                 std::time::UNIX_EPOCH + std::time::Duration::from_millis(event.context.deadline)
             });
-            poller
-                .handle(&event.payload, deadline)
-                .await
-                .map_err(Error::from)
+            let answer = poller.handle(&event.payload, deadline).await;
+            inlet_shared::telemetry::emf::flush();
+            answer.map_err(Error::from)
         },
     ))
     .await

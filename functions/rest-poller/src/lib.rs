@@ -220,6 +220,14 @@ async fn poll(target: &Poller, deps: &RestPoller, due_only: bool) -> PollReport 
 }
 
 fn log(report: &PollReport) {
+    if !(report.skipped || report.not_due || report.deferred) {
+        let outcome = match (&report.error, report.status) {
+            (Some(_), _) => "failed",
+            (None, Some(304)) => "not_modified",
+            (None, _) => "published",
+        };
+        inlet_shared::telemetry::poll(&report.target, outcome, report.published);
+    }
     let status = report.status.map_or("-".to_owned(), |s| s.to_string());
     if let Some(error) = &report.error {
         tracing::warn!(

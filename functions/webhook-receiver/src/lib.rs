@@ -22,6 +22,7 @@ use inlet_shared::http::{method_not_allowed, read_body};
 use inlet_shared::model::{CloudEvent, DeliveryKey, EventData, event_type, webhook_source};
 use inlet_shared::publish::{DeliveryId, Publication, Publisher, Route};
 use inlet_shared::signature::{Arrivals, Unverified, Verified};
+use inlet_shared::telemetry::{self, WebhookOutcome};
 use inlet_shared::time::unix_nanos;
 use inlet_shared::{Config, Error, Result};
 use serde::Serialize;
@@ -114,7 +115,14 @@ async fn handshake_get(
         method: "GET",
         now: receiver.publisher.now(),
     };
-    handshake::get(source, uri.query(), &request)
+    let answer = handshake::get(source, uri.query(), &request);
+    if answer
+        .as_ref()
+        .is_ok_and(|r| r.status() == axum::http::StatusCode::OK)
+    {
+        telemetry::webhook_request(&source.name, WebhookOutcome::Handshake);
+    }
+    answer
 }
 
 /// The source a request's path names: 400 for a bad path, 404 for an
@@ -140,7 +148,36 @@ async fn receive(
     body: Body,
 ) -> Result<Response> {
     let config = receiver.config.current();
+    // An unknown source is not counted: its name is the caller's to choose.
     let source = source(&config, path)?;
+    let answer = verify_and_publish(&receiver, &config, source, uri, headers, body).await;
+    let outcome = match &answer {
+        Ok((_, outcome)) => *outcome,
+        Err(Error::Signature(e)) => {
+            telemetry::webhook_rejected(&source.name, e.reason());
+            WebhookOutcome::Rejected
+        }
+        Err(Error::Unauthorized(_)) => WebhookOutcome::Rejected,
+        Err(Error::PayloadTooLarge { .. } | Error::RecordTooLarge { .. }) => {
+            WebhookOutcome::TooLarge
+        }
+        Err(Error::BadRequest(_)) => WebhookOutcome::BadRequest,
+        Err(_) => WebhookOutcome::Unavailable,
+    };
+    telemetry::webhook_request(&source.name, outcome);
+    answer.map(|(response, _)| response)
+}
+
+/// Verifies a webhook to `source` and publishes it (or answers its
+/// handshake): the answer, and how it ended.
+async fn verify_and_publish(
+    receiver: &WebhookReceiver,
+    config: &Config,
+    source: &Source,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(Response, WebhookOutcome)> {
     let body = read_body(&headers, body, source.max_body_bytes).await?;
     let now = receiver.publisher.now();
     let request = Unverified {
@@ -151,14 +188,14 @@ async fn receive(
         now,
     };
     if let Some(answer) = handshake::notion(source, &request, &receiver.arrivals) {
-        return Ok(answer);
+        return Ok((answer, WebhookOutcome::Handshake));
     }
     let verified = source
         .scheme
         .verify(&source.secrets, &request, source.tolerance)?;
     let mut webhook = Webhook::parse(source, &request, &verified)?;
     if let Some(answer) = webhook.handshake.take() {
-        return Ok(answer);
+        return Ok((answer, WebhookOutcome::Handshake));
     }
     let topic = config.topic(&source.topic)?;
     let delivery = match &webhook.delivery_id {
@@ -183,14 +220,19 @@ async fn receive(
         Publication::Stored(ack) => (Some(ack.shard_id), Some(ack.sequence_number), false),
         Publication::Duplicate => (None, None, true),
     };
-    Ok(Json(Receipt {
+    let outcome = if duplicate {
+        WebhookOutcome::Duplicate
+    } else {
+        WebhookOutcome::Published
+    };
+    let receipt = Receipt {
         id: event.id,
         topic: topic.name.clone(),
         shard_id,
         sequence_number,
         duplicate,
-    })
-    .into_response())
+    };
+    Ok((Json(receipt).into_response(), outcome))
 }
 
 /// A verified webhook, read: its body as JSON text (form bodies become an

@@ -69,11 +69,12 @@ impl KinesisSink {
     /// Writes one batch, retrying failed records; fills `acks` for the stored ones.
     async fn put_batch(
         &self,
-        stream: &str,
+        topic: &Topic,
         records: &[Record],
         range: Range<usize>,
         acks: &mut [Option<Ack>],
     ) -> Result<(), SinkError> {
+        let stream = topic.stream.as_str();
         let mut pending: Vec<usize> = range.collect();
         let mut attempt = 1;
         loop {
@@ -146,6 +147,7 @@ impl KinesisSink {
                 error = last_error.as_deref().unwrap_or(""),
                 "PutRecords partly failed; retrying the failed records"
             );
+            crate::telemetry::kinesis_retried(&topic.name, failed.len());
             tokio::time::sleep(self.retry.delay(attempt)).await;
             pending = failed;
             attempt += 1;
@@ -162,11 +164,12 @@ impl Sink for KinesisSink {
             // Stop at the first batch that fails: later batches are not sent,
             // so a retrying sender does not find later records before earlier ones.
             if let Err(mut err) = self
-                .put_batch(&topic.stream, &records, range.clone(), &mut acks)
+                .put_batch(topic, &records, range.clone(), &mut acks)
                 .await
             {
                 if let SinkError::Unavailable { failed, .. } = &mut err {
                     failed.extend(range.end..records.len());
+                    crate::telemetry::kinesis_failed(&topic.name, failed.len());
                 }
                 return Err(err);
             }

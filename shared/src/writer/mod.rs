@@ -163,22 +163,33 @@ impl QuixWriter {
             topic,
             stream_id,
         };
+        let written = self.records(&route, message, what).await;
+        let outcome = match &written {
+            Ok(()) => "published",
+            Err(Error::Unavailable { .. } | Error::Io(_)) => "unavailable",
+            Err(_) => "refused",
+        };
+        crate::telemetry::writer_write(&topic.name, outcome);
+        written
+    }
+
+    /// The records of `message`, published.
+    async fn records(&self, route: &Route<'_>, message: Message, what: &str) -> Result<()> {
         let p = &self.publisher;
         let records = match message {
-            Message::Properties(m) => vec![p.record(&route, event_type::STREAM_PROPERTIES, &m)],
+            Message::Properties(m) => vec![p.record(route, event_type::STREAM_PROPERTIES, &m)],
             Message::ParameterData(m) => {
-                let encode =
-                    |piece: &ParameterData| p.record(&route, event_type::PARAMETERS, piece);
+                let encode = |piece: &ParameterData| p.record(route, event_type::PARAMETERS, piece);
                 split::split_parameter_data(m, &encode)?
             }
             Message::Events(events) => events
                 .iter()
-                .map(|e| p.record(&route, event_type::EVENTS, e))
+                .map(|e| p.record(route, event_type::EVENTS, e))
                 .collect(),
-            Message::Definitions(m) => vec![p.record(&route, event_type::DEFINITIONS, &m)],
-            Message::End(m) => vec![p.record(&route, event_type::STREAM_END, &m)],
+            Message::Definitions(m) => vec![p.record(route, event_type::DEFINITIONS, &m)],
+            Message::End(m) => vec![p.record(route, event_type::STREAM_END, &m)],
         };
-        p.publish(&route, what, records).await?;
+        p.publish(route, what, records).await?;
         Ok(())
     }
 }

@@ -1,0 +1,184 @@
+//! Inlet's metrics, each named and labelled once here (the table in this
+//! module's README), recorded through the `metrics` facade. `inlet serve`
+//! renders them as Prometheus text at `GET /metrics` ([`prometheus`]); a
+//! Lambda function writes them as CloudWatch Embedded Metric Format on
+//! stdout after each invocation ([`emf`]), so no API call is on a request's
+//! path. With no recorder installed (tests), recording costs nothing.
+
+pub mod emf;
+pub mod prometheus;
+
+use std::time::Duration;
+
+use metrics::{counter, gauge, histogram};
+
+/// The metric names, as Prometheus and CloudWatch show them.
+pub mod names {
+    /// Webhook requests by `source` and `outcome`.
+    pub const WEBHOOK_REQUESTS: &str = "inlet_webhook_requests_total";
+    /// Webhooks refused for their signature, by `source` and `reason`.
+    pub const WEBHOOK_REJECTIONS: &str = "inlet_webhook_rejections_total";
+    /// Writes through the one writer core (Writer API requests and Writer hub
+    /// invocations) by `topic` and `outcome` (`published`, `refused`, `unavailable`).
+    pub const WRITER_WRITES: &str = "inlet_writer_writes_total";
+    /// Records durably published, by `topic`.
+    pub const RECORDS_PUBLISHED: &str = "inlet_records_published_total";
+    /// Bytes of records durably published, by `topic`.
+    pub const BYTES_PUBLISHED: &str = "inlet_published_bytes_total";
+    /// Seconds from handing records to the sink to their acknowledgement, by `topic`.
+    pub const PUBLISH_SECONDS: &str = "inlet_publish_seconds";
+    /// Records Kinesis refused in a `PutRecords` and that were sent again, by `topic`.
+    pub const KINESIS_RETRIED: &str = "inlet_kinesis_records_retried_total";
+    /// Records still refused after every attempt (the request got a 503), by `topic`.
+    pub const KINESIS_FAILED: &str = "inlet_kinesis_records_failed_total";
+    /// Poll runs by `target` and `outcome` (`published`, `not_modified`, `failed`).
+    pub const POLLER_RUNS: &str = "inlet_poller_runs_total";
+    /// Items a poll target published, by `target`.
+    pub const POLLER_ITEMS: &str = "inlet_poller_items_published_total";
+    /// Destination records by `destination` and `outcome` (`delivered`, `retried`, `parked`).
+    pub const DESTINATION_RECORDS: &str = "inlet_destination_records_total";
+    /// 1 while a destination's endpoint is disabled (after a 410), by `destination`.
+    pub const DESTINATION_DISABLED: &str = "inlet_destination_disabled";
+    /// Seconds between a record's store time and its delivery, by `destination`.
+    pub const DESTINATION_LAG_SECONDS: &str = "inlet_destination_lag_seconds";
+}
+
+/// How a webhook request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    /// Stored in the stream.
+    Published,
+    /// Its delivery id was published before.
+    Duplicate,
+    /// A provider's handshake, answered.
+    Handshake,
+    /// Its signature or token did not verify (401).
+    Rejected,
+    /// Over `max_body_bytes` (413).
+    TooLarge,
+    /// Not JSON, or no event id (400).
+    BadRequest,
+    /// Storage could not take it (503).
+    Unavailable,
+}
+
+impl WebhookOutcome {
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            WebhookOutcome::Published => "published",
+            WebhookOutcome::Duplicate => "duplicate",
+            WebhookOutcome::Handshake => "handshake",
+            WebhookOutcome::Rejected => "rejected",
+            WebhookOutcome::TooLarge => "too_large",
+            WebhookOutcome::BadRequest => "bad_request",
+            WebhookOutcome::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// A webhook request to a configured `source` ended with `outcome`.
+pub fn webhook_request(source: &str, outcome: WebhookOutcome) {
+    counter!(names::WEBHOOK_REQUESTS, "source" => source.to_owned(), "outcome" => outcome.label())
+        .increment(1);
+}
+
+/// A webhook to `source` was refused for `reason` (a signature reason code).
+pub fn webhook_rejected(source: &str, reason: &'static str) {
+    counter!(names::WEBHOOK_REJECTIONS, "source" => source.to_owned(), "reason" => reason)
+        .increment(1);
+}
+
+/// A write to `topic` through the writer core (a Writer API request or a
+/// Writer hub invocation, authorized) ended with `outcome` (`published`,
+/// `refused`: a message the stream cannot take, `unavailable`).
+pub fn writer_write(topic: &str, outcome: &'static str) {
+    counter!(names::WRITER_WRITES, "topic" => topic.to_owned(), "outcome" => outcome).increment(1);
+}
+
+/// `records` records of `bytes` bytes were stored in `topic`'s stream,
+/// acknowledged `took` after they were handed to the sink.
+pub fn published(topic: &str, records: usize, bytes: usize, took: Duration) {
+    counter!(names::RECORDS_PUBLISHED, "topic" => topic.to_owned()).increment(records as u64);
+    counter!(names::BYTES_PUBLISHED, "topic" => topic.to_owned()).increment(bytes as u64);
+    histogram!(names::PUBLISH_SECONDS, "topic" => topic.to_owned()).record(took.as_secs_f64());
+}
+
+/// Kinesis refused `count` records of `topic`, which are sent again.
+pub fn kinesis_retried(topic: &str, count: usize) {
+    counter!(names::KINESIS_RETRIED, "topic" => topic.to_owned()).increment(count as u64);
+}
+
+/// `count` records of `topic` still failed after every attempt.
+pub fn kinesis_failed(topic: &str, count: usize) {
+    counter!(names::KINESIS_FAILED, "topic" => topic.to_owned()).increment(count as u64);
+}
+
+/// A poll of `target` ended with `outcome` (`published`, `not_modified`,
+/// `failed`) after publishing `items` items.
+pub fn poll(target: &str, outcome: &'static str, items: usize) {
+    counter!(names::POLLER_RUNS, "target" => target.to_owned(), "outcome" => outcome).increment(1);
+    if items > 0 {
+        counter!(names::POLLER_ITEMS, "target" => target.to_owned()).increment(items as u64);
+    }
+}
+
+/// `count` records of `destination` ended with `outcome` (`delivered`,
+/// `retried`, `parked`).
+pub fn destination_records(destination: &str, outcome: &'static str, count: usize) {
+    counter!(
+        names::DESTINATION_RECORDS,
+        "destination" => destination.to_owned(),
+        "outcome" => outcome
+    )
+    .increment(count as u64);
+}
+
+/// Whether `destination`'s endpoint is disabled.
+pub fn destination_disabled(destination: &str, disabled: bool) {
+    gauge!(names::DESTINATION_DISABLED, "destination" => destination.to_owned()).set(if disabled {
+        1.0
+    } else {
+        0.0
+    });
+}
+
+/// How far `destination` is behind: the age of the record it just delivered.
+pub fn destination_lag(destination: &str, behind: Duration) {
+    gauge!(names::DESTINATION_LAG_SECONDS, "destination" => destination.to_owned())
+        .set(behind.as_secs_f64());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    #[test]
+    fn each_way_in_and_out_is_counted_with_its_labels() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            webhook_request("github", WebhookOutcome::Published);
+            webhook_request("github", WebhookOutcome::Published);
+            webhook_rejected("github", "no_match");
+            writer_write("orders", "published");
+            published("orders", 3, 1200, Duration::from_millis(4));
+            poll("beer", "not_modified", 0);
+            destination_records("hooks-out", "parked", 2);
+        });
+        let text = handle.render();
+        for line in [
+            r#"inlet_webhook_requests_total{source="github",outcome="published"} 2"#,
+            r#"inlet_webhook_rejections_total{source="github",reason="no_match"} 1"#,
+            r#"inlet_writer_writes_total{topic="orders",outcome="published"} 1"#,
+            r#"inlet_records_published_total{topic="orders"} 3"#,
+            r#"inlet_published_bytes_total{topic="orders"} 1200"#,
+            r#"inlet_poller_runs_total{target="beer",outcome="not_modified"} 1"#,
+            r#"inlet_destination_records_total{destination="hooks-out",outcome="parked"} 2"#,
+        ] {
+            assert!(text.contains(line), "{line} not in:\n{text}");
+        }
+        assert!(!text.contains("inlet_poller_items_published_total"));
+    }
+}
