@@ -293,7 +293,9 @@ pub async fn run(runtime: inlet_shared::lambda::Runtime) -> Result<(), lambda_ru
     };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let invocation = Invocation::from_event(event.payload)?;
-        Ok::<_, lambda_runtime::Error>(handle(hub, reach, invocation).await?)
+        let answer = handle(hub, reach, invocation).await;
+        inlet_shared::telemetry::emf::flush();
+        Ok::<_, lambda_runtime::Error>(answer?)
     }))
     .await
 }

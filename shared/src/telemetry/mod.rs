@@ -43,6 +43,24 @@ pub mod names {
     pub const DESTINATION_LAG_SECONDS: &str = "inlet_destination_lag_seconds";
 }
 
+/// Every metric and its labels (in Lambda, each also has `function`): the
+/// table of the README, and what the template's alarms and dashboard query.
+pub const METRICS: [(&str, &[&str]); 13] = [
+    (names::WEBHOOK_REQUESTS, &["source", "outcome"]),
+    (names::WEBHOOK_REJECTIONS, &["source", "reason"]),
+    (names::WRITER_WRITES, &["topic", "outcome"]),
+    (names::RECORDS_PUBLISHED, &["topic"]),
+    (names::BYTES_PUBLISHED, &["topic"]),
+    (names::PUBLISH_SECONDS, &["topic"]),
+    (names::KINESIS_RETRIED, &["topic"]),
+    (names::KINESIS_FAILED, &["topic"]),
+    (names::POLLER_RUNS, &["target", "outcome"]),
+    (names::POLLER_ITEMS, &["target"]),
+    (names::DESTINATION_RECORDS, &["destination", "outcome"]),
+    (names::DESTINATION_DISABLED, &["destination"]),
+    (names::DESTINATION_LAG_SECONDS, &["destination"]),
+];
+
 /// How a webhook request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WebhookOutcome {
@@ -180,5 +198,39 @@ mod tests {
             assert!(text.contains(line), "{line} not in:\n{text}");
         }
         assert!(!text.contains("inlet_poller_items_published_total"));
+    }
+
+    #[test]
+    fn every_metric_is_recorded_with_exactly_the_labels_of_the_table() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            webhook_request("s", WebhookOutcome::Duplicate);
+            webhook_rejected("s", "too_old");
+            writer_write("t", "refused");
+            published("t", 1, 1, Duration::from_millis(1));
+            kinesis_retried("t", 1);
+            kinesis_failed("t", 1);
+            poll("p", "published", 2);
+            destination_records("d", "delivered", 1);
+            destination_disabled("d", false);
+            destination_lag("d", Duration::from_secs(1));
+        });
+        let text = handle.render();
+        for (name, labels) in METRICS {
+            let line = text
+                .lines()
+                .find(|l| {
+                    l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name}_count{{"))
+                })
+                .unwrap_or_else(|| panic!("{name} not recorded:\n{text}"));
+            let inside = &line[line.find('{').unwrap() + 1..line.find('}').unwrap()];
+            let keys: Vec<&str> = inside
+                .split(',')
+                .map(|pair| pair.split('=').next().unwrap())
+                .filter(|key| *key != "le" && *key != "quantile")
+                .collect();
+            assert_eq!(keys, labels, "{name}");
+        }
     }
 }
