@@ -10,6 +10,7 @@ mod deploy;
 mod destinations;
 mod handshake;
 mod options;
+mod reload;
 mod repair;
 mod serve;
 mod server;

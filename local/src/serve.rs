@@ -190,6 +190,13 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
 
     print!("{banner}");
     let mut tasks: Vec<_> = tasks.into_iter().map(tokio::spawn).collect();
+    if let Some(path) = &args.config {
+        tasks.push(tokio::spawn(crate::reload::on_hangup(
+            path.clone(),
+            ctx.config.clone(),
+            ctx.shutdown.clone(),
+        )));
+    }
     tasks.push(tokio::spawn(summarize(
         published,
         SUMMARY_EVERY,

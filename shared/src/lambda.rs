@@ -80,12 +80,61 @@ pub async fn start(warnings: fn(&Config) -> Vec<String>) -> Result<Runtime, Conf
     for warning in warnings(&config) {
         tracing::warn!("{warning}");
     }
+    let ttl = secret_ttl(&|name| std::env::var(name).ok())?;
+    let from_secrets = FromSecrets::new(secrets, |name| std::env::var(name).ok());
+    let handle = ConfigHandle::new(Arc::new(config)).reloading(Arc::new(from_secrets), ttl);
     Ok(Runtime {
-        config: ConfigHandle::new(Arc::new(config)),
+        config: handle,
         aws,
         publisher,
         wiring: Wiring::from_env(&|name| std::env::var(name).ok()),
     })
+}
+
+/// How long a Lambda function keeps its `secret:` values before it loads
+/// the configuration again (`INLET_SECRET_TTL`, e.g. `5m`; default 5
+/// minutes).
+pub const SECRET_TTL_ENV: &str = "INLET_SECRET_TTL";
+
+fn secret_ttl(env: crate::config::Env<'_>) -> Result<Duration, ConfigError> {
+    match env(SECRET_TTL_ENV) {
+        None => Ok(crate::config::DEFAULT_SECRET_TTL),
+        Some(text) => humantime::parse_duration(&text)
+            .map_err(|e| ConfigError::new(SECRET_TTL_ENV, format!("{text:?}: {e}"))),
+    }
+}
+
+/// The configuration loaded again as at start: the file (as the
+/// environment names it), and its `secret:` values fetched anew from
+/// Secrets Manager.
+pub struct FromSecrets {
+    client: aws_sdk_secretsmanager::Client,
+    env: Box<Lookup>,
+}
+
+/// An environment variable's value by name.
+type Lookup = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+impl FromSecrets {
+    /// Loads through `client`, reading the environment through `env`.
+    pub fn new(
+        client: aws_sdk_secretsmanager::Client,
+        env: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        FromSecrets {
+            client,
+            env: Box::new(env),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::config::Load for FromSecrets {
+    async fn load(&self) -> Result<Config, ConfigError> {
+        let config = crate::secrets::load_config(&self.client, &*self.env).await?;
+        config.check_usable()?;
+        Ok(config)
+    }
 }
 
 /// An invocation's deadline as an [`Instant`], from the context's (Unix

@@ -9,13 +9,16 @@ use std::collections::HashMap;
 
 use aws_sdk_secretsmanager::Client;
 
-use crate::config::{Config, ConfigError, Deployment, Env, secret_names, secret_variable};
+use crate::config::{Config, ConfigError, Deployment, secret_names, secret_variable};
 
 /// The configuration the Lambda way ([`Config::text_from_env`]), with its
 /// `secret:` references fetched from Secrets Manager through `client` (no
 /// call when there are none), its `env:` references read from `env`, and
 /// pointed at the resources of the deployment `env` describes.
-pub async fn load_config(client: &Client, env: Env<'_>) -> Result<Config, ConfigError> {
+pub async fn load_config(
+    client: &Client,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<Config, ConfigError> {
     let (text, origin) = Config::text_from_env(env)?;
     let names = secret_names(&text);
     let fetched = if names.is_empty() {

@@ -21,7 +21,7 @@ use inlet_shared::field::Document;
 use inlet_shared::http::{method_not_allowed, read_body};
 use inlet_shared::model::{CloudEvent, DeliveryKey, EventData, event_type, webhook_source};
 use inlet_shared::publish::{DeliveryId, Publication, Publisher, Route};
-use inlet_shared::signature::{Arrivals, Unverified, Verified};
+use inlet_shared::signature::{Arrivals, SignatureError, Unverified, Verified};
 use inlet_shared::telemetry::{self, WebhookOutcome};
 use inlet_shared::time::unix_nanos;
 use inlet_shared::{Config, Error, Result};
@@ -106,8 +106,9 @@ async fn handshake_get(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let config = receiver.config.current();
-    let source = source(&config, path)?;
+    let name = source_name(path)?;
+    let config = receiver.config.fresh().await;
+    let source = source(&config, &name)?;
     let request = Unverified {
         headers: &headers,
         body: &[],
@@ -125,13 +126,17 @@ async fn handshake_get(
     answer
 }
 
-/// The source a request's path names: 400 for a bad path, 404 for an
-/// unknown source.
-fn source(config: &Config, path: Result<Path<String>, PathRejection>) -> Result<&Source> {
+/// The source name a request's path holds: 400 for a bad path.
+fn source_name(path: Result<Path<String>, PathRejection>) -> Result<String> {
     let Path(name) = path.map_err(|e| Error::BadRequest(e.body_text()))?;
+    Ok(name)
+}
+
+/// The source called `name`: 404 for an unknown source.
+fn source<'c>(config: &'c Config, name: &str) -> Result<&'c Source> {
     config
         .sources
-        .get(&name)
+        .get(name)
         .ok_or_else(|| Error::NotFound(format!("unknown webhook source {name:?}")))
 }
 
@@ -147,10 +152,38 @@ async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let config = receiver.config.current();
+    let name = source_name(path)?;
+    // The configuration, loaded again first where its secrets have outlived
+    // their time to live (Lambda).
+    let config = receiver.config.fresh().await;
     // An unknown source is not counted: its name is the caller's to choose.
-    let source = source(&config, path)?;
-    let answer = verify_and_publish(&receiver, &config, source, uri, headers, body).await;
+    let source = source(&config, &name)?;
+    let answer = match read_body(&headers, body, source.max_body_bytes).await {
+        Ok(body) => {
+            let first = verify_and_publish(&receiver, &config, source, &uri, &headers, &body).await;
+            // A signature or token that matches no secret may be signed
+            // with a rotated one: load the secrets again (at most once per
+            // 30 s) and check this request once more.
+            let mismatch = matches!(
+                first,
+                Err(Error::Signature(
+                    SignatureError::NoMatch { .. } | SignatureError::BadToken { .. }
+                ))
+            );
+            if mismatch && receiver.config.reload_after_mismatch().await {
+                let config = receiver.config.current();
+                match config.sources.get(&name) {
+                    Some(source) => {
+                        verify_and_publish(&receiver, &config, source, &uri, &headers, &body).await
+                    }
+                    None => first,
+                }
+            } else {
+                first
+            }
+        }
+        Err(e) => Err(e),
+    };
     let outcome = match &answer {
         Ok((_, outcome)) => *outcome,
         Err(Error::Signature(e)) => {
@@ -174,15 +207,14 @@ async fn verify_and_publish(
     receiver: &WebhookReceiver,
     config: &Config,
     source: &Source,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
 ) -> Result<(Response, WebhookOutcome)> {
-    let body = read_body(&headers, body, source.max_body_bytes).await?;
     let now = receiver.publisher.now();
     let request = Unverified {
-        headers: &headers,
-        body: &body,
+        headers,
+        body,
         path_and_query: uri.path_and_query().map_or("/", |p| p.as_str()),
         method: "POST",
         now,

@@ -49,6 +49,20 @@ impl WriteProxy {
         self.writer.current()
     }
 
+    /// The writer core of the current configuration, loaded again first
+    /// where its secrets have outlived their time to live (Lambda); a token
+    /// that matches none loads them again once (at most once per 30 s), so
+    /// a rotated token works at once.
+    async fn writer_for(&self, token: &str) -> Arc<QuixWriter> {
+        self.writer.config().fresh().await;
+        let writer = self.writer.current();
+        if writer.authenticate(token).is_err() && self.writer.config().reload_after_mismatch().await
+        {
+            return self.writer.current();
+        }
+        writer
+    }
+
     /// The current configuration.
     fn config(&self) -> Arc<Config> {
         self.writer.config().current()
@@ -267,8 +281,9 @@ async fn write_with(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let writer = proxy.writer();
-    let topic = writer.authorize(bearer_token(&headers)?, &topic)?;
+    let token = bearer_token(&headers)?;
+    let writer = proxy.writer_for(token).await;
+    let topic = writer.authorize(token, &topic)?;
     let body = read_body(&headers, body, writer.config().writer.max_body_bytes).await?;
     let message = parse(&body)?;
     match stream_id {

@@ -8,15 +8,18 @@
 //! reload could hold up.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
 use super::Config;
+use super::reload::{Load, Reloader};
 
 /// The current configuration, shared by every clone of the handle.
 #[derive(Clone)]
 pub struct ConfigHandle {
     current: Arc<ArcSwap<Config>>,
+    reloader: Option<Arc<Reloader>>,
 }
 
 impl ConfigHandle {
@@ -24,12 +27,40 @@ impl ConfigHandle {
     pub fn new(config: Arc<Config>) -> Self {
         ConfigHandle {
             current: Arc::new(ArcSwap::new(config)),
+            reloader: None,
         }
+    }
+
+    /// The same handle, loading its configuration again through `load`
+    /// once it is older than `ttl` ([`ConfigHandle::fresh`]) or after a
+    /// mismatch ([`ConfigHandle::reload_after_mismatch`]).
+    pub fn reloading(mut self, load: Arc<dyn Load>, ttl: Duration) -> Self {
+        self.reloader = Some(Arc::new(Reloader::new(load, ttl)));
+        self
     }
 
     /// The configuration now; a request keeps what it took.
     pub fn current(&self) -> Arc<Config> {
         self.current.load_full()
+    }
+
+    /// The configuration now, loaded again first if it has outlived its
+    /// time to live (a handle that does not reload: [`ConfigHandle::current`]).
+    pub async fn fresh(&self) -> Arc<Config> {
+        if let Some(reloader) = &self.reloader {
+            reloader.if_stale(self).await;
+        }
+        self.current()
+    }
+
+    /// After a signature or token matched none of the secrets: loads the
+    /// configuration again (at most once per 30 s), so a rotated secret
+    /// applies to this very request. Whether a new one was loaded.
+    pub async fn reload_after_mismatch(&self) -> bool {
+        match &self.reloader {
+            Some(reloader) => reloader.after_mismatch(self).await,
+            None => false,
+        }
     }
 
     /// Makes `config` (already validated) the configuration of what starts
@@ -108,6 +139,40 @@ impl<T> Derived<T> {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Counting(AtomicUsize);
+
+    #[async_trait::async_trait]
+    impl Load for Counting {
+        async fn load(&self) -> Result<Config, crate::config::ConfigError> {
+            let n = self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(Config {
+                dedupe_table: Some(format!("loaded-{n}")),
+                ..Config::default()
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reloading_handle_loads_after_its_ttl_and_once_per_pause_after_a_mismatch() {
+        let loads = Arc::new(Counting(AtomicUsize::new(0)));
+        let handle = ConfigHandle::new(config("start")).reloading(loads.clone(), Duration::ZERO);
+        assert_eq!(
+            handle.fresh().await.dedupe_table.as_deref(),
+            Some("loaded-0")
+        );
+        let fresh =
+            ConfigHandle::new(config("start")).reloading(loads.clone(), Duration::from_secs(3600));
+        assert_eq!(fresh.fresh().await.dedupe_table.as_deref(), Some("start"));
+        assert!(fresh.reload_after_mismatch().await);
+        assert_eq!(fresh.current().dedupe_table.as_deref(), Some("loaded-1"));
+        assert!(
+            !fresh.reload_after_mismatch().await,
+            "at most once per 30 s"
+        );
+        assert_eq!(loads.0.load(Ordering::SeqCst), 2);
+        assert!(!ConfigHandle::new(config("x")).reload_after_mismatch().await);
+    }
 
     fn config(dedupe_table: &str) -> Arc<Config> {
         Arc::new(Config {

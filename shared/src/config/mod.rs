@@ -12,6 +12,7 @@ mod destinations;
 mod handle;
 mod hub;
 mod pollers;
+pub mod reload;
 mod schemes;
 mod sources;
 mod stores;
@@ -30,6 +31,7 @@ pub use destinations::{
 pub use handle::{ConfigHandle, Derived};
 pub use hub::{DEFAULT_WORKSPACE, HubSettings};
 pub use pollers::{Pagination, PollAuth, PollMethod, Poller, shown_url};
+pub use reload::{DEFAULT_SECRET_TTL, Load, MISMATCH_PAUSE};
 pub use sources::{DEFAULT_DEDUPE_WINDOW, DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, Source};
 pub use tokens::{Token, TopicAccess};
 pub use topics::Topic;

@@ -13,7 +13,7 @@ use super::{ConfigError, Field, JsonPointer, Topic, check_topic};
 use crate::signature::Secret;
 
 /// A REST poll target.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Poller {
     /// The target's name.
     pub name: String,
