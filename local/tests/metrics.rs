@@ -42,6 +42,7 @@ fn metrics_count_webhooks_by_source_outcome_and_reason_in_prometheus_text() {
         r#"inlet_webhook_rejections_total{source="segment",reason="no_match"} 1"#,
         r#"inlet_records_published_total{topic="webhooks"} 1"#,
         r#"inlet_publish_seconds_count{topic="webhooks"} 1"#,
+        "inlet_log_write_seconds_count ",
     ] {
         assert!(text.contains(line), "{line} not in:\n{text}");
     }

@@ -23,6 +23,7 @@ use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
 use inlet_shared::config::Token;
 use inlet_shared::service::{BannerSection, ConnectionSlot, LocalContext, LocalService};
+use inlet_shared::telemetry;
 use inlet_shared::{Error, Result};
 use serde::Deserialize;
 use tokio::sync::broadcast;
@@ -192,6 +193,7 @@ async fn socket(
 /// Serves one connection until it closes, times out, breaks the protocol,
 /// falls too far behind its subscriptions, or the runner stops.
 async fn run(sockets: &Sockets, caller: &Token, socket: WebSocket) {
+    let _open = OpenConnection::counted();
     let (hub, shutdown) = (&sockets.hub, &sockets.shutdown);
     let workspace = hub.config().hub.workspace.clone();
     // With a feed, the connection may subscribe; it listens only while it
@@ -306,10 +308,14 @@ async fn run(sockets: &Sockets, caller: &Token, socket: WebSocket) {
                         _ => break,
                     };
                 }
-                if !pushes.is_empty() && tx.send(Frame::text(pushes)).await.is_err() {
-                    break None;
+                if !pushes.is_empty() {
+                    telemetry::hub_push_frame();
+                    if tx.send(Frame::text(pushes)).await.is_err() {
+                        break None;
+                    }
                 }
                 if let Some(behind) = lagged {
+                    telemetry::hub_closed_behind();
                     let why = format!(
                         "this connection fell {behind} records behind its subscriptions (at most {} are held for it): reconnect and subscribe again",
                         feed::BACKLOG
@@ -368,6 +374,22 @@ async fn run(sockets: &Sockets, caller: &Token, socket: WebSocket) {
         let _ = tx.send(Frame::text(replies)).await;
     }
     let _ = tx.close().await;
+}
+
+/// An open connection, counted in `inlet_hub_connections` while it lives.
+struct OpenConnection;
+
+impl OpenConnection {
+    fn counted() -> Self {
+        telemetry::hub_connections(1.0);
+        OpenConnection
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        telemetry::hub_connections(-1.0);
+    }
 }
 
 /// The next record for a connection that listens; never, for one that does

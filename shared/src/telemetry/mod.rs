@@ -41,11 +41,19 @@ pub mod names {
     pub const DESTINATION_DISABLED: &str = "inlet_destination_disabled";
     /// Seconds between a record's store time and its delivery, by `destination`.
     pub const DESTINATION_LAG_SECONDS: &str = "inlet_destination_lag_seconds";
+    /// Open hub connections (`inlet serve`).
+    pub const HUB_CONNECTIONS: &str = "inlet_hub_connections";
+    /// Frames of Reader pushes sent to hub connections (`inlet serve`).
+    pub const HUB_PUSH_FRAMES: &str = "inlet_hub_push_frames_total";
+    /// Hub connections closed for falling too far behind their subscriptions.
+    pub const HUB_CLOSED_BEHIND: &str = "inlet_hub_connections_closed_behind_total";
+    /// Seconds to append records to the embedded log and fsync them.
+    pub const LOG_WRITE_SECONDS: &str = "inlet_log_write_seconds";
 }
 
 /// Every metric and its labels (in Lambda, each also has `function`): the
 /// table of the README, and what the template's alarms and dashboard query.
-pub const METRICS: [(&str, &[&str]); 13] = [
+pub const METRICS: [(&str, &[&str]); 17] = [
     (names::WEBHOOK_REQUESTS, &["source", "outcome"]),
     (names::WEBHOOK_REJECTIONS, &["source", "reason"]),
     (names::WRITER_WRITES, &["topic", "outcome"]),
@@ -59,6 +67,10 @@ pub const METRICS: [(&str, &[&str]); 13] = [
     (names::DESTINATION_RECORDS, &["destination", "outcome"]),
     (names::DESTINATION_DISABLED, &["destination"]),
     (names::DESTINATION_LAG_SECONDS, &["destination"]),
+    (names::HUB_CONNECTIONS, &[]),
+    (names::HUB_PUSH_FRAMES, &[]),
+    (names::HUB_CLOSED_BEHIND, &[]),
+    (names::LOG_WRITE_SECONDS, &[]),
 ];
 
 /// How a webhook request ended.
@@ -161,6 +173,26 @@ pub fn destination_disabled(destination: &str, disabled: bool) {
     });
 }
 
+/// A hub connection opened (`+1`) or closed (`-1`).
+pub fn hub_connections(change: f64) {
+    gauge!(names::HUB_CONNECTIONS).increment(change);
+}
+
+/// A frame of Reader pushes went to a hub connection.
+pub fn hub_push_frame() {
+    counter!(names::HUB_PUSH_FRAMES).increment(1);
+}
+
+/// A hub connection was closed for falling behind its subscriptions.
+pub fn hub_closed_behind() {
+    counter!(names::HUB_CLOSED_BEHIND).increment(1);
+}
+
+/// An append to the embedded log, fsync included, took `took`.
+pub fn log_write(took: Duration) {
+    histogram!(names::LOG_WRITE_SECONDS).record(took.as_secs_f64());
+}
+
 /// How far `destination` is behind: the age of the record it just delivered.
 pub fn destination_lag(destination: &str, behind: Duration) {
     gauge!(names::DESTINATION_LAG_SECONDS, "destination" => destination.to_owned())
@@ -215,20 +247,33 @@ mod tests {
             destination_records("d", "delivered", 1);
             destination_disabled("d", false);
             destination_lag("d", Duration::from_secs(1));
+            hub_connections(1.0);
+            hub_push_frame();
+            hub_closed_behind();
+            log_write(Duration::from_millis(2));
         });
         let text = handle.render();
         for (name, labels) in METRICS {
             let line = text
                 .lines()
                 .find(|l| {
-                    l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name}_count{{"))
+                    [
+                        format!("{name}{{"),
+                        format!("{name} "),
+                        format!("{name}_count"),
+                    ]
+                    .iter()
+                    .any(|start| l.starts_with(start.as_str()))
                 })
                 .unwrap_or_else(|| panic!("{name} not recorded:\n{text}"));
-            let inside = &line[line.find('{').unwrap() + 1..line.find('}').unwrap()];
+            let inside = match (line.find('{'), line.find('}')) {
+                (Some(open), Some(close)) => &line[open + 1..close],
+                _ => "",
+            };
             let keys: Vec<&str> = inside
                 .split(',')
                 .map(|pair| pair.split('=').next().unwrap())
-                .filter(|key| *key != "le" && *key != "quantile")
+                .filter(|key| !key.is_empty() && *key != "le" && *key != "quantile")
                 .collect();
             assert_eq!(keys, labels, "{name}");
         }

@@ -25,6 +25,11 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
                     &PUBLISH_BUCKETS,
                 )
                 .ok()?
+                .set_buckets_for_metric(
+                    Matcher::Full(names::LOG_WRITE_SECONDS.to_owned()),
+                    &PUBLISH_BUCKETS,
+                )
+                .ok()?
                 .install_recorder()
                 .ok()
         })

@@ -68,10 +68,12 @@ impl Segments {
                 "the topic stopped taking writes after a failed write could not be undone",
             ));
         }
+        let started = std::time::Instant::now();
         let written = self
             .file
             .write_all(frames)
             .and_then(|()| self.file.sync_data());
+        inlet_shared::telemetry::log_write(started.elapsed());
         match written {
             Ok(()) => {
                 self.end += frames.len() as u64;
