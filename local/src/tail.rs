@@ -2,7 +2,7 @@
 
 use std::io::{BufWriter, ErrorKind, Write};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::Args;
 use inlet_embedded::log::LogReader;
@@ -20,10 +20,42 @@ pub struct TailArgs {
     /// Exit at the end of the topic instead of waiting for more records.
     #[arg(long)]
     pub no_follow: bool,
+    /// Start at a point instead of the oldest record kept: a sequence number
+    /// (`42`, as a record's `sequenceNumber` counts), or the time records
+    /// were stored (RFC 3339, e.g. `2026-12-07T10:00:00Z`).
+    #[arg(long)]
+    pub since: Option<String>,
+}
+
+/// Where `--since` starts.
+enum Since {
+    Seq(u64),
+    Stored(SystemTime),
+}
+
+fn since(text: &str) -> Result<Since, CliError> {
+    if let Ok(seq) = text.parse::<u64>() {
+        return Ok(Since::Seq(seq));
+    }
+    humantime::parse_rfc3339_weak(text)
+        .map(Since::Stored)
+        .map_err(|e| {
+            CliError::Usage(format!(
+                "--since {text:?}: give a sequence number or an RFC 3339 time such as 2026-12-07T10:00:00Z ({e})"
+            ))
+        })
 }
 
 pub(crate) async fn tail(args: TailArgs) -> Result<(), CliError> {
-    let mut reader = LogReader::open(&args.data_dir, &args.topic)?;
+    let since = args.since.as_deref().map(since).transpose()?;
+    let mut reader = match since {
+        Some(Since::Seq(seq)) => LogReader::open_at(&args.data_dir, &args.topic, seq)?,
+        _ => LogReader::open(&args.data_dir, &args.topic)?,
+    };
+    let stored_since = match since {
+        Some(Since::Stored(at)) => Some(at),
+        _ => None,
+    };
     // At the end of `--no-follow`, bytes after the last whole record that
     // stay incomplete for a second are not a write in progress but damage:
     // named, with the file and offset, and exited on with an error.
@@ -46,6 +78,7 @@ pub(crate) async fn tail(args: TailArgs) -> Result<(), CliError> {
         let mut out = BufWriter::new(std::io::stdout().lock());
         let written = records
             .iter()
+            .filter(|r| stored_since.is_none_or(|at| r.arrival >= at))
             .try_for_each(|r| out.write_all(&r.data).and_then(|()| out.write_all(b"\n")))
             .and_then(|()| out.flush());
         match written {
