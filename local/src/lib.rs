@@ -10,6 +10,7 @@ mod deploy;
 mod destinations;
 mod handshake;
 mod options;
+mod rejected;
 mod reload;
 mod repair;
 mod serve;
@@ -24,6 +25,7 @@ use inlet_shared::config::ConfigError;
 pub use deploy::{DeployParamsArgs, Parameters};
 pub use handshake::HandshakeSecretArgs;
 pub use options::{Retention, ServeArgs, SinkKind};
+pub use rejected::RejectedArgs;
 pub use repair::RepairArgs;
 pub use sign::SignArgs;
 pub use tail::TailArgs;
@@ -65,6 +67,9 @@ enum Command {
     /// Print, once, the secret a provider sent in its handshake to the
     /// running `inlet serve` (Notion's verification token); never logged.
     HandshakeSecret(HandshakeSecretArgs),
+    /// The webhooks refused for their signature that `inlet serve` kept:
+    /// list, show, and replay them once the secret is fixed.
+    Rejected(RejectedArgs),
 }
 
 /// Why an `inlet` command failed.
@@ -105,6 +110,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::DeployParams(args) => deploy::run(args),
         Command::Destinations(args) => destinations::run(args).await,
         Command::HandshakeSecret(args) => handshake::run(args).await,
+        Command::Rejected(args) => rejected::run(args).await,
     }
 }
 

@@ -30,6 +30,18 @@ use crate::demo::{self};
 use crate::options::{ServeArgs, SinkKind};
 use crate::server::{self, Limits};
 
+/// Where refused webhooks are kept; none (and a warning) if the data
+/// directory cannot hold them (a full disk must not stop the server).
+fn rejections(data_dir: &std::path::Path) -> Option<Arc<dyn inlet_shared::rejected::Rejections>> {
+    match inlet_embedded::RejectedFiles::open(data_dir) {
+        Ok(files) => Some(Arc::new(files)),
+        Err(e) => {
+            tracing::warn!(error = %e, "refused webhooks are not kept: cannot open <data-dir>/rejected");
+            None
+        }
+    }
+}
+
 pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
     let env = |name: &str| std::env::var(name).ok();
     let (config, demo) = match &args.config {
@@ -124,6 +136,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         base_url: base_url(local),
         shutdown: CancellationToken::new(),
         arrivals: Arrivals::default(),
+        rejections: rejections(&args.data_dir),
     };
     let services = [
         webhook_receiver::local(&ctx),

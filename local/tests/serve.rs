@@ -1172,7 +1172,7 @@ dedupe_window = "1h"
     files.sort();
     assert_eq!(
         files,
-        ["LOCK", "checkpoints", "destinations", "topics"],
+        ["LOCK", "checkpoints", "destinations", "rejected", "topics"],
         "no half-made files"
     );
 

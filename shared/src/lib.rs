@@ -14,6 +14,7 @@ pub mod lambda;
 pub mod model;
 pub mod publish;
 pub mod record;
+pub mod rejected;
 pub mod secrets;
 pub mod service;
 pub mod signature;

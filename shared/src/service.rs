@@ -69,6 +69,8 @@ pub struct LocalContext {
     /// Secrets that arrived in handshakes (Notion's), waiting for the
     /// operator to take them once.
     pub arrivals: Arrivals,
+    /// Where webhooks refused for their signature are kept.
+    pub rejections: Option<Arc<dyn crate::rejected::Rejections>>,
 }
 
 /// A background task; it returns once [`LocalContext::shutdown`] is

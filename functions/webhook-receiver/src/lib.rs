@@ -4,9 +4,11 @@
 
 mod handshake;
 mod local;
+mod replay;
 
 pub use local::{curl, local, sample_body};
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::Body;
@@ -21,6 +23,7 @@ use inlet_shared::field::Document;
 use inlet_shared::http::{method_not_allowed, read_body};
 use inlet_shared::model::{CloudEvent, DeliveryKey, EventData, event_type, webhook_source};
 use inlet_shared::publish::{DeliveryId, Publication, Publisher, Route};
+use inlet_shared::rejected::{Rejected, Rejections};
 use inlet_shared::signature::{Arrivals, SignatureError, Unverified, Verified};
 use inlet_shared::telemetry::{self, WebhookOutcome};
 use inlet_shared::time::unix_nanos;
@@ -34,6 +37,7 @@ pub struct WebhookReceiver {
     config: ConfigHandle,
     publisher: Publisher,
     arrivals: Arrivals,
+    rejections: Option<Arc<dyn Rejections>>,
 }
 
 impl WebhookReceiver {
@@ -43,7 +47,49 @@ impl WebhookReceiver {
             config: config.into(),
             publisher,
             arrivals: Arrivals::default(),
+            rejections: None,
         }
+    }
+
+    /// Keeps the webhooks refused for their signature in `rejections`.
+    pub fn with_rejections(mut self, rejections: Arc<dyn Rejections>) -> Self {
+        self.rejections = Some(rejections);
+        self
+    }
+
+    /// Verifies a kept rejected webhook again with today's secrets, at the
+    /// time it was received (so its timestamp is judged as it was), and if
+    /// it passes publishes it as any webhook (its delivery id deduplicated).
+    /// A shared-token request, whose token was not kept, is published only
+    /// with `trust`.
+    pub async fn replay(&self, rejected: &Rejected, trust: bool) -> Result<Response> {
+        let config = self.config.fresh().await;
+        let source = source(&config, &rejected.source)?;
+        if rejected.body_cut {
+            return Err(Error::Conflict(
+                "its body was cut when it was kept, so it cannot be replayed".into(),
+            ));
+        }
+        if rejected.credential_removed && !trust {
+            return Err(Error::Conflict(
+                "a shared-token request cannot be verified again (its token was not kept): replay it with --trust to publish it unverified".into(),
+            ));
+        }
+        let uri: Uri = rejected
+            .path_and_query
+            .parse()
+            .map_err(|_| Error::BadRequest("the kept path is not a URI".into()))?;
+        let check = if rejected.credential_removed {
+            Check::Trusted
+        } else {
+            Check::At(rejected.received())
+        };
+        let headers = rejected.header_map();
+        let body = rejected.body();
+        let (response, _) =
+            verify_and_publish(self, &config, source, &uri, &headers, &body, check).await?;
+        tracing::info!(source = %rejected.source, id = %rejected.id, trusted = trust, "rejected webhook replayed");
+        Ok(response)
     }
 
     /// Keeps the secrets that arrive in handshakes in `arrivals` (the
@@ -140,6 +186,45 @@ fn source<'c>(config: &'c Config, name: &str) -> Result<&'c Source> {
         .ok_or_else(|| Error::NotFound(format!("unknown webhook source {name:?}")))
 }
 
+/// How a request is checked: its signature verified as at a time (now, or
+/// when a replayed request was received), or trusted (an operator's
+/// replay of a shared-token request).
+#[derive(Debug, Clone, Copy)]
+enum Check {
+    At(SystemTime),
+    Trusted,
+}
+
+/// Keeps what was refused of a request to `source`, credentials removed.
+fn keep_rejected(
+    rejections: &dyn Rejections,
+    source: &Source,
+    received: SystemTime,
+    error: &SignatureError,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let id = format!(
+        "{}-{}",
+        inlet_shared::time::unix_millis(received),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let rejected = Rejected::new(
+        id,
+        &source.name,
+        received,
+        (error.reason(), error.to_string()),
+        uri.path_and_query().map_or("/", |p| p.as_str()),
+        headers,
+        body,
+        source.scheme.credential_header(),
+    );
+    rejections.keep(rejected, source.keep_rejected, source.keep_rejected_for);
+}
+
 /// The receiver's whole router, as served in Lambda: unknown paths get a JSON 404.
 pub fn router(receiver: WebhookReceiver) -> Router {
     inlet_shared::http::served(routes(receiver))
@@ -160,7 +245,17 @@ async fn receive(
     let source = source(&config, &name)?;
     let answer = match read_body(&headers, body, source.max_body_bytes).await {
         Ok(body) => {
-            let first = verify_and_publish(&receiver, &config, source, &uri, &headers, &body).await;
+            let now = receiver.publisher.now();
+            let first = verify_and_publish(
+                &receiver,
+                &config,
+                source,
+                &uri,
+                &headers,
+                &body,
+                Check::At(now),
+            )
+            .await;
             // A signature or token that matches no secret may be signed
             // with a rotated one: load the secrets again (at most once per
             // 30 s) and check this request once more.
@@ -170,17 +265,30 @@ async fn receive(
                     SignatureError::NoMatch { .. } | SignatureError::BadToken { .. }
                 ))
             );
-            if mismatch && receiver.config.reload_after_mismatch().await {
+            let answer = if mismatch && receiver.config.reload_after_mismatch().await {
                 let config = receiver.config.current();
                 match config.sources.get(&name) {
                     Some(source) => {
-                        verify_and_publish(&receiver, &config, source, &uri, &headers, &body).await
+                        verify_and_publish(
+                            &receiver,
+                            &config,
+                            source,
+                            &uri,
+                            &headers,
+                            &body,
+                            Check::At(now),
+                        )
+                        .await
                     }
                     None => first,
                 }
             } else {
                 first
+            };
+            if let (Err(Error::Signature(e)), Some(rejections)) = (&answer, &receiver.rejections) {
+                keep_rejected(rejections.as_ref(), source, now, e, &uri, &headers, &body);
             }
+            answer
         }
         Err(e) => Err(e),
     };
@@ -210,6 +318,7 @@ async fn verify_and_publish(
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
+    check: Check,
 ) -> Result<(Response, WebhookOutcome)> {
     let now = receiver.publisher.now();
     let request = Unverified {
@@ -217,14 +326,20 @@ async fn verify_and_publish(
         body,
         path_and_query: uri.path_and_query().map_or("/", |p| p.as_str()),
         method: "POST",
-        now,
+        now: match check {
+            Check::At(at) => at,
+            Check::Trusted => now,
+        },
     };
     if let Some(answer) = handshake::notion(source, &request, &receiver.arrivals) {
         return Ok((answer, WebhookOutcome::Handshake));
     }
-    let verified = source
-        .scheme
-        .verify(&source.secrets, &request, source.tolerance)?;
+    let verified = match check {
+        Check::At(_) => source
+            .scheme
+            .verify(&source.secrets, &request, source.tolerance)?,
+        Check::Trusted => Verified::trusted(body.to_vec().into()),
+    };
     let mut webhook = Webhook::parse(source, &request, &verified)?;
     if let Some(answer) = webhook.handshake.take() {
         return Ok((answer, WebhookOutcome::Handshake));

@@ -12,10 +12,15 @@ use crate::{WebhookReceiver, routes, warnings};
 
 /// The receiver as the local runner mounts it.
 pub fn local(ctx: &LocalContext) -> LocalService {
-    let receiver = WebhookReceiver::new(ctx.config.clone(), ctx.publisher.clone())
+    let mut receiver = WebhookReceiver::new(ctx.config.clone(), ctx.publisher.clone())
         .with_arrivals(ctx.arrivals.clone());
+    let mut kept = axum::Router::new();
+    if let Some(rejections) = &ctx.rejections {
+        receiver = receiver.with_rejections(rejections.clone());
+        kept = crate::replay::routes(receiver.clone(), rejections.clone());
+    }
     LocalService {
-        routes: routes(receiver),
+        routes: routes(receiver).merge(kept),
         tasks: Vec::new(),
         banner: banner(&ctx.config.current(), &ctx.base_url),
         warnings: warnings(&ctx.config.current()),

@@ -8,10 +8,12 @@ pub mod checkpoints;
 pub mod dedupe;
 pub mod fs;
 pub mod log;
+pub mod rejected;
 pub mod sink;
 
 pub use checkpoints::EmbeddedCheckpoints;
 pub use dedupe::{EmbeddedDedupe, Follow};
+pub use rejected::RejectedFiles;
 pub use sink::EmbeddedLog;
 
 use std::fs::{File, OpenOptions};

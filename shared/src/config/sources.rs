@@ -43,6 +43,10 @@ pub struct Source {
     pub dedupe_window: Duration,
     /// Meta's verify token, which its subscription GET must carry.
     pub verify_token: Option<Secret>,
+    /// How many webhooks refused for their signature are kept (0: none).
+    pub keep_rejected: usize,
+    /// How long a refused webhook is kept.
+    pub keep_rejected_for: Duration,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +62,8 @@ pub(super) struct RawSource {
     max_body_bytes: Option<usize>,
     tolerance: Option<String>,
     dedupe_window: Option<String>,
+    keep_rejected: Option<usize>,
+    keep_rejected_for: Option<String>,
     // meta
     verify_token: Option<String>,
     // twilio, square, hubspot, and hmac with {url}
@@ -214,6 +220,13 @@ fn parse_one(
             "dedupe_window",
             raw.dedupe_window.as_deref(),
             DEFAULT_DEDUPE_WINDOW,
+        )?,
+        keep_rejected: raw.keep_rejected.unwrap_or(crate::rejected::DEFAULT_KEEP),
+        keep_rejected_for: duration(
+            &at,
+            "keep_rejected_for",
+            raw.keep_rejected_for.as_deref(),
+            crate::rejected::DEFAULT_KEEP_FOR,
         )?,
     })
 }

@@ -168,6 +168,12 @@ pub struct Verified {
 }
 
 impl Verified {
+    /// A body an operator vouches for (the replay of a kept shared-token
+    /// request, whose token was not kept): never from a request.
+    pub fn trusted(body: Bytes) -> Verified {
+        Verified { body }
+    }
+
     /// The verified raw body.
     pub fn body(&self) -> &Bytes {
         &self.body
@@ -297,6 +303,18 @@ impl Scheme {
     /// arrives in its first request, so a Notion source may start without).
     pub fn needs_secret(&self) -> bool {
         !matches!(self, Scheme::None) && self.name() != "notion"
+    }
+
+    /// The header a shared-token scheme reads its token from (not kept with
+    /// a rejected request).
+    pub fn credential_header(&self) -> Option<&'static str> {
+        match self {
+            Scheme::Token(provider) => Some(match provider.carrier {
+                token::Carrier::Header(name) => name,
+                token::Carrier::Bearer | token::Carrier::Basic => "authorization",
+            }),
+            _ => None,
+        }
     }
 
     /// The form its secrets take, as the provider's dashboard shows them
