@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use aws_lc_rs::signature::{ED25519, UnparsedPublicKey};
+use aws_lc_rs::signature::{ED25519, ParsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use subtle::ConstantTimeEq;
@@ -19,12 +19,12 @@ use super::{Algorithm, Secret, SignWith, SignatureError, Unverified, headers};
 use crate::field::Field;
 
 /// A Standard Webhooks key, decoded once from its secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(super) enum StandardKey {
     /// `whsec_<base64>` (or bare base64): the HMAC-SHA256 key of `v1`.
     Hmac(Vec<u8>),
-    /// `whpk_<base64>`: the Ed25519 public key of `v1a`.
-    Ed25519(Vec<u8>),
+    /// `whpk_<base64>`: the Ed25519 public key of `v1a`, parsed once.
+    Ed25519(ParsedPublicKey),
 }
 
 /// One spelling of the three headers.
@@ -94,10 +94,9 @@ pub(super) fn verify(
         }
         Some(StandardKey::Ed25519(key)) if !signatures.is_empty() => {
             let message = message.get_or_insert_with(|| [prefix.as_bytes(), request.body].concat());
-            let key = UnparsedPublicKey::new(&ED25519, key);
             signatures
                 .iter()
-                .any(|sig| key.verify(message, sig).is_ok())
+                .any(|sig| key.verify_sig(message, sig).is_ok())
         }
         _ => false,
     }))
@@ -134,6 +133,7 @@ pub(super) fn decode_key(secret: &str) -> Option<StandardKey> {
             .decode(public)
             .ok()
             .filter(|k| k.len() == 32)
+            .and_then(|k| ParsedPublicKey::new(&ED25519, k).ok())
             .map(StandardKey::Ed25519);
     }
     let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
