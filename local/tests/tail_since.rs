@@ -7,24 +7,7 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 fn tail(dir: &std::path::Path, since: &str) -> Vec<serde_json::Value> {
-    let output = Command::new(common::INLET)
-        .args([
-            "tail",
-            "webhooks",
-            "--no-follow",
-            "--since",
-            since,
-            "--data-dir",
-        ])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
+    common::tail_with(dir, "webhooks", &["--since", since])
 }
 
 #[test]

@@ -109,8 +109,15 @@ pub fn started(mut command: Command) -> Server {
 }
 
 pub fn tail(data_dir: &Path, topic: &str) -> Vec<serde_json::Value> {
+    tail_with(data_dir, topic, &[])
+}
+
+/// `inlet tail --no-follow` of `topic` with `extra` arguments.
+pub fn tail_with(data_dir: &Path, topic: &str, extra: &[&str]) -> Vec<serde_json::Value> {
     let output = Command::new(INLET)
-        .args(["tail", topic, "--no-follow", "--data-dir"])
+        .args(["tail", topic, "--no-follow"])
+        .args(extra)
+        .arg("--data-dir")
         .arg(data_dir)
         .output()
         .unwrap();
