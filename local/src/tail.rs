@@ -27,13 +27,14 @@ pub struct TailArgs {
     pub since: Option<String>,
 }
 
-/// Where `--since` starts.
-enum Since {
+/// A point in a topic: a sequence number or the time records were stored.
+pub(crate) enum Since {
     Seq(u64),
     Stored(SystemTime),
 }
 
-fn since(text: &str) -> Result<Since, CliError> {
+/// Reads a point given to `flag` (`--since`, `--to`).
+pub(crate) fn point(flag: &str, text: &str) -> Result<Since, CliError> {
     if let Ok(seq) = text.parse::<u64>() {
         return Ok(Since::Seq(seq));
     }
@@ -41,13 +42,17 @@ fn since(text: &str) -> Result<Since, CliError> {
         .map(Since::Stored)
         .map_err(|e| {
             CliError::Usage(format!(
-                "--since {text:?}: give a sequence number or an RFC 3339 time such as 2026-12-07T10:00:00Z ({e})"
+                "{flag} {text:?}: give a sequence number or an RFC 3339 time such as 2026-12-07T10:00:00Z ({e})"
             ))
         })
 }
 
 pub(crate) async fn tail(args: TailArgs) -> Result<(), CliError> {
-    let since = args.since.as_deref().map(since).transpose()?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|text| point("--since", text))
+        .transpose()?;
     let mut reader = match since {
         Some(Since::Seq(seq)) => LogReader::open_at(&args.data_dir, &args.topic, seq)?,
         _ => LogReader::open(&args.data_dir, &args.topic)?,

@@ -110,7 +110,12 @@ impl Consumer {
         let mut identity = Identity::of(&self.log_id, state.epoch, &self.settings.name);
         // A destination keeping its own progress (PostgreSQL) may be ahead:
         // its rows and progress committed, the file not yet replaced.
-        let kept = self.deliver.progress(&identity.consumer).await?;
+        // A rewound one starts where it was told to, its first save after
+        // clearing the mark (a crash before it rewinds again).
+        let kept = match std::mem::take(&mut state.rewound) {
+            true => None,
+            false => self.deliver.progress(&identity.consumer).await?,
+        };
         let end = *self.commits.borrow();
         let position = kept.map_or(state.next, |kept| kept.max(state.next));
         if position > end {

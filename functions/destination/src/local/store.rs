@@ -26,6 +26,11 @@ pub struct State {
     /// they are delivered under a shard of their own, `local-<id>.<epoch>`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub epoch: u32,
+    /// Set by [`Store::rewind`]: `next` was moved back on purpose, so the
+    /// progress a destination keeps itself (PostgreSQL), which is further
+    /// on, does not move it forward again. Cleared by the first save after.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rewound: bool,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -151,6 +156,20 @@ impl Store {
             was_disabled,
             redriven,
         })
+    }
+}
+
+impl Store {
+    /// Moves the destination back (or on) to deliver from `seq`: records
+    /// set aside for retry at or past it are delivered in turn instead. The
+    /// parked records stay parked. Run while `inlet serve` is stopped.
+    pub fn rewind(&self, seq: u64) -> std::io::Result<State> {
+        let mut state = self.load()?;
+        state.next = seq;
+        state.retries.retain(|r| r.seq < seq);
+        state.rewound = true;
+        self.save(&state)?;
+        Ok(state)
     }
 }
 
