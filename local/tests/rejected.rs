@@ -48,6 +48,15 @@ fn stripe(base: &str, secret: &str, body: &str) -> u16 {
         .as_u16()
 }
 
+/// The answer `replay` printed after saying `word`.
+fn said(out: &Output, word: &str) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let answer = text
+        .strip_prefix(&format!("{word} "))
+        .unwrap_or_else(|| panic!("not {word}: {out:?}"));
+    serde_json::from_str(answer).unwrap()
+}
+
 #[test]
 fn a_rejected_webhook_is_kept_and_replayed_once_its_secret_is_fixed() {
     let dir = tempfile::tempdir().unwrap();
@@ -78,6 +87,19 @@ fn a_rejected_webhook_is_kept_and_replayed_once_its_secret_is_fixed() {
         .unwrap();
     assert_eq!(gitlab.status(), 401);
 
+    let json = inlet(&["rejected", "list", "--json", "--data-dir", data]);
+    assert!(json.status.success(), "{json:?}");
+    let objects: Vec<serde_json::Value> = String::from_utf8(json.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(objects.len(), 2, "{objects:?}");
+    for object in &objects {
+        for key in ["id", "source", "time", "reason"] {
+            assert!(object[key].is_string(), "{key} in {object}");
+        }
+    }
     let listed = inlet(&["rejected", "list", "--data-dir", data]);
     assert!(listed.status.success(), "{listed:?}");
     let listed = String::from_utf8(listed.stdout).unwrap();
@@ -93,17 +115,16 @@ fn a_rejected_webhook_is_kept_and_replayed_once_its_secret_is_fixed() {
     let id = |source: &str| line(source).split_whitespace().next().unwrap().to_owned();
     let (stripe_id, gitlab_id) = (id("stripe"), id("gitlab"));
 
-    let shown = inlet(&["rejected", "show", "gitlab", &gitlab_id, "--data-dir", data]);
+    let shown = inlet(&["rejected", "show", &gitlab_id, "--data-dir", data]);
     let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(shown["credentialRemoved"], true);
     assert!(!shown.to_string().contains("a-wrong-token"), "{shown}");
     assert_eq!(shown["body"], r#"{"object_kind":"push"}"#);
 
-    let replay = |source: &str, id: &str, trust: bool| {
+    let replay = |id: &str, trust: bool| {
         let mut args = vec![
             "rejected",
             "replay",
-            source,
             id,
             "--url",
             base.as_str(),
@@ -116,7 +137,7 @@ fn a_rejected_webhook_is_kept_and_replayed_once_its_secret_is_fixed() {
         inlet(&args)
     };
     // Not yet fixed: still refused, with the reason.
-    let refused = replay("stripe", &stripe_id, false);
+    let refused = replay(&stripe_id, false);
     assert!(!refused.status.success());
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("no_match"),
@@ -137,18 +158,17 @@ fn a_rejected_webhook_is_kept_and_replayed_once_its_secret_is_fixed() {
     }
     // Past the 2 s tolerance: the replay is judged as at its receipt.
     std::thread::sleep(Duration::from_secs(3));
-    let replayed = replay("stripe", &stripe_id, false);
+    let replayed = replay(&stripe_id, false);
     assert!(replayed.status.success(), "{replayed:?}");
-    let answer: serde_json::Value = serde_json::from_slice(&replayed.stdout).unwrap();
+    let answer = said(&replayed, "published");
     assert_eq!(answer["id"], "evt_1");
     assert!(answer["sequenceNumber"].is_string(), "{answer}");
-    let again = replay("stripe", &stripe_id, false);
-    let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    let again = said(&replay(&stripe_id, false), "duplicate");
     assert_eq!(again["duplicate"], true);
 
-    let untrusted = replay("gitlab", &gitlab_id, false);
+    let untrusted = replay(&gitlab_id, false);
     assert!(!untrusted.status.success());
     assert!(String::from_utf8_lossy(&untrusted.stderr).contains("--trust"));
-    let trusted = replay("gitlab", &gitlab_id, true);
+    let trusted = replay(&gitlab_id, true);
     assert!(trusted.status.success(), "{trusted:?}");
 }

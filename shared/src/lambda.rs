@@ -47,6 +47,14 @@ impl Runtime {
         }
     }
 
+    /// Where the webhook receiver keeps rejected webhooks: the stack's
+    /// table (`INLET_REJECTED_TABLE`), if it is given one.
+    pub fn rejections(&self) -> Option<Arc<dyn crate::rejected::Rejections>> {
+        let table = self.wiring.rejected_table.clone()?;
+        let client = aws_sdk_dynamodb::Client::new(&self.aws);
+        Some(Arc::new(crate::rejected::RejectedTable::new(client, table)))
+    }
+
     /// The `[checkpoints]` table, for functions that keep checkpoints.
     pub fn checkpoints(&self) -> Result<Arc<dyn CheckpointStore>, ConfigError> {
         let table = self

@@ -4,16 +4,25 @@
 //! last `keep_rejected` (default 1,000) for `keep_rejected_for` (default
 //! 24 h), at most [`PER_MINUTE`] a minute, so junk traffic cannot fill the
 //! disk. [`Rejections`] is where they are kept (locally: files under the
-//! data directory, `inlet-embedded`).
+//! data directory, `inlet-embedded`; in AWS: [`RejectedTable`]).
 
+mod dynamo;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
 
 use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 
+use crate::error::Result;
 use crate::time::unix_millis;
+
+pub use dynamo::RejectedTable;
 
 /// The most rejected requests a source keeps a minute.
 pub const PER_MINUTE: usize = 60;
@@ -125,13 +134,43 @@ impl Rejected {
 }
 
 /// Where rejected requests are kept.
+#[async_trait]
 pub trait Rejections: Send + Sync {
-    /// Keeps `rejected` if its source's rate and limits allow.
-    fn keep(&self, rejected: Rejected, keep: usize, keep_for: Duration);
+    /// Keeps `rejected` if its source's rate and limits allow (a store that
+    /// cannot take it logs why: keeping is never a reason to answer
+    /// otherwise).
+    async fn keep(&self, rejected: Rejected, keep: usize, keep_for: Duration);
     /// The kept requests of `source` (every source: `None`), newest first.
-    fn list(&self, source: Option<&str>) -> Vec<Rejected>;
+    async fn list(&self, source: Option<&str>) -> Result<Vec<Rejected>>;
     /// The kept request `id` of `source`.
-    fn get(&self, source: &str, id: &str) -> Option<Rejected>;
+    async fn get(&self, source: &str, id: &str) -> Result<Option<Rejected>>;
+}
+
+/// The per-source limit of [`PER_MINUTE`] kept a minute.
+#[derive(Debug, Default)]
+pub struct PerMinute {
+    sources: Mutex<HashMap<String, (u64, usize)>>,
+}
+
+impl PerMinute {
+    /// Whether one more of `source`'s, received at `millis`, may be kept.
+    pub fn allow(&self, source: &str, millis: u64) -> bool {
+        let minute = millis / 60_000;
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        let counted = sources.entry(source.to_owned()).or_default();
+        if counted.0 != minute {
+            *counted = (minute, 0);
+        }
+        if counted.1 >= PER_MINUTE {
+            tracing::debug!(
+                source,
+                "rejected webhook not kept: {PER_MINUTE} this minute already"
+            );
+            return false;
+        }
+        counted.1 += 1;
+        true
+    }
 }
 
 #[cfg(test)]

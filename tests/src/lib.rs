@@ -3,6 +3,7 @@
 //! proxy that makes Kinesis refuse some records of a `PutRecords` call.
 
 pub mod apigw;
+pub mod lambda_api;
 pub mod load;
 pub mod postgres;
 pub mod receiver;

@@ -3,9 +3,11 @@
 //! CloudEvent; it answers 200 only once the record is durably in the stream.
 
 mod handshake;
+mod lambda;
 mod local;
 mod replay;
 
+pub use lambda::lambda_router;
 pub use local::{curl, local, sample_body};
 
 use std::sync::Arc;
@@ -196,7 +198,7 @@ enum Check {
 }
 
 /// Keeps what was refused of a request to `source`, credentials removed.
-fn keep_rejected(
+async fn keep_rejected(
     rejections: &dyn Rejections,
     source: &Source,
     received: SystemTime,
@@ -222,10 +224,13 @@ fn keep_rejected(
         body,
         source.scheme.credential_header(),
     );
-    rejections.keep(rejected, source.keep_rejected, source.keep_rejected_for);
+    rejections
+        .keep(rejected, source.keep_rejected, source.keep_rejected_for)
+        .await;
 }
 
-/// The receiver's whole router, as served in Lambda: unknown paths get a JSON 404.
+/// The receiver's webhook routes, served as in Lambda (unknown paths get a
+/// JSON 404); the function itself adds replays: [`lambda_router`].
 pub fn router(receiver: WebhookReceiver) -> Router {
     inlet_shared::http::served(routes(receiver))
 }
@@ -286,7 +291,7 @@ async fn receive(
                 first
             };
             if let (Err(Error::Signature(e)), Some(rejections)) = (&answer, &receiver.rejections) {
-                keep_rejected(rejections.as_ref(), source, now, e, &uri, &headers, &body);
+                keep_rejected(rejections.as_ref(), source, now, e, &uri, &headers, &body).await;
             }
             answer
         }

@@ -43,12 +43,19 @@ struct ListQuery {
     source: Option<String>,
 }
 
-async fn list(State(kept): State<Kept>, Query(query): Query<ListQuery>) -> Json<Vec<Rejected>> {
-    Json(kept.rejections.list(query.source.as_deref()))
+async fn list(
+    State(kept): State<Kept>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<Rejected>>> {
+    kept.rejections
+        .list(query.source.as_deref())
+        .await
+        .map(Json)
 }
 
-fn find(kept: &Kept, source: &str, id: &str) -> Result<Rejected> {
-    kept.rejections.get(source, id).ok_or_else(|| {
+/// The kept rejected webhook `id` of `source`, or a 404.
+pub(crate) async fn find(rejections: &dyn Rejections, source: &str, id: &str) -> Result<Rejected> {
+    rejections.get(source, id).await?.ok_or_else(|| {
         Error::NotFound(format!(
             "no rejected webhook {id:?} is kept for source {source:?}"
         ))
@@ -59,7 +66,7 @@ async fn show(
     State(kept): State<Kept>,
     Path((source, id)): Path<(String, String)>,
 ) -> Result<Json<Rejected>> {
-    find(&kept, &source, &id).map(Json)
+    find(kept.rejections.as_ref(), &source, &id).await.map(Json)
 }
 
 #[derive(Deserialize)]
@@ -73,6 +80,6 @@ async fn replay(
     Path((source, id)): Path<(String, String)>,
     Query(query): Query<ReplayQuery>,
 ) -> Result<Response> {
-    let rejected = find(&kept, &source, &id)?;
+    let rejected = find(kept.rejections.as_ref(), &source, &id).await?;
     kept.receiver.replay(&rejected, query.trust).await
 }

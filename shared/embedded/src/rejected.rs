@@ -12,13 +12,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use inlet_shared::rejected::{PER_MINUTE, Rejected, Rejections};
+use async_trait::async_trait;
+use inlet_shared::rejected::{PerMinute, Rejected, Rejections};
 use inlet_shared::time::unix_millis;
 
 /// The rejected webhooks of every source, under `<data-dir>/rejected`.
 pub struct RejectedFiles {
     dir: PathBuf,
     sources: Mutex<BTreeMap<String, Kept>>,
+    per_minute: PerMinute,
 }
 
 #[derive(Default)]
@@ -27,7 +29,6 @@ struct Kept {
     lines: usize,
     keep: Option<usize>,
     keep_for: Option<Duration>,
-    minute: (u64, usize),
 }
 
 impl RejectedFiles {
@@ -74,6 +75,7 @@ impl RejectedFiles {
         Ok(RejectedFiles {
             dir,
             sources: Mutex::new(sources),
+            per_minute: PerMinute::default(),
         })
     }
 
@@ -110,24 +112,19 @@ impl RejectedFiles {
     }
 }
 
-impl Rejections for RejectedFiles {
-    fn keep(&self, rejected: Rejected, keep: usize, keep_for: Duration) {
-        if keep == 0 {
+impl RejectedFiles {
+    /// Keeps `rejected` (see [`Rejections::keep`]).
+    pub fn keep_now(&self, rejected: Rejected, keep: usize, keep_for: Duration) {
+        if keep == 0
+            || !self
+                .per_minute
+                .allow(&rejected.source, rejected.received_millis)
+        {
             return;
         }
         let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
         let source = rejected.source.clone();
         let kept = sources.entry(source.clone()).or_default();
-        let minute = rejected.received_millis / 60_000;
-        if kept.minute.0 == minute && kept.minute.1 >= PER_MINUTE {
-            tracing::debug!(source = %source, "rejected webhook not kept: {PER_MINUTE} this minute already");
-            return;
-        }
-        kept.minute = if kept.minute.0 == minute {
-            (minute, kept.minute.1 + 1)
-        } else {
-            (minute, 1)
-        };
         kept.keep_for = Some(keep_for);
         if kept.keep != Some(keep) {
             kept.keep = Some(keep);
@@ -152,7 +149,8 @@ impl Rejections for RejectedFiles {
         }
     }
 
-    fn list(&self, source: Option<&str>) -> Vec<Rejected> {
+    /// The kept requests (see [`Rejections::list`]).
+    pub fn list_now(&self, source: Option<&str>) -> Vec<Rejected> {
         let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
         let now = unix_millis(SystemTime::now());
         let mut all: Vec<Rejected> = sources
@@ -173,7 +171,8 @@ impl Rejections for RejectedFiles {
         all
     }
 
-    fn get(&self, source: &str, id: &str) -> Option<Rejected> {
+    /// One kept request (see [`Rejections::get`]).
+    pub fn get_now(&self, source: &str, id: &str) -> Option<Rejected> {
         let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
         sources
             .get(source)?
@@ -184,9 +183,25 @@ impl Rejections for RejectedFiles {
     }
 }
 
+#[async_trait]
+impl Rejections for RejectedFiles {
+    async fn keep(&self, rejected: Rejected, keep: usize, keep_for: Duration) {
+        self.keep_now(rejected, keep, keep_for);
+    }
+
+    async fn list(&self, source: Option<&str>) -> inlet_shared::Result<Vec<Rejected>> {
+        Ok(self.list_now(source))
+    }
+
+    async fn get(&self, source: &str, id: &str) -> inlet_shared::Result<Option<Rejected>> {
+        Ok(self.get_now(source, id))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use inlet_shared::rejected::PER_MINUTE;
 
     fn rejected(source: &str, n: u64, at_millis: u64) -> Rejected {
         Rejected {
@@ -211,9 +226,9 @@ mod tests {
         let day = Duration::from_secs(86_400);
         // One a minute apart, five kept.
         for n in 0..12 {
-            files.keep(rejected("gh", n, now - (12 - n) * 60_000), 5, day);
+            files.keep_now(rejected("gh", n, now - (12 - n) * 60_000), 5, day);
         }
-        let kept = files.list(Some("gh"));
+        let kept = files.list_now(Some("gh"));
         assert_eq!(kept.len(), 5);
         assert_eq!(kept[0].id, format!("{}-11", now - 60_000), "newest first");
         let lines = fs::read_to_string(dir.path().join("rejected/gh.jsonl"))
@@ -226,18 +241,18 @@ mod tests {
         );
         // 61 in one minute: 60 kept.
         for n in 0..61 {
-            files.keep(rejected("flood", n, now), 1_000, day);
+            files.keep_now(rejected("flood", n, now), 1_000, day);
         }
-        assert_eq!(files.list(Some("flood")).len(), PER_MINUTE);
+        assert_eq!(files.list_now(Some("flood")).len(), PER_MINUTE);
         // Off: nothing kept.
-        files.keep(rejected("off", 0, now), 0, day);
-        assert!(files.list(Some("off")).is_empty());
+        files.keep_now(rejected("off", 0, now), 0, day);
+        assert!(files.list_now(Some("off")).is_empty());
         drop(files);
         let reopened = RejectedFiles::open(dir.path()).unwrap();
-        assert_eq!(reopened.list(Some("gh")).len(), 5);
+        assert_eq!(reopened.list_now(Some("gh")).len(), 5);
         assert!(
             reopened
-                .get("gh", &format!("{}-11", now - 60_000))
+                .get_now("gh", &format!("{}-11", now - 60_000))
                 .is_some()
         );
     }
@@ -247,13 +262,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = RejectedFiles::open(dir.path()).unwrap();
         let now = unix_millis(SystemTime::now());
-        files.keep(
+        files.keep_now(
             rejected("gh", 0, now - 7_200_000),
             10,
             Duration::from_secs(3600),
         );
-        files.keep(rejected("gh", 1, now), 10, Duration::from_secs(3600));
-        let kept = files.list(None);
+        files.keep_now(rejected("gh", 1, now), 10, Duration::from_secs(3600));
+        let kept = files.list_now(None);
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].id, format!("{now}-1"));
     }

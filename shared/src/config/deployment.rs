@@ -59,6 +59,9 @@ pub const DESTINATION_TABLE_ENV: &str = "INLET_DESTINATION_TABLE";
 /// The destinations' retry queue.
 pub const DESTINATION_RETRIES_ENV: &str = "INLET_DESTINATION_RETRIES";
 
+/// The table the webhook receiver keeps rejected webhooks in.
+pub const REJECTED_TABLE_ENV: &str = "INLET_REJECTED_TABLE";
+
 /// The resources `template.yaml` hands one function in `INLET_*`
 /// variables of its own, read once at cold start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,6 +76,8 @@ pub struct Wiring {
     pub destination_table: Option<String>,
     /// `INLET_DESTINATION_RETRIES`.
     pub destination_retries: Option<String>,
+    /// `INLET_REJECTED_TABLE`.
+    pub rejected_table: Option<String>,
 }
 
 impl Wiring {
@@ -85,6 +90,7 @@ impl Wiring {
             destination: non_empty(DESTINATION_ENV),
             destination_table: non_empty(DESTINATION_TABLE_ENV),
             destination_retries: non_empty(DESTINATION_RETRIES_ENV),
+            rejected_table: non_empty(REJECTED_TABLE_ENV),
         }
     }
 
