@@ -396,6 +396,7 @@ async function start() {
     $("live-pause").setAttribute("aria-pressed", String(live.paused));
     $("live-pause").textContent = live.paused ? "Resume" : "Pause";
   });
+  startRunning(overview);
   await writerSnippet();
   setInterval(render, RENDER_EVERY_MS);
   await connect();

@@ -22,21 +22,22 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use inlet_embedded::log::LogReader;
-use inlet_shared::config::Token;
+use inlet_shared::config::{ConfigHandle, Derived, Token};
 use inlet_shared::field::{Field, set_pointer};
 use inlet_shared::http::host_is_loopback;
 use inlet_shared::model::Envelope;
 use inlet_shared::service::{LogFeed, VisibleTopics};
 use inlet_shared::signature::{Arrivals, Scheme, SignWith};
 use inlet_shared::writer::{Tokens, bearer_token};
-use inlet_shared::{Config, Error, Result};
+use inlet_shared::{Error, Result};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 /// What the page's API answers from.
 #[derive(Clone)]
 pub(crate) struct Console {
-    config: Arc<Config>,
+    /// The running configuration (replaced by a reload).
+    config: ConfigHandle,
     base_url: String,
     /// The server listens on loopback only.
     loopback: bool,
@@ -44,8 +45,8 @@ pub(crate) struct Console {
     demo_token: Option<String>,
     /// The embedded log, where a record's CloudEvent is looked up.
     log: Option<LogFeed>,
-    /// The tokens the API accepts.
-    tokens: Tokens,
+    /// The tokens the API accepts, of the running configuration.
+    tokens: Arc<Derived<Tokens>>,
     /// Record lookups that may run at once.
     lookups: Arc<Semaphore>,
     /// Secrets that arrived in handshakes, shown once.
@@ -54,13 +55,14 @@ pub(crate) struct Console {
 
 const INDEX: &str = include_str!("../console/index.html");
 const SCRIPT: &str = include_str!("../console/console.js");
+const RUNNING: &str = include_str!("../console/running.js");
 const STYLE: &str = include_str!("../console/console.css");
 const SIGNALR: &str = include_str!("../console/signalr.min.js");
 const SIGNALR_LICENSE: &str = include_str!("../console/signalr.LICENSE.txt");
 
 impl Console {
     pub(crate) fn new(
-        config: Arc<Config>,
+        config: ConfigHandle,
         base_url: String,
         loopback: bool,
         demo_token: Option<String>,
@@ -69,7 +71,7 @@ impl Console {
     ) -> Self {
         Console {
             arrivals,
-            tokens: Tokens::new(&config),
+            tokens: Arc::new(Derived::new(config.clone(), |c| Tokens::new(&c))),
             config,
             base_url,
             loopback,
@@ -89,7 +91,7 @@ impl Console {
     /// loopback (which may see everything); 401 otherwise.
     fn access(&self, headers: &HeaderMap) -> Result<Access> {
         match bearer_token(headers) {
-            Ok(given) => Ok(Access::Token(self.tokens.check(given)?.clone())),
+            Ok(given) => Ok(Access::Token(self.tokens.current().check(given)?.clone())),
             Err(_) if self.demo_token.is_some() && self.loopback_request(headers) => {
                 Ok(Access::Demo)
             }
@@ -112,6 +114,7 @@ impl Console {
         axum::Router::new()
             .route("/", file("text/html; charset=utf-8", INDEX))
             .route("/console/console.js", file("text/javascript", SCRIPT))
+            .route("/console/running.js", file("text/javascript", RUNNING))
             .route("/console/console.css", file("text/css", STYLE))
             .route("/console/signalr.min.js", file("text/javascript", SIGNALR))
             .route(
@@ -146,6 +149,7 @@ pub(crate) async fn require_access(
                     Access::Token(_) => VisibleTopics::Only(Arc::new(
                         console
                             .config
+                            .current()
                             .topics
                             .keys()
                             .filter(|t| access.sees(t))
@@ -190,7 +194,7 @@ impl Access {
 async fn overview(State(console): State<Console>, headers: HeaderMap) -> Result<Json<Value>> {
     let access = console.access(&headers)?;
     let base = &console.base_url;
-    let config = &console.config;
+    let config = console.config.current();
     let sources: Vec<Value> = config
         .sources
         .values()
@@ -252,12 +256,8 @@ async fn sample(
         ));
     }
     let access = console.access(&headers)?;
-    let Some(source) = console
-        .config
-        .sources
-        .get(&name)
-        .filter(|s| access.sees(&s.topic))
-    else {
+    let config = console.config.current();
+    let Some(source) = config.sources.get(&name).filter(|s| access.sees(&s.topic)) else {
         return Err(Error::NotFound(format!("no source {name:?}")));
     };
     let id = format!("console-{:016x}", rand::random::<u64>());
@@ -332,6 +332,7 @@ async fn handshake_secret(
     let access = console.access(&headers)?;
     if !console
         .config
+        .current()
         .sources
         .get(&name)
         .is_some_and(|s| access.sees(&s.topic))

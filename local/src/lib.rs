@@ -70,6 +70,9 @@ enum Command {
     /// The webhooks refused for their signature that `inlet serve` kept:
     /// list, show, and replay them once the secret is fixed.
     Rejected(RejectedArgs),
+    /// Load the running `inlet serve`'s configuration file and its secrets
+    /// again (as `kill -HUP` does), and say what needs a restart.
+    Reload(reload::ReloadArgs),
 }
 
 /// Why an `inlet` command failed.
@@ -111,6 +114,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Destinations(args) => destinations::run(args).await,
         Command::HandshakeSecret(args) => handshake::run(args).await,
         Command::Rejected(args) => rejected::run(args).await,
+        Command::Reload(args) => reload::run(args).await,
     }
 }
 

@@ -2,6 +2,7 @@
 //! log (or Kinesis), until Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -176,7 +177,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         tasks.extend(service.tasks);
     }
     let console = Console::new(
-        config.clone(),
+        ctx.config.clone(),
         ctx.base_url.clone(),
         args.addr.ip().is_loopback(),
         demo.as_ref().map(|d| d.token.clone()),
@@ -186,6 +187,10 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
     let guard = console.clone();
     app = app
         .merge(console.routes())
+        .merge(crate::reload::routes(
+            args.config.clone(),
+            ctx.config.clone(),
+        ))
         .layer(axum::middleware::from_fn_with_state(
             guard,
             console::require_access,
@@ -215,6 +220,14 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         SUMMARY_EVERY,
         ctx.shutdown.clone(),
     )));
+    if let Some(feed) = &ctx.log_feed {
+        let topics = feed.commits.keys().cloned().collect();
+        tasks.push(tokio::spawn(measure_log(
+            feed.data_dir.clone(),
+            topics,
+            ctx.shutdown.clone(),
+        )));
+    }
     let limits = Limits {
         header_timeout: args.header_timeout,
         write_timeout: args.write_timeout,
@@ -233,6 +246,27 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         SinkKind::Kinesis => tracing::info!("stopped"),
     }
     Ok(())
+}
+
+/// Keeps the embedded log's segments and bytes per topic in the metrics,
+/// measured every 10 s.
+async fn measure_log(data_dir: PathBuf, topics: Vec<String>, stop: CancellationToken) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = stop.cancelled() => return,
+        }
+        let (dir, names) = (data_dir.clone(), topics.clone());
+        let _ = tokio::task::spawn_blocking(move || {
+            for topic in &names {
+                if let Ok((segments, bytes)) = inlet_embedded::log::disk_usage(&dir, topic) {
+                    inlet_shared::telemetry::log_disk(topic, segments, bytes);
+                }
+            }
+        })
+        .await;
+    }
 }
 
 /// How often `inlet serve` logs what was published (each request's own

@@ -61,6 +61,7 @@ pub fn local(ctx: &inlet_shared::service::LocalContext) -> inlet_shared::service
         );
         return service;
     };
+    service.routes = local::status_routes(destinations.values().cloned().collect(), feed.clone());
     let mut lines = Vec::new();
     for destination in destinations.values() {
         let Some(commits) = feed.commits.get(&destination.topic) else {

@@ -291,7 +291,11 @@ async fn run(sockets: &Sockets, caller: &Token, socket: WebSocket) {
                         Ok(item) => {
                             if let Some(session) = &session {
                                 let subscriptions = session.subscriptions.lock().expect("not poisoned");
+                                let before = pushes.len();
                                 subscriptions.pushes(&workspace, caller, &item, &mut pushes);
+                                if pushes.len() > before {
+                                    telemetry::hub_push(item.topic());
+                                }
                             }
                         }
                         Err(broadcast::error::RecvError::Lagged(behind)) => {

@@ -6,6 +6,7 @@ use std::ops::RangeInclusive;
 
 use crate::signalr::Invocation;
 use inlet_shared::config::Token;
+use inlet_shared::telemetry;
 use inlet_shared::writer::{Message, MessageKind};
 use inlet_shared::{Error, Result};
 use serde_json::value::RawValue;
@@ -184,6 +185,35 @@ impl Session {
         Session {
             subscriptions: std::sync::Mutex::default(),
             topics,
+        }
+    }
+}
+
+impl Session {
+    /// Applies `change`, counting the connection in `inlet_hub_subscribers`
+    /// of each topic it starts or stops naming.
+    pub fn apply(&self, change: Change) {
+        let mut subscriptions = self.subscriptions.lock().expect("not poisoned");
+        let before = subscriptions.topics();
+        subscriptions.apply(change);
+        let after = subscriptions.topics();
+        for topic in after.difference(&before) {
+            telemetry::hub_subscribers(topic, 1.0);
+        }
+        for topic in before.difference(&after) {
+            telemetry::hub_subscribers(topic, -1.0);
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let subscriptions = self
+            .subscriptions
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner());
+        for topic in subscriptions.topics() {
+            telemetry::hub_subscribers(&topic, -1.0);
         }
     }
 }
@@ -401,11 +431,7 @@ async fn subscribe(
         }
         _ => None,
     };
-    session
-        .subscriptions
-        .lock()
-        .expect("not poisoned")
-        .apply(change);
+    session.apply(change);
     Ok(result)
 }
 

@@ -7,14 +7,18 @@
 //! - `POST /console/api/rejected/{source}/{id}/replay[?trust=true]`: verified
 //!   again with today's secrets as at the time it was received, then
 //!   published as any webhook; the answer is the receiver's.
+//!
+//! A token sees the rejections of the sources whose topic it may see
+//! (the console's check puts [`VisibleTopics`] on the request).
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use inlet_shared::rejected::{Rejected, Rejections};
+use inlet_shared::service::VisibleTopics;
 use inlet_shared::{Error, Result};
 use serde::Deserialize;
 
@@ -43,14 +47,30 @@ struct ListQuery {
     source: Option<String>,
 }
 
+/// Whether the caller may see source `name`'s rejections.
+fn shows(kept: &Kept, visible: Option<&VisibleTopics>, name: &str) -> bool {
+    match visible {
+        Some(VisibleTopics::All) => true,
+        Some(visible) => kept
+            .receiver
+            .config
+            .current()
+            .sources
+            .get(name)
+            .is_some_and(|s| visible.allows(&s.topic)),
+        None => false,
+    }
+}
+
 async fn list(
     State(kept): State<Kept>,
+    visible: Option<Extension<VisibleTopics>>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Vec<Rejected>>> {
-    kept.rejections
-        .list(query.source.as_deref())
-        .await
-        .map(Json)
+    let visible = visible.map(|Extension(v)| v);
+    let mut listed = kept.rejections.list(query.source.as_deref()).await?;
+    listed.retain(|r| shows(&kept, visible.as_ref(), &r.source));
+    Ok(Json(listed))
 }
 
 /// The kept rejected webhook `id` of `source`, or a 404.
@@ -62,11 +82,26 @@ pub(crate) async fn find(rejections: &dyn Rejections, source: &str, id: &str) ->
     })
 }
 
+/// The kept request, if the caller may see its source's.
+async fn visible_one(
+    kept: &Kept,
+    visible: Option<Extension<VisibleTopics>>,
+    source: &str,
+    id: &str,
+) -> Result<Rejected> {
+    let visible = visible.map(|Extension(v)| v);
+    if !shows(kept, visible.as_ref(), source) {
+        return Err(Error::NotFound(format!("no source {source:?}")));
+    }
+    find(kept.rejections.as_ref(), source, id).await
+}
+
 async fn show(
     State(kept): State<Kept>,
+    visible: Option<Extension<VisibleTopics>>,
     Path((source, id)): Path<(String, String)>,
 ) -> Result<Json<Rejected>> {
-    find(kept.rejections.as_ref(), &source, &id).await.map(Json)
+    visible_one(&kept, visible, &source, &id).await.map(Json)
 }
 
 #[derive(Deserialize)]
@@ -77,9 +112,10 @@ struct ReplayQuery {
 
 async fn replay(
     State(kept): State<Kept>,
+    visible: Option<Extension<VisibleTopics>>,
     Path((source, id)): Path<(String, String)>,
     Query(query): Query<ReplayQuery>,
 ) -> Result<Response> {
-    let rejected = find(kept.rejections.as_ref(), &source, &id).await?;
+    let rejected = visible_one(&kept, visible, &source, &id).await?;
     kept.receiver.replay(&rejected, query.trust).await
 }

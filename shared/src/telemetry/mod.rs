@@ -47,13 +47,21 @@ pub mod names {
     pub const HUB_PUSH_FRAMES: &str = "inlet_hub_push_frames_total";
     /// Hub connections closed for falling too far behind their subscriptions.
     pub const HUB_CLOSED_BEHIND: &str = "inlet_hub_connections_closed_behind_total";
+    /// Hub connections subscribed to something of a topic, by `topic`.
+    pub const HUB_SUBSCRIBERS: &str = "inlet_hub_subscribers";
+    /// Reader pushes (messages) sent to hub connections, by `topic`.
+    pub const HUB_PUSHES: &str = "inlet_hub_pushes_total";
     /// Seconds to append records to the embedded log and fsync them.
     pub const LOG_WRITE_SECONDS: &str = "inlet_log_write_seconds";
+    /// Segment files the embedded log keeps, by `topic`.
+    pub const LOG_SEGMENTS: &str = "inlet_log_segments";
+    /// Bytes the embedded log keeps on disk, by `topic`.
+    pub const LOG_BYTES: &str = "inlet_log_bytes";
 }
 
 /// Every metric and its labels (in Lambda, each also has `function`): the
 /// table of the README, and what the template's alarms and dashboard query.
-pub const METRICS: [(&str, &[&str]); 17] = [
+pub const METRICS: [(&str, &[&str]); 21] = [
     (names::WEBHOOK_REQUESTS, &["source", "outcome"]),
     (names::WEBHOOK_REJECTIONS, &["source", "reason"]),
     (names::WRITER_WRITES, &["topic", "outcome"]),
@@ -70,7 +78,11 @@ pub const METRICS: [(&str, &[&str]); 17] = [
     (names::HUB_CONNECTIONS, &[]),
     (names::HUB_PUSH_FRAMES, &[]),
     (names::HUB_CLOSED_BEHIND, &[]),
+    (names::HUB_SUBSCRIBERS, &["topic"]),
+    (names::HUB_PUSHES, &["topic"]),
     (names::LOG_WRITE_SECONDS, &[]),
+    (names::LOG_SEGMENTS, &["topic"]),
+    (names::LOG_BYTES, &["topic"]),
 ];
 
 /// How a webhook request ended.
@@ -186,6 +198,23 @@ pub fn hub_push_frame() {
 /// A hub connection was closed for falling behind its subscriptions.
 pub fn hub_closed_behind() {
     counter!(names::HUB_CLOSED_BEHIND).increment(1);
+}
+
+/// A hub connection started (`+1`) or stopped (`-1`) naming `topic` in its
+/// subscriptions.
+pub fn hub_subscribers(topic: &str, change: f64) {
+    gauge!(names::HUB_SUBSCRIBERS, "topic" => topic.to_owned()).increment(change);
+}
+
+/// A Reader push of `topic` went into a frame for a hub connection.
+pub fn hub_push(topic: &str) {
+    counter!(names::HUB_PUSHES, "topic" => topic.to_owned()).increment(1);
+}
+
+/// What the embedded log keeps of `topic` on disk.
+pub fn log_disk(topic: &str, segments: usize, bytes: u64) {
+    gauge!(names::LOG_SEGMENTS, "topic" => topic.to_owned()).set(segments as f64);
+    gauge!(names::LOG_BYTES, "topic" => topic.to_owned()).set(bytes as f64);
 }
 
 /// An append to the embedded log, fsync included, took `took`.

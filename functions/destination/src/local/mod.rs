@@ -9,6 +9,7 @@
 //! - `dead-letter.jsonl`: parked records with why, fsynced before the state
 //!   moves past them.
 
+mod status;
 mod store;
 
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::delivery::{Deliver, Delivery, Outcome, Parked, Progress, backoff};
 
+pub use status::{STATUS_PATH, routes as status_routes};
 pub use store::{Enabled, Retry, State, Store};
 use store::{Saving, joined};
 

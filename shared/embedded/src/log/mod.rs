@@ -190,6 +190,18 @@ impl Log {
     }
 }
 
+/// What the log keeps of `topic` under `dir`: its segment files and their
+/// bytes on disk.
+pub fn disk_usage(dir: &Path, topic: &str) -> std::io::Result<(usize, u64)> {
+    let topic_dir = format::topic_dir(dir, topic);
+    let bases = format::segment_bases(&topic_dir)?;
+    let mut bytes = 0;
+    for base in &bases {
+        bytes += std::fs::metadata(format::segment_path(&topic_dir, *base)).map_or(0, |m| m.len());
+    }
+    Ok((bases.len(), bytes))
+}
+
 /// A Kinesis-like sequence number: a fixed-width decimal string, so text
 /// order is numeric order.
 pub fn sequence_number(seq: u64) -> String {

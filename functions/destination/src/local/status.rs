@@ -1,0 +1,101 @@
+//! Where `inlet serve` answers each destination's state for the console
+//! page (`GET /console/api/destinations`, behind the console's token check):
+//! how far it has delivered against the end of its topic, the records set
+//! aside for retry, parked in its dead letter, and whether the endpoint is
+//! disabled. Read from its files at each request; the position saved lags
+//! delivery by at most a chunk.
+
+use std::path::Path;
+
+use axum::extract::{Extension, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use inlet_shared::config::Destination;
+use inlet_shared::service::{LogFeed, VisibleTopics};
+use serde::Serialize;
+
+use super::Store;
+
+/// The route's path.
+pub const STATUS_PATH: &str = "/console/api/destinations";
+
+/// One destination's state.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Status {
+    name: String,
+    topic: String,
+    kind: &'static str,
+    /// The next record it delivers.
+    next: u64,
+    /// The end of its topic's durable records.
+    end: u64,
+    /// Records stored and not yet delivered (nor parked).
+    behind: u64,
+    /// Records set aside for another attempt.
+    retrying: usize,
+    /// Records in the dead letter.
+    parked: usize,
+    /// Why the endpoint is disabled, if it is.
+    disabled: Option<String>,
+}
+
+#[derive(Clone)]
+struct Destinations {
+    destinations: Vec<Destination>,
+    feed: LogFeed,
+}
+
+/// The route over `destinations`, consuming `feed`.
+pub fn routes(destinations: Vec<Destination>, feed: LogFeed) -> Router {
+    Router::new()
+        .route(STATUS_PATH, get(statuses))
+        .with_state(Destinations { destinations, feed })
+}
+
+async fn statuses(
+    State(state): State<Destinations>,
+    visible: Option<Extension<VisibleTopics>>,
+) -> Json<Vec<Status>> {
+    let shown: Vec<(Destination, u64)> = state
+        .destinations
+        .iter()
+        .filter(|d| visible.as_ref().is_some_and(|v| v.allows(&d.topic)))
+        .map(|d| {
+            let end = state.feed.commits.get(&d.topic).map_or(0, |c| *c.borrow());
+            (d.clone(), end)
+        })
+        .collect();
+    let data_dir = state.feed.data_dir.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        shown
+            .into_iter()
+            .map(|(d, end)| status(&data_dir, &d, end))
+            .collect()
+    });
+    Json(read.await.unwrap_or_default())
+}
+
+fn status(data_dir: &Path, destination: &Destination, end: u64) -> Status {
+    let store = Store::open(data_dir, &destination.name);
+    let state = store
+        .as_ref()
+        .ok()
+        .and_then(|s| s.load().ok())
+        .unwrap_or_default();
+    let parked = store
+        .ok()
+        .and_then(|s| std::fs::read(s.dead_letter_path()).ok())
+        .map_or(0, |bytes| bytes.iter().filter(|&&b| b == b'\n').count());
+    Status {
+        name: destination.name.clone(),
+        topic: destination.topic.clone(),
+        kind: destination.kind.name(),
+        next: state.next,
+        end,
+        behind: end.saturating_sub(state.next),
+        retrying: state.retries.len(),
+        parked,
+        disabled: state.disabled,
+    }
+}
