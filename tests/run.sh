@@ -31,9 +31,10 @@ apt_install chromium postgresql
 step "installing the AWS API emulators, playwright-core, @microsoft/signalr and the webhook signing libraries (npm ci in tests/)"
 npm ci --prefix tests --no-audit --no-fund --loglevel=error
 
-step "installing cfn-lint, the SAM CLI, schemathesis, moto (a Secrets Manager API on loopback) and the providers' signing libraries into .venv"
+step "installing cfn-lint, the SAM CLI, schemathesis, moto (a Secrets Manager API on loopback), the providers' signing libraries, prometheus-client and jsonschema into .venv"
 python_tools=(cfn-lint==1.58.0 aws-sam-cli==1.170.0 schemathesis==4.32.5 "moto[server]==5.2.5"
-  stripe==16.1.0 slack-sdk==3.47.0 twilio==9.13.0 hubspot-api-client==12.0.0 svix==2.9.1 standardwebhooks==1.1.0)
+  stripe==16.1.0 slack-sdk==3.47.0 twilio==9.13.0 hubspot-api-client==12.0.0 svix==2.9.1 standardwebhooks==1.1.0
+  prometheus-client==0.26.0 jsonschema)
 if [ ! -f .venv/tools ] || [ "$(cat .venv/tools)" != "${python_tools[*]}" ]; then
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "${python_tools[@]}"

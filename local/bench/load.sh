@@ -10,6 +10,9 @@
 # instead of building target/release/inlet (to compare two builds).
 # DEDUPE_SECONDS (default 60) sets the length of the two runs with distinct
 # delivery ids (dedupe on, the default, and off); 0 skips them.
+# INLET_NO_METRICS=1 serves without metrics (`inlet serve --no-metrics`), to
+# measure what they cost; the "cpu us" column is the server's CPU time
+# (user + system, from /proc/<pid>/stat) per answered request.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export BENCH_DIR="$PWD/local/bench"
@@ -88,7 +91,10 @@ ratio() { awk "BEGIN { if ($2 > 0) printf \"%.2fx\", $1 / $2; else print \"-\" }
 echo
 echo "inlet serve, sink: $SINK, $DURATION per run, $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
 echo "bare = the reference server's req/s with the same requests and connections; ratio = inlet / bare"
-printf '%-28s %6s %10s %10s %10s %9s %9s %8s %10s %7s\n' workload conns 'req/s' 'records/s' 'rows/s' 'p50 ms' 'p99 ms' non-2xx 'bare' ratio
+printf '%-28s %6s %10s %10s %10s %9s %9s %8s %10s %7s %8s\n' workload conns 'req/s' 'records/s' 'rows/s' 'p50 ms' 'p99 ms' non-2xx 'bare' ratio 'cpu us'
+# The server's CPU time (user + system, from /proc) per answered request.
+clk_tck=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server/stat"; }
 webhooks_ok=0
 telemetry_ok=0
 # wrk stops each run with requests in flight: the server may store those
@@ -98,7 +104,8 @@ telemetry_inflight=0
 run() { # name conns script records-per-request rows-per-request [reference]
   local threads=2
   [ "$2" -lt 2 ] && threads=1
-  local line
+  local line cpu_before cpu_us
+  cpu_before=$(cpu_ticks)
   line=$(wrk -t"$threads" -c"$2" -d"$DURATION" --latency -s "$BENCH_DIR/$3" "$url" | grep '^RESULT')
   local rps ok bad p50 p99 errs
   rps=$(sed -E 's/.* rps=([0-9.]+).*/\1/' <<<"$line")
@@ -109,7 +116,8 @@ run() { # name conns script records-per-request rows-per-request [reference]
   p99=$(sed -E 's/.* p99_ms=([0-9.]+).*/\1/' <<<"$line")
   local reference="" versus=""
   if [ -n "${6:-}" ]; then reference=$(printf '%.0f' "$6"); versus=$(ratio "$rps" "$6"); fi
-  printf '%-28s %6s %10.0f %10.0f %10.0f %9s %9s %8s %10s %7s\n' "$1" "$2" "$rps" "$(awk "BEGIN{print $rps * $4}")" "$(awk "BEGIN{print $rps * $5}")" "$p50" "$p99" "$((bad + errs))" "$reference" "$versus"
+  cpu_us=$(awk "BEGIN { if ($ok > 0) printf \"%.1f\", ($(cpu_ticks) - $cpu_before) * 1000000 / $clk_tck / $ok; else print \"-\" }")
+  printf '%-28s %6s %10.0f %10.0f %10.0f %9s %9s %8s %10s %7s %8s\n' "$1" "$2" "$rps" "$(awk "BEGIN{print $rps * $4}")" "$(awk "BEGIN{print $rps * $5}")" "$p50" "$p99" "$((bad + errs))" "$reference" "$versus" "$cpu_us"
   LAST_OK=$ok
   LAST_RPS=$rps
 }

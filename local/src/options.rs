@@ -29,6 +29,10 @@ pub struct ServeArgs {
     /// keeps everything. Records expire a whole 64 MiB segment at a time.
     #[arg(long, default_value = "7d", env = "INLET_RETENTION")]
     pub retention: Retention,
+    /// Keep no metrics and serve no `GET /metrics` (for measuring what they
+    /// cost; the console's charts stay empty).
+    #[arg(long, env = "INLET_NO_METRICS")]
+    pub no_metrics: bool,
     /// How long one request may take, its body upload included, before it
     /// is answered 408 (e.g. 30s).
     #[arg(long, default_value = "30s", env = "INLET_REQUEST_TIMEOUT", value_parser = humantime::parse_duration)]

@@ -123,7 +123,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
             ))
         })?;
     let local = listener.local_addr()?;
-    if inlet_shared::telemetry::prometheus::handle().is_none() {
+    if !args.no_metrics && inlet_shared::telemetry::prometheus::handle().is_none() {
         tracing::warn!("another metrics recorder is installed: GET /metrics stays empty");
     }
     let published = Arc::new(PublishCounts::new(config.topics.keys().map(String::as_str)));
@@ -148,13 +148,13 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
     ];
 
     let sink_name = args.sink.name();
-    let mut app = Router::new()
-        .route(
-            "/health",
-            get(move || async move { Json(json!({ "status": "ok", "sink": sink_name })) }),
-        )
+    let mut app = Router::new().route(
+        "/health",
+        get(move || async move { Json(json!({ "status": "ok", "sink": sink_name })) }),
+    );
+    if !args.no_metrics {
         // Prometheus text, unauthenticated as Prometheus endpoints are.
-        .route(
+        app = app.route(
             "/metrics",
             get(|| async {
                 (
@@ -166,6 +166,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
                 )
             }),
         );
+    }
     let mut banner = Banner::new(&args, &ctx.base_url, demo.as_ref());
     let mut tasks = Vec::new();
     for service in services {

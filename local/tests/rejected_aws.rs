@@ -1,10 +1,14 @@
 //! Rejected webhooks in AWS: the receiver's real Lambda binary, driven
 //! through the Runtime API with API Gateway (payload 2.0) events, keeps what
 //! it refuses in DynamoDB (dynalite) through the SDK; `inlet rejected
-//! list|show --table` read the table, and `replay --table --function`
-//! invokes the function through the Lambda Invoke API, which verifies the
-//! request again with the fixed secret, as at its receipt, and publishes it
-//! into Kinesis (kinesalite) once.
+//! list|show --table` read the table. The secret is then rotated in Secrets
+//! Manager (moto): the same running function takes the next request signed
+//! with it, and `replay --table --function` invokes it through the Lambda
+//! Invoke API, which verifies the kept request again with the new secret,
+//! as at its receipt, and publishes it into Kinesis (kinesalite) once. The function's metrics, CloudWatch EMF
+//! documents on its stdout, are valid by the EMF specification's rules
+//! (`tests/fixtures/emf-schema.json`, checked by Python's jsonschema) and
+//! count what it did.
 
 mod common;
 
@@ -22,7 +26,7 @@ stream = "rejected-hooks"
 
 [sources.stripe]
 scheme = "stripe"
-secrets = ["env:STRIPE_SECRET"]
+secrets = ["secret:inlet/stripe"]
 topic = "hooks"
 tolerance = "2s"
 keep_rejected = 2
@@ -84,11 +88,20 @@ async fn inlet(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rejected_webhook_is_kept_in_dynamodb_and_replayed_by_invoking_the_receiver() {
     let emulators = inlet_e2e::start_emulators().await;
+    let moto = inlet_e2e::start_moto();
     let kinesis = inlet_e2e::kinesis_client(&emulators.kinesis_endpoint);
     inlet_e2e::create_stream(&kinesis, "rejected-hooks", 1).await;
     let dynamodb = inlet_e2e::dynamodb_client(&emulators.dynamodb_endpoint);
     inlet_e2e::create_dedupe_table(&dynamodb, "dedupe").await;
     inlet_e2e::create_table(&dynamodb, "rejected", &["pk", "sk"]).await;
+    let secrets = inlet_e2e::secrets_client(&moto.endpoint);
+    secrets
+        .create_secret()
+        .name("inlet/stripe")
+        .secret_string("whsec_old")
+        .send()
+        .await
+        .unwrap();
     let aws = [
         ("AWS_REGION", "us-east-1"),
         ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
@@ -97,28 +110,26 @@ async fn a_rejected_webhook_is_kept_in_dynamodb_and_replayed_by_invoking_the_rec
         ("AWS_ENDPOINT_URL_KINESIS", &emulators.kinesis_endpoint),
         ("AWS_ENDPOINT_URL_DYNAMODB", &emulators.dynamodb_endpoint),
     ];
-    let function = |secret: &'static str| {
-        let mut env = aws.to_vec();
-        env.extend([
-            ("INLET_CONFIG", CONFIG),
-            ("STRIPE_SECRET", secret),
-            ("INLET_REJECTED_TABLE", "rejected"),
-        ]);
-        async move { LambdaHost::start(&receiver_binary(), "webhook-receiver", &env).await }
-    };
+    let mut env = aws.to_vec();
+    env.extend([
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.as_str()),
+        ("INLET_CONFIG", CONFIG),
+        ("INLET_SECRET_TTL", "1s"),
+        ("INLET_REJECTED_TABLE", "rejected"),
+    ]);
+    let function = Arc::new(LambdaHost::start(&receiver_binary(), "webhook-receiver", &env).await);
 
     // The provider signs with a new secret the deployment does not have yet.
-    let old = function("whsec_old").await;
     for n in 1..=3 {
         let body = format!(r#"{{"id":"evt_{n}","type":"invoice.paid"}}"#);
-        let answer = old
+        let answer = function
             .invoke(webhook("/webhooks/stripe", "whsec_new", &body))
             .await
             .unwrap();
         assert_eq!(answer["statusCode"], 401, "{answer}");
     }
     // A replay cannot come through API Gateway: only a direct invocation.
-    let through_api = old
+    let through_api = function
         .invoke(webhook(
             "/events",
             "whsec_new",
@@ -147,13 +158,29 @@ async fn a_rejected_webhook_is_kept_in_dynamodb_and_replayed_by_invoking_the_rec
         "{shown}"
     );
 
-    // The secret fixed (a new instance reads it), past the 2 s tolerance.
-    drop(old);
-    let fixed = Arc::new(function("whsec_new").await);
-    let invoke_api = inlet_e2e::lambda_api::invoke_api(vec![("webhook-receiver", fixed)]).await;
+    // The secret rotated in Secrets Manager, past the 2 s tolerance: the
+    // running function takes the next request signed with it.
+    secrets
+        .put_secret_value()
+        .secret_id("inlet/stripe")
+        .secret_string("whsec_new")
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let next = function
+        .invoke(webhook(
+            "/webhooks/stripe",
+            "whsec_new",
+            r#"{"id":"evt_4","type":"invoice.paid"}"#,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(next["statusCode"], 200, "{next}");
+    let invoke_api =
+        inlet_e2e::lambda_api::invoke_api(vec![("webhook-receiver", function.clone())]).await;
     let mut env = aws.to_vec();
     env.push(("AWS_ENDPOINT_URL_LAMBDA", &invoke_api));
-    tokio::time::sleep(Duration::from_secs(3)).await;
     let replay = [
         "rejected",
         "replay",
@@ -171,10 +198,17 @@ async fn a_rejected_webhook_is_kept_in_dynamodb_and_replayed_by_invoking_the_rec
     let said = String::from_utf8_lossy(&again.stdout).into_owned();
     assert!(said.starts_with("duplicate "), "{again:?}");
 
-    let stored = inlet_e2e::read_stream(&kinesis, "rejected-hooks").await;
-    assert_eq!(stored.len(), 1, "published once");
-    let event: Value = serde_json::from_slice(&stored[0].data).unwrap();
-    assert_eq!(event["id"], "evt_3", "{event}");
+    let stored: Vec<Value> = inlet_e2e::read_stream(&kinesis, "rejected-hooks")
+        .await
+        .iter()
+        .map(|r| serde_json::from_slice(&r.data).unwrap())
+        .collect();
+    let ids: Vec<&str> = stored.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        ["evt_4", "evt_3"],
+        "the next request, then the replay, once"
+    );
 
     let unknown = inlet(
         &[
@@ -196,4 +230,148 @@ async fn a_rejected_webhook_is_kept_in_dynamodb_and_replayed_by_invoking_the_rec
         String::from_utf8_lossy(&unknown.stderr).contains("no rejected webhook"),
         "{unknown:?}"
     );
+}
+
+/// The EMF documents among a function's stdout lines.
+fn emf_documents(lines: &[String]) -> Vec<Value> {
+    lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|doc| doc.get("_aws").is_some())
+        .collect()
+}
+
+/// Checks `documents` against the EMF schema with Python's jsonschema (in
+/// the repository's `.venv`): the errors, one per line.
+fn schema_errors(documents: &[Value]) -> String {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let script = r#"
+import json, sys
+from jsonschema import Draft7Validator
+schema = json.load(open(sys.argv[1]))
+Draft7Validator.check_schema(schema)
+validator = Draft7Validator(schema)
+for doc in json.load(sys.stdin):
+    for error in validator.iter_errors(doc):
+        print(error.message)
+"#;
+    let mut child = std::process::Command::new(format!("{root}/.venv/bin/python"))
+        .args([
+            "-c",
+            script,
+            &format!("{root}/tests/fixtures/emf-schema.json"),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the .venv has jsonschema (tests/run.sh installs it)");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(documents).unwrap().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The sum of `metric` over the documents whose dimensions have `labels`.
+fn emf_sum(documents: &[Value], metric: &str, labels: &[(&str, &str)]) -> f64 {
+    documents
+        .iter()
+        .filter(|d| labels.iter().all(|(k, v)| d[*k] == *v))
+        .filter_map(|d| d[metric].as_f64())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lambda_functions_metrics_are_emf_documents_the_specification_accepts() {
+    let emulators = inlet_e2e::start_emulators().await;
+    let kinesis = inlet_e2e::kinesis_client(&emulators.kinesis_endpoint);
+    inlet_e2e::create_stream(&kinesis, "rejected-hooks", 1).await;
+    let dynamodb = inlet_e2e::dynamodb_client(&emulators.dynamodb_endpoint);
+    inlet_e2e::create_dedupe_table(&dynamodb, "dedupe").await;
+    let config = CONFIG.replace("secret:inlet/stripe", "env:STRIPE_SECRET");
+    let env = [
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
+        ("AWS_SECRET_ACCESS_KEY", "test-secret"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_ENDPOINT_URL_KINESIS", &emulators.kinesis_endpoint),
+        ("AWS_ENDPOINT_URL_DYNAMODB", &emulators.dynamodb_endpoint),
+        ("INLET_CONFIG", &config),
+        ("STRIPE_SECRET", "whsec_right"),
+    ];
+    let function = LambdaHost::start(&receiver_binary(), "inlet-WebhookReceiver-1", &env).await;
+    for (n, secret) in [(1, "whsec_right"), (2, "whsec_right"), (3, "whsec_wrong")] {
+        let body = format!(r#"{{"id":"evt_{n}","type":"invoice.paid"}}"#);
+        let answer = function
+            .invoke(webhook("/webhooks/stripe", secret, &body))
+            .await
+            .unwrap();
+        let expected = if secret == "whsec_right" { 200 } else { 401 };
+        assert_eq!(answer["statusCode"], expected, "{answer}");
+    }
+    // Flushed with each response; the lines are read as they come.
+    let mut documents = Vec::new();
+    for _ in 0..50 {
+        documents = emf_documents(&function.stdout());
+        if emf_sum(&documents, "inlet_webhook_requests_total", &[]) >= 3.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !documents.is_empty(),
+        "no EMF on stdout: {:?}",
+        function.stdout()
+    );
+    let errors = schema_errors(&documents);
+    assert!(errors.is_empty(), "{errors}\n{documents:#?}");
+    let function_name = [("function", "inlet-WebhookReceiver-1")];
+    assert!(
+        documents
+            .iter()
+            .all(|d| d["function"] == "inlet-WebhookReceiver-1")
+    );
+    assert!(
+        documents
+            .iter()
+            .all(|d| d["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Inlet")
+    );
+    let requests = "inlet_webhook_requests_total";
+    let published = [("source", "stripe"), ("outcome", "published")];
+    let rejected = [("source", "stripe"), ("outcome", "rejected")];
+    assert_eq!(emf_sum(&documents, requests, &published), 2.0);
+    assert_eq!(emf_sum(&documents, requests, &rejected), 1.0);
+    assert_eq!(
+        emf_sum(
+            &documents,
+            "inlet_webhook_rejections_total",
+            &[("reason", "no_match")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        emf_sum(
+            &documents,
+            "inlet_records_published_total",
+            &[("topic", "hooks")]
+        ),
+        2.0
+    );
+    assert!(emf_sum(&documents, requests, &function_name) == 3.0);
+    // A dimension named in a directive is a member of its document.
+    for doc in &documents {
+        for set in doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+            .as_array()
+            .unwrap()
+        {
+            for name in set.as_array().unwrap() {
+                assert!(doc[name.as_str().unwrap()].is_string(), "{doc}");
+            }
+        }
+    }
 }

@@ -40,6 +40,7 @@ type Pending = (Value, oneshot::Sender<Outcome>);
 /// given environment, served invocations one at a time.
 pub struct LambdaHost {
     queue: mpsc::Sender<Pending>,
+    stdout: Arc<Mutex<Vec<String>>>,
     _child: tokio::process::Child,
 }
 
@@ -80,19 +81,37 @@ impl LambdaHost {
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
             .envs(env.iter().copied())
-            // Its logs (JSON lines on stdout) only on request.
-            .stdout(if std::env::var_os("INLET_LAMBDA_LOGS").is_some() {
-                std::process::Stdio::inherit()
-            } else {
-                std::process::Stdio::null()
-            })
+            .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
+        // Its stdout (JSON log lines, EMF documents) kept for the test, and
+        // printed with INLET_LAMBDA_LOGS set.
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let mut child = child;
+        let lines = child.stdout.take().expect("piped");
+        let kept = stdout.clone();
+        tokio::spawn(async move {
+            use tokio::io::AsyncBufReadExt;
+            let show = std::env::var_os("INLET_LAMBDA_LOGS").is_some();
+            let mut lines = tokio::io::BufReader::new(lines).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if show {
+                    println!("{line}");
+                }
+                kept.lock().unwrap().push(line);
+            }
+        });
         LambdaHost {
             queue,
+            stdout,
             _child: child,
         }
+    }
+
+    /// The lines the function has written to stdout so far.
+    pub fn stdout(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
     }
 
     /// Invokes the function with `event` and waits for its answer.

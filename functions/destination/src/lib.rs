@@ -61,7 +61,13 @@ pub fn local(ctx: &inlet_shared::service::LocalContext) -> inlet_shared::service
         );
         return service;
     };
-    service.routes = local::status_routes(destinations.values().cloned().collect(), feed.clone());
+    let all: Vec<_> = destinations.values().cloned().collect();
+    service.routes = local::status_routes(all.clone(), feed.clone());
+    service.tasks.push(Box::pin(local::measure_behind(
+        all,
+        feed.clone(),
+        ctx.shutdown.clone(),
+    )) as Task);
     let mut lines = Vec::new();
     for destination in destinations.values() {
         let Some(commits) = feed.commits.get(&destination.topic) else {

@@ -41,6 +41,8 @@ pub mod names {
     pub const DESTINATION_DISABLED: &str = "inlet_destination_disabled";
     /// Seconds between a record's store time and its delivery, by `destination`.
     pub const DESTINATION_LAG_SECONDS: &str = "inlet_destination_lag_seconds";
+    /// Records stored and not yet delivered, by `destination` (`inlet serve`).
+    pub const DESTINATION_BEHIND_RECORDS: &str = "inlet_destination_behind_records";
     /// Open hub connections (`inlet serve`).
     pub const HUB_CONNECTIONS: &str = "inlet_hub_connections";
     /// Frames of Reader pushes sent to hub connections (`inlet serve`).
@@ -61,7 +63,7 @@ pub mod names {
 
 /// Every metric and its labels (in Lambda, each also has `function`): the
 /// table of the README, and what the template's alarms and dashboard query.
-pub const METRICS: [(&str, &[&str]); 21] = [
+pub const METRICS: [(&str, &[&str]); 22] = [
     (names::WEBHOOK_REQUESTS, &["source", "outcome"]),
     (names::WEBHOOK_REJECTIONS, &["source", "reason"]),
     (names::WRITER_WRITES, &["topic", "outcome"]),
@@ -75,6 +77,7 @@ pub const METRICS: [(&str, &[&str]); 21] = [
     (names::DESTINATION_RECORDS, &["destination", "outcome"]),
     (names::DESTINATION_DISABLED, &["destination"]),
     (names::DESTINATION_LAG_SECONDS, &["destination"]),
+    (names::DESTINATION_BEHIND_RECORDS, &["destination"]),
     (names::HUB_CONNECTIONS, &[]),
     (names::HUB_PUSH_FRAMES, &[]),
     (names::HUB_CLOSED_BEHIND, &[]),
@@ -211,6 +214,12 @@ pub fn hub_push(topic: &str) {
     counter!(names::HUB_PUSHES, "topic" => topic.to_owned()).increment(1);
 }
 
+/// How many records `destination` has yet to deliver.
+pub fn destination_behind(destination: &str, records: u64) {
+    gauge!(names::DESTINATION_BEHIND_RECORDS, "destination" => destination.to_owned())
+        .set(records as f64);
+}
+
 /// What the embedded log keeps of `topic` on disk.
 pub fn log_disk(topic: &str, segments: usize, bytes: u64) {
     gauge!(names::LOG_SEGMENTS, "topic" => topic.to_owned()).set(segments as f64);
@@ -279,7 +288,11 @@ mod tests {
             hub_connections(1.0);
             hub_push_frame();
             hub_closed_behind();
+            hub_subscribers("t", 1.0);
+            hub_push("t");
             log_write(Duration::from_millis(2));
+            log_disk("t", 1, 4096);
+            destination_behind("d", 3);
         });
         let text = handle.render();
         for (name, labels) in METRICS {

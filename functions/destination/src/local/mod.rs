@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::delivery::{Deliver, Delivery, Outcome, Parked, Progress, backoff};
 
-pub use status::{STATUS_PATH, routes as status_routes};
+pub use status::{STATUS_PATH, measure as measure_behind, routes as status_routes};
 pub use store::{Enabled, Retry, State, Store};
 use store::{Saving, joined};
 
