@@ -22,11 +22,11 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use inlet_embedded::log::LogReader;
-use inlet_shared::config::{ConfigHandle, Derived, Token};
+use inlet_shared::config::{ConfigHandle, Derived, Token, TopicAccess};
 use inlet_shared::field::{Field, set_pointer};
 use inlet_shared::http::host_is_loopback;
 use inlet_shared::model::Envelope;
-use inlet_shared::service::{LogFeed, VisibleTopics};
+use inlet_shared::service::{LogFeed, ReadableTopics, VisibleTopics};
 use inlet_shared::signature::{Arrivals, Scheme, SignWith};
 use inlet_shared::writer::{Tokens, bearer_token};
 use inlet_shared::{Error, Result};
@@ -144,20 +144,24 @@ pub(crate) async fn require_access(
     if request.uri().path().starts_with("/console/api/") {
         match console.access(request.headers()) {
             Ok(access) => {
-                let visible = match &access {
-                    Access::Demo => VisibleTopics::All,
-                    Access::Token(_) => VisibleTopics::Only(Arc::new(
-                        console
-                            .config
-                            .current()
-                            .topics
-                            .keys()
-                            .filter(|t| access.sees(t))
-                            .cloned()
-                            .collect(),
-                    )),
+                let config = console.config.current();
+                let topics = |keep: &dyn Fn(&str) -> bool| {
+                    VisibleTopics::Only(Arc::new(
+                        config.topics.keys().filter(|t| keep(t)).cloned().collect(),
+                    ))
+                };
+                let (visible, readable) = match &access {
+                    Access::Demo => (VisibleTopics::All, VisibleTopics::All),
+                    Access::Token(token) => (
+                        topics(&|t| access.sees(t)),
+                        match token.read {
+                            TopicAccess::All => VisibleTopics::All,
+                            TopicAccess::Only(_) => topics(&|t| access.reads(t)),
+                        },
+                    ),
                 };
                 request.extensions_mut().insert(visible);
+                request.extensions_mut().insert(ReadableTopics(readable));
             }
             Err(e) => return e.into_response(),
         }

@@ -4,43 +4,25 @@
 //! server holds it in memory only and never logs it.
 
 use clap::Args;
-use serde_json::Value;
 
 use crate::CliError;
+use crate::console_client::{ServerArgs, refusal};
 
 /// Arguments of `inlet handshake-secret`.
 #[derive(Debug, Args)]
 pub struct HandshakeSecretArgs {
     /// The webhook source (`[sources.<name>]`) the handshake came to.
     pub source: String,
-    /// The running `inlet serve`.
-    #[arg(long, default_value = "http://127.0.0.1:8787", env = "INLET_URL")]
-    pub url: String,
-    /// A token of the configuration that may see the source's topic (not
-    /// needed for the demo's own set-up on loopback).
-    #[arg(long, env = "INLET_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    /// The server, and a token that may see the source's topic.
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 pub(crate) async fn run(args: HandshakeSecretArgs) -> Result<(), CliError> {
-    let url = format!(
-        "{}/console/api/sources/{}/handshake-secret",
-        args.url.trim_end_matches('/'),
-        args.source
-    );
-    let mut request = reqwest::Client::new().post(&url);
-    if let Some(token) = &args.token {
-        request = request.bearer_auth(token);
-    }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| CliError::Usage(format!("cannot reach inlet serve at {}: {e}", args.url)))?;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        let message = body["error"]["message"].as_str().unwrap_or("no message");
-        return Err(CliError::Usage(format!("{status}: {message}")));
+    let path = format!("sources/{}/handshake-secret", args.source);
+    let (status, body) = args.server.call(reqwest::Method::POST, &path).await?;
+    if !(200..300).contains(&status) {
+        return Err(refusal(status, &body));
     }
     let secret = body["secret"].as_str().unwrap_or_default();
     eprintln!(

@@ -5,6 +5,7 @@
 mod admission;
 mod banner;
 mod console;
+mod console_client;
 mod demo;
 mod deploy;
 mod destinations;

@@ -16,6 +16,7 @@ use inlet_shared::rejected::{Rejected, RejectedTable, Rejections};
 use serde_json::{Value, json};
 
 use crate::CliError;
+use crate::console_client::{ServerArgs, refusal};
 
 /// Arguments of `inlet rejected`.
 #[derive(Debug, Args)]
@@ -74,12 +75,9 @@ enum RejectedCommand {
         /// Publish a shared-token request unverified (its token was not kept).
         #[arg(long)]
         trust: bool,
-        /// The running `inlet serve`.
-        #[arg(long, default_value = "http://127.0.0.1:8787", env = "INLET_URL")]
-        url: String,
-        /// A token of the configuration (not needed for the demo on loopback).
-        #[arg(long, env = "INLET_TOKEN", hide_env_values = true)]
-        token: Option<String>,
+        /// The running `inlet serve`, and a token that may read the source's topic.
+        #[command(flatten)]
+        server: ServerArgs,
         /// In AWS: the stack's rejected-webhook table (RejectedTableName).
         #[arg(long, requires = "function")]
         table: Option<String>,
@@ -131,8 +129,7 @@ pub(crate) async fn run(args: RejectedArgs) -> Result<(), CliError> {
             id,
             source,
             trust,
-            url,
-            token,
+            server,
             table,
             function,
         } => {
@@ -142,16 +139,10 @@ pub(crate) async fn run(args: RejectedArgs) -> Result<(), CliError> {
                     let source = source_of(&kept, &id, source).await?;
                     invoke(&function, &source, &id, trust).await?
                 }
-                _ => through_server(&url, token.as_deref(), &id, source, trust).await?,
+                _ => through_server(&server, &id, source, trust).await?,
             };
             if !(200..300).contains(&status) {
-                let error = &body["error"];
-                let why = match (error["message"].as_str(), error["reason"].as_str()) {
-                    (Some(message), Some(reason)) => format!("{message} ({reason})"),
-                    (Some(message), None) => message.to_owned(),
-                    _ => body.to_string(),
-                };
-                return Err(CliError::Usage(format!("replay refused ({status}): {why}")));
+                return Err(refusal(status, &body));
             }
             let said = if body["duplicate"] == true {
                 "duplicate"
@@ -203,32 +194,15 @@ fn one_source(mut sources: impl Iterator<Item = String>, id: &str) -> Result<Str
 
 /// Replays through the running `inlet serve`'s console API.
 async fn through_server(
-    url: &str,
-    token: Option<&str>,
+    server: &ServerArgs,
     id: &str,
     source: Option<String>,
     trust: bool,
 ) -> Result<(u16, Value), CliError> {
-    let base = format!("{}/console/api/rejected", url.trim_end_matches('/'));
-    let client = reqwest::Client::new();
-    let send = |request: reqwest::RequestBuilder| async move {
-        let request = match token {
-            Some(token) => request.bearer_auth(token),
-            None => request,
-        };
-        let answer = request
-            .send()
-            .await
-            .map_err(|e| CliError::Usage(format!("cannot reach inlet serve at {url}: {e}")))?;
-        let status = answer.status().as_u16();
-        let text = answer.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Ok::<_, CliError>((status, body))
-    };
     let source = match source {
         Some(source) => source,
         None => {
-            let (status, listed) = send(client.get(&base)).await?;
+            let (status, listed) = server.call(reqwest::Method::GET, "rejected").await?;
             if status != 200 {
                 return Ok((status, listed));
             }
@@ -241,7 +215,8 @@ async fn through_server(
         }
     };
     let trusted = if trust { "?trust=true" } else { "" };
-    send(client.post(format!("{base}/{source}/{id}/replay{trusted}"))).await
+    let path = format!("rejected/{source}/{id}/replay{trusted}");
+    server.call(reqwest::Method::POST, &path).await
 }
 
 /// Replays by invoking the deployed receiver function.

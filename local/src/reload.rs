@@ -11,13 +11,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::routing::post;
 use clap::Args;
 use serde_json::{Value, json};
 
 use inlet_shared::Config;
 use inlet_shared::config::{ConfigError, ConfigHandle};
+use inlet_shared::service::ReadableTopics;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
@@ -63,8 +64,9 @@ struct Reloading {
     handle: ConfigHandle,
 }
 
-/// `POST /console/api/reload`: `{"reloaded": true, "restart": [sections]}`,
-/// or 409 with why (no configuration file: the demo; a file that does not
+/// `POST /console/api/reload` (an operator's: the loopback demo, or a token
+/// that may read every topic; 403 otherwise): `{"reloaded": true,
+/// "restart": [sections]}`, or 409 with why (no configuration file: the demo; a file that does not
 /// load: the running configuration stays).
 pub(crate) fn routes(path: Option<PathBuf>, handle: ConfigHandle) -> axum::Router {
     axum::Router::new()
@@ -72,7 +74,15 @@ pub(crate) fn routes(path: Option<PathBuf>, handle: ConfigHandle) -> axum::Route
         .with_state(Reloading { path, handle })
 }
 
-async fn reload_route(State(reloading): State<Reloading>) -> inlet_shared::Result<Json<Value>> {
+async fn reload_route(
+    State(reloading): State<Reloading>,
+    readable: Option<Extension<ReadableTopics>>,
+) -> inlet_shared::Result<Json<Value>> {
+    if !readable.is_some_and(|Extension(r)| r.all()) {
+        return Err(inlet_shared::Error::Forbidden(
+            "reloading is an operator's: use a token that may read every topic (read = [\"*\"]) or the loopback demo".into(),
+        ));
+    }
     let Some(path) = reloading.path else {
         return Err(inlet_shared::Error::Conflict(
             "the demo has no configuration file to load again (start with --config)".into(),
@@ -93,31 +103,16 @@ async fn reload_route(State(reloading): State<Reloading>) -> inlet_shared::Resul
 /// Arguments of `inlet reload`.
 #[derive(Debug, Args)]
 pub struct ReloadArgs {
-    /// The running `inlet serve`.
-    #[arg(long, default_value = "http://127.0.0.1:8787", env = "INLET_URL")]
-    url: String,
-    /// A token of the configuration (not needed for the demo on loopback).
-    #[arg(long, env = "INLET_TOKEN", hide_env_values = true)]
-    token: Option<String>,
+    /// The server, and a token that may read every topic.
+    #[command(flatten)]
+    server: crate::console_client::ServerArgs,
 }
 
 /// Asks the running server to load its configuration file again.
 pub(crate) async fn run(args: ReloadArgs) -> Result<(), crate::CliError> {
-    let url = format!("{}/console/api/reload", args.url.trim_end_matches('/'));
-    let mut request = reqwest::Client::new().post(&url);
-    if let Some(token) = &args.token {
-        request = request.bearer_auth(token);
-    }
-    let answer = request.send().await.map_err(|e| {
-        crate::CliError::Usage(format!("cannot reach inlet serve at {}: {e}", args.url))
-    })?;
-    let status = answer.status();
-    let body: Value = answer.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        let why = body["error"]["message"]
-            .as_str()
-            .map_or(body.to_string(), str::to_owned);
-        return Err(crate::CliError::Usage(format!("{status}: {why}")));
+    let (status, body) = args.server.call(reqwest::Method::POST, "reload").await?;
+    if !(200..300).contains(&status) {
+        return Err(crate::console_client::refusal(status, &body));
     }
     let restart: Vec<&str> = body["restart"]
         .as_array()

@@ -43,6 +43,15 @@ secrets = ["env:HOOK_SECRET"]
 [tokens.ops]
 token = "env:OPS_TOKEN"
 topics = ["orders"]
+read = ["*"]
+
+[tokens.devices]
+token = "env:DEVICE_TOKEN"
+topics = ["orders"]
+
+[tokens.dashboard]
+token = "env:DASHBOARD_TOKEN"
+topics = ["orders"]
 read = ["orders"]
 "#,
             receiver.url
@@ -62,6 +71,8 @@ read = ["orders"]
             ("BILLING_NEW", NEW),
             ("HOOK_SECRET", SECRET),
             ("OPS_TOKEN", "ops-token"),
+            ("DEVICE_TOKEN", "device-token"),
+            ("DASHBOARD_TOKEN", "dashboard-token"),
         ],
     );
     in_chromium(
@@ -79,6 +90,44 @@ read = ["orders"]
         .collect();
     assert_eq!(billing.len(), 1, "the replayed webhook, once");
 
+    // A write-only token sees no rejected webhook and replays none; one
+    // that may read the topic sees them, but publishing unverified and
+    // reloading are an operator's (a token that may read every topic).
+    let client = reqwest::blocking::Client::new();
+    let api = |token: &str, method: reqwest::Method, path: &str| {
+        client
+            .request(method, format!("{}/console/api/{path}", server.base_url))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+    };
+    let listed = |token: &str| -> Vec<serde_json::Value> {
+        api(token, reqwest::Method::GET, "rejected").json().unwrap()
+    };
+    assert!(listed("device-token").is_empty());
+    let kept = listed("dashboard-token");
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let id = kept[0]["id"].as_str().unwrap();
+    let replay = format!("rejected/billing/{id}/replay");
+    assert_eq!(
+        api("device-token", reqwest::Method::POST, &replay).status(),
+        404
+    );
+    let trusted = format!("{replay}?trust=true");
+    assert_eq!(
+        api("dashboard-token", reqwest::Method::POST, &trusted).status(),
+        403
+    );
+    let again = api("dashboard-token", reqwest::Method::POST, &replay);
+    assert_eq!(
+        again.json::<serde_json::Value>().unwrap()["duplicate"],
+        true
+    );
+    assert_eq!(
+        api("dashboard-token", reqwest::Method::POST, "reload").status(),
+        403
+    );
+
     let reload = |token: &str| {
         Command::new(common::INLET)
             .args(["reload", "--url", &server.base_url, "--token", token])
@@ -91,8 +140,9 @@ read = ["orders"]
         String::from_utf8_lossy(&reloaded.stdout).starts_with("Reloaded"),
         "{reloaded:?}"
     );
-    let refused = reload("not-a-token");
-    assert!(!refused.status.success());
+    for refused in ["not-a-token", "device-token"] {
+        assert!(!reload(refused).status.success(), "{refused}");
+    }
     std::fs::write(&config, "[topics").unwrap();
     let broken = reload("ops-token");
     assert!(!broken.status.success());

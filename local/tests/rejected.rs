@@ -29,6 +29,7 @@ topic = "hooks"
 [tokens.ops]
 token = "env:OPS"
 topics = ["hooks"]
+read = ["*"]
 "#;
 
 fn inlet(args: &[&str]) -> Output {

@@ -150,6 +150,20 @@ async fn a_rejected_webhook_is_kept_in_dynamodb_and_replayed_by_invoking_the_rec
     assert_eq!(listed[0]["source"], "stripe");
     assert_eq!(listed[0]["reason"], "no_match");
     let newest = listed[0]["id"].as_str().unwrap().to_owned();
+    // One source's, through the table's query rather than a scan.
+    let stripe = inlet(
+        &[
+            "rejected", "list", "--source", "stripe", "--table", "rejected", "--json",
+        ],
+        &aws,
+    )
+    .await;
+    let stripe = String::from_utf8(stripe.stdout).unwrap();
+    assert_eq!(stripe.lines().count(), 2, "{stripe}");
+    assert!(
+        stripe.lines().next().unwrap().contains(&newest),
+        "newest first: {stripe}"
+    );
     let shown = inlet(&["rejected", "show", &newest, "--table", "rejected"], &aws).await;
     let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(shown["body"], r#"{"id":"evt_3","type":"invoice.paid"}"#);
@@ -374,4 +388,43 @@ async fn a_lambda_functions_metrics_are_emf_documents_the_specification_accepts(
             }
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_table_keeps_a_sources_last_n_when_its_limit_shrinks() {
+    use inlet_shared::rejected::{Rejected, RejectedTable, Rejections};
+    let emulators = inlet_e2e::start_emulators().await;
+    let dynamodb = inlet_e2e::dynamodb_client(&emulators.dynamodb_endpoint);
+    inlet_e2e::create_table(&dynamodb, "rejected", &["pk", "sk"]).await;
+    let table = RejectedTable::new(dynamodb, "rejected");
+    let day = Duration::from_secs(86_400);
+    let now = inlet_shared::time::unix_millis(std::time::SystemTime::now());
+    let rejected = |n: u64| Rejected {
+        id: String::new(),
+        source: "gh".into(),
+        received_millis: now + n,
+        reason: "no_match".into(),
+        message: format!("number {n}"),
+        path_and_query: "/webhooks/gh".into(),
+        headers: Vec::new(),
+        body_base64: String::new(),
+        body_cut: false,
+        credential_removed: false,
+    };
+    for n in 1..=40 {
+        table.keep(rejected(n), 30, day).await;
+    }
+    assert_eq!(table.list(Some("gh")).await.unwrap().len(), 30);
+    // The limit lowered: the next one kept leaves the last 3 only.
+    table.keep(rejected(41), 3, day).await;
+    let kept = table.list(Some("gh")).await.unwrap();
+    let messages: Vec<&str> = kept.iter().map(|r| r.message.as_str()).collect();
+    assert_eq!(messages, ["number 41", "number 40", "number 39"]);
+    // An expired one is not listed, though TTL has not deleted it yet.
+    table.keep(rejected(42), 3, Duration::ZERO).await;
+    assert_eq!(table.list(None).await.unwrap().len(), 2);
+    let id = &kept[0].id;
+    let whole = table.get("gh", id).await.unwrap().unwrap();
+    assert_eq!(whole.message, "number 41");
+    assert!(table.get("gh", "1-999").await.unwrap().is_none());
 }

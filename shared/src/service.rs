@@ -37,6 +37,20 @@ impl VisibleTopics {
     }
 }
 
+/// The topics the caller may read (records, and the rejected webhooks of
+/// their sources): put on a request beside [`VisibleTopics`] by the same
+/// check. `All` is an operator's: the loopback demo, or a token that may
+/// read every topic (`read = ["*"]`).
+#[derive(Clone, Debug)]
+pub struct ReadableTopics(pub VisibleTopics);
+
+impl ReadableTopics {
+    /// Whether the caller may read every topic.
+    pub fn all(&self) -> bool {
+        matches!(self.0, VisibleTopics::All)
+    }
+}
+
 /// The embedded log as in-process readers follow it: where it is, and each
 /// topic's durable end announced at every commit.
 #[derive(Clone, Debug)]

@@ -30,6 +30,12 @@ try {
   await page.dispatchEvent("#token", "change");
   await page.waitForSelector('#rates tr[data-way="source:shop"]', wait);
   console.log("charts drawn");
+  // The page's live view is a Reader hub subscriber of its topic.
+  await page.waitForSelector("body[data-subscribed]", wait);
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  const subscribers = /^inlet_hub_subscribers\{topic="orders"\} (\d+)/m.exec(metrics);
+  if (!subscribers || Number(subscribers[1]) < 1) throw new Error(`no hub subscriber counted:\n${metrics}`);
+  console.log(`hub subscribers of orders: ${subscribers[1]}`);
 
   // A burst of webhooks: the charts move.
   const burst = [];

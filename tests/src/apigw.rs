@@ -39,9 +39,10 @@ type Pending = (Value, oneshot::Sender<Outcome>);
 /// One execution environment of a function: its binary, started with the
 /// given environment, served invocations one at a time.
 pub struct LambdaHost {
+    // Killed first: with the queue gone first, its next poll would fail.
+    _child: tokio::process::Child,
     queue: mpsc::Sender<Pending>,
     stdout: Arc<Mutex<Vec<String>>>,
-    _child: tokio::process::Child,
 }
 
 struct RuntimeApi {
@@ -103,9 +104,9 @@ impl LambdaHost {
             }
         });
         LambdaHost {
+            _child: child,
             queue,
             stdout,
-            _child: child,
         }
     }
 

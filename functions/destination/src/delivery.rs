@@ -146,6 +146,13 @@ pub trait Deliver: Send + Sync {
         let _ = consumer;
         Ok(None)
     }
+
+    /// Moves the progress the destination keeps (if it keeps any) back or
+    /// on to `progress.next`: a rewind.
+    async fn set_progress(&self, progress: &Progress) -> std::io::Result<()> {
+        let _ = progress;
+        Ok(())
+    }
 }
 
 /// A destination's delivery, its outcomes counted and its lag (the age of
@@ -217,6 +224,10 @@ impl Deliver for Measured {
 
     async fn progress(&self, consumer: &str) -> std::io::Result<Option<u64>> {
         self.inner.progress(consumer).await
+    }
+
+    async fn set_progress(&self, progress: &Progress) -> std::io::Result<()> {
+        self.inner.set_progress(progress).await
     }
 }
 

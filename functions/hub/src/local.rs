@@ -293,8 +293,10 @@ async fn run(sockets: &Sockets, caller: &Token, socket: WebSocket) {
                                 let subscriptions = session.subscriptions.lock().expect("not poisoned");
                                 let before = pushes.len();
                                 subscriptions.pushes(&workspace, caller, &item, &mut pushes);
-                                if pushes.len() > before {
-                                    telemetry::hub_push(item.topic());
+                                // Each message ends with the record separator.
+                                let messages = pushes[before..].matches('\u{1e}').count();
+                                if messages > 0 {
+                                    telemetry::hub_push(item.topic(), messages);
                                 }
                             }
                         }

@@ -20,7 +20,8 @@ use serde_json::{Value, json};
 
 use crate::{WebhookReceiver, routes};
 
-/// The most bytes of the receiver's answer read back for an invocation.
+/// The most bytes read of a direct invocation's event, and of the
+/// receiver's answer to it.
 const MAX_ANSWER: usize = 64 * 1024;
 
 #[derive(Deserialize)]

@@ -224,10 +224,15 @@ async fn keep_rejected(
         body,
         source.scheme.credential_header(),
     );
-    rejections
-        .keep(rejected, source.keep_rejected, source.keep_rejected_for)
-        .await;
+    // Keeping is for diagnosis: it never holds the 401 back for long.
+    let keep = rejections.keep(rejected, source.keep_rejected, source.keep_rejected_for);
+    if tokio::time::timeout(KEEP_WITHIN, keep).await.is_err() {
+        tracing::warn!(source = %source.name, "a rejected webhook was not kept within {KEEP_WITHIN:?}");
+    }
 }
+
+/// How long keeping a rejected webhook may hold its answer.
+const KEEP_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The receiver's webhook routes, served as in Lambda (unknown paths get a
 /// JSON 404); the function itself adds replays: [`lambda_router`].

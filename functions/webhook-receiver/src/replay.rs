@@ -8,8 +8,10 @@
 //!   again with today's secrets as at the time it was received, then
 //!   published as any webhook; the answer is the receiver's.
 //!
-//! A token sees the rejections of the sources whose topic it may see
-//! (the console's check puts [`VisibleTopics`] on the request).
+//! A token sees, and may replay, the rejections of the sources whose topic
+//! it may read (the console's check puts [`ReadableTopics`] on the
+//! request); `trust=true` is an operator's: the loopback demo or a token
+//! that may read every topic.
 
 use std::sync::Arc;
 
@@ -18,7 +20,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use inlet_shared::rejected::{Rejected, Rejections};
-use inlet_shared::service::VisibleTopics;
+use inlet_shared::service::{ReadableTopics, VisibleTopics};
 use inlet_shared::{Error, Result};
 use serde::Deserialize;
 
@@ -48,8 +50,8 @@ struct ListQuery {
 }
 
 /// Whether the caller may see source `name`'s rejections.
-fn shows(kept: &Kept, visible: Option<&VisibleTopics>, name: &str) -> bool {
-    match visible {
+fn shows(kept: &Kept, readable: Option<&ReadableTopics>, name: &str) -> bool {
+    match readable.map(|r| &r.0) {
         Some(VisibleTopics::All) => true,
         Some(visible) => kept
             .receiver
@@ -64,12 +66,12 @@ fn shows(kept: &Kept, visible: Option<&VisibleTopics>, name: &str) -> bool {
 
 async fn list(
     State(kept): State<Kept>,
-    visible: Option<Extension<VisibleTopics>>,
+    readable: Option<Extension<ReadableTopics>>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Vec<Rejected>>> {
-    let visible = visible.map(|Extension(v)| v);
+    let readable = readable.map(|Extension(r)| r);
     let mut listed = kept.rejections.list(query.source.as_deref()).await?;
-    listed.retain(|r| shows(&kept, visible.as_ref(), &r.source));
+    listed.retain(|r| shows(&kept, readable.as_ref(), &r.source));
     Ok(Json(listed))
 }
 
@@ -83,14 +85,13 @@ pub(crate) async fn find(rejections: &dyn Rejections, source: &str, id: &str) ->
 }
 
 /// The kept request, if the caller may see its source's.
-async fn visible_one(
+async fn readable_one(
     kept: &Kept,
-    visible: Option<Extension<VisibleTopics>>,
+    readable: Option<&ReadableTopics>,
     source: &str,
     id: &str,
 ) -> Result<Rejected> {
-    let visible = visible.map(|Extension(v)| v);
-    if !shows(kept, visible.as_ref(), source) {
+    if !shows(kept, readable, source) {
         return Err(Error::NotFound(format!("no source {source:?}")));
     }
     find(kept.rejections.as_ref(), source, id).await
@@ -98,10 +99,13 @@ async fn visible_one(
 
 async fn show(
     State(kept): State<Kept>,
-    visible: Option<Extension<VisibleTopics>>,
+    readable: Option<Extension<ReadableTopics>>,
     Path((source, id)): Path<(String, String)>,
 ) -> Result<Json<Rejected>> {
-    visible_one(&kept, visible, &source, &id).await.map(Json)
+    let readable = readable.map(|Extension(r)| r);
+    readable_one(&kept, readable.as_ref(), &source, &id)
+        .await
+        .map(Json)
 }
 
 #[derive(Deserialize)]
@@ -112,10 +116,16 @@ struct ReplayQuery {
 
 async fn replay(
     State(kept): State<Kept>,
-    visible: Option<Extension<VisibleTopics>>,
+    readable: Option<Extension<ReadableTopics>>,
     Path((source, id)): Path<(String, String)>,
     Query(query): Query<ReplayQuery>,
 ) -> Result<Response> {
-    let rejected = visible_one(&kept, visible, &source, &id).await?;
+    let readable = readable.map(|Extension(r)| r);
+    let rejected = readable_one(&kept, readable.as_ref(), &source, &id).await?;
+    if query.trust && !readable.as_ref().is_some_and(ReadableTopics::all) {
+        return Err(Error::Forbidden(
+            "publishing a request unverified is an operator's: use a token that may read every topic (read = [\"*\"]) or the loopback demo".into(),
+        ));
+    }
     kept.receiver.replay(&rejected, query.trust).await
 }

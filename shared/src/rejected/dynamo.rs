@@ -6,15 +6,17 @@
 //! for the n-th kept of the source, `counter` for the source's count. An
 //! item holds the whole request as JSON in `item` (under 100 KB: the body
 //! is cut at 64 KiB) and its summary beside it for listing. Keeping the
-//! n-th deletes the (n - keep)-th; TTL deletes lazily, so reads compare
-//! `expires_at` too. The per-minute limit is per function instance.
+//! n-th first deletes the (n - keep)-th (and, when `keep` shrank, every one
+//! that fell out: the counter notes the `keep` it was last given); TTL
+//! deletes lazily, so reads compare `expires_at` too. The per-minute limit
+//! is per function instance.
 
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, WriteRequest};
 
 use super::{PerMinute, Rejected, Rejections};
 use crate::error::{Error, Result};
@@ -47,29 +49,68 @@ impl RejectedTable {
         s(&format!("n#{n:020}"))
     }
 
-    /// Numbers the next of `source`'s.
-    async fn count(&self, source: &str) -> Result<u64> {
+    /// Numbers the next of `source`'s, noting `keep` on the counter: the
+    /// number, and the `keep` noted before (if any).
+    async fn count(&self, source: &str, keep: usize) -> Result<(u64, Option<u64>)> {
         let answer = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(source))
             .key("sk", s("counter"))
-            .update_expression("ADD n :one")
+            .update_expression("ADD n :one SET keep = :keep")
             .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::UpdatedNew)
+            .expression_attribute_values(":keep", n(keep as u64))
+            .return_values(ReturnValue::AllOld)
             .send()
             .await
             .map_err(|e| unavailable("count", e))?;
-        answer
-            .attributes()
-            .and_then(|a| number(a, "n"))
-            .ok_or_else(|| Error::unavailable("rejected table count: no number came back"))
+        let old = answer.attributes();
+        let count = old.and_then(|a| number(a, "n")).unwrap_or(0) + 1;
+        Ok((count, old.and_then(|a| number(a, "keep"))))
     }
 
+    /// Deletes the `numbers` of `source`, 25 to a request (what DynamoDB
+    /// leaves unprocessed expires by TTL).
+    async fn delete(&self, source: &str, numbers: std::ops::RangeInclusive<u64>) -> Result<()> {
+        let all: Vec<u64> = numbers.collect();
+        for chunk in all.chunks(25) {
+            let requests = chunk
+                .iter()
+                .map(|&n| {
+                    let key = DeleteRequest::builder()
+                        .key("pk", s(source))
+                        .key("sk", Self::key(n))
+                        .build()
+                        .expect("the key is set");
+                    WriteRequest::builder().delete_request(key).build()
+                })
+                .collect();
+            self.client
+                .batch_write_item()
+                .request_items(&self.table, requests)
+                .send()
+                .await
+                .map_err(|e| unavailable("delete", e))?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the n-th of the source after deleting what falls out of its
+    /// last `keep` (first, so a put that fails leaves the ring no larger;
+    /// when `keep` shrank, the whole range that fell out).
     async fn store(&self, mut rejected: Rejected, keep: usize, keep_for: Duration) -> Result<()> {
         let source = rejected.source.clone();
-        let n = self.count(&source).await?;
+        let (n, kept_before) = self.count(&source, keep).await?;
+        let keep = keep as u64;
+        let oldest_kept = n.saturating_sub(keep) + 1;
+        let from = match kept_before {
+            Some(before) if before > keep => n.saturating_sub(before).max(1),
+            _ => oldest_kept.saturating_sub(1).max(1),
+        };
+        if from < oldest_kept {
+            self.delete(&source, from..=oldest_kept - 1).await?;
+        }
         rejected.id = format!("{}-{n}", rejected.received_millis);
         let expires = rejected.received_millis / 1000 + keep_for.as_secs();
         let whole =
@@ -94,16 +135,6 @@ impl RejectedTable {
             .send()
             .await
             .map_err(|e| unavailable("put", e))?;
-        if let Some(oldest) = n.checked_sub(keep as u64).filter(|&o| o > 0) {
-            self.client
-                .delete_item()
-                .table_name(&self.table)
-                .key("pk", s(&source))
-                .key("sk", Self::key(oldest))
-                .send()
-                .await
-                .map_err(|e| unavailable("delete", e))?;
-        }
         Ok(())
     }
 }

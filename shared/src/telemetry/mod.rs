@@ -209,9 +209,10 @@ pub fn hub_subscribers(topic: &str, change: f64) {
     gauge!(names::HUB_SUBSCRIBERS, "topic" => topic.to_owned()).increment(change);
 }
 
-/// A Reader push of `topic` went into a frame for a hub connection.
-pub fn hub_push(topic: &str) {
-    counter!(names::HUB_PUSHES, "topic" => topic.to_owned()).increment(1);
+/// `messages` Reader pushes of `topic` went into a frame for a hub
+/// connection.
+pub fn hub_push(topic: &str, messages: usize) {
+    counter!(names::HUB_PUSHES, "topic" => topic.to_owned()).increment(messages as u64);
 }
 
 /// How many records `destination` has yet to deliver.
@@ -289,7 +290,7 @@ mod tests {
             hub_push_frame();
             hub_closed_behind();
             hub_subscribers("t", 1.0);
-            hub_push("t");
+            hub_push("t", 2);
             log_write(Duration::from_millis(2));
             log_disk("t", 1, 4096);
             destination_behind("d", 3);

@@ -112,12 +112,19 @@ impl Consumer {
         let mut identity = Identity::of(&self.log_id, state.epoch, &self.settings.name);
         // A destination keeping its own progress (PostgreSQL) may be ahead:
         // its rows and progress committed, the file not yet replaced.
-        // A rewound one starts where it was told to, its first save after
-        // clearing the mark (a crash before it rewinds again).
-        let kept = match std::mem::take(&mut state.rewound) {
-            true => None,
-            false => self.deliver.progress(&identity.consumer).await?,
-        };
+        // A rewound one moves the progress it keeps itself back first, then
+        // forgets the mark (a crash between the two rewinds again).
+        if state.rewound {
+            let progress = Progress {
+                consumer: identity.consumer.clone(),
+                next: state.next,
+            };
+            self.deliver.set_progress(&progress).await?;
+            state.rewound = false;
+            let (store, saved) = (store.clone(), state.clone());
+            blocking(move || store.save(&saved)).await?;
+        }
+        let kept = self.deliver.progress(&identity.consumer).await?;
         let end = *self.commits.borrow();
         let position = kept.map_or(state.next, |kept| kept.max(state.next));
         if position > end {

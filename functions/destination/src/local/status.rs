@@ -69,9 +69,9 @@ pub async fn measure(
         let (destinations, feed) = (destinations.clone(), feed.clone());
         let _ = tokio::task::spawn_blocking(move || {
             for d in &destinations {
-                let end = feed.commits.get(&d.topic).map_or(0, |c| *c.borrow());
-                let status = status(&feed.data_dir, d, end);
-                inlet_shared::telemetry::destination_behind(&d.name, status.behind);
+                let next = load(&feed.data_dir, d).next;
+                let behind = end_of(&feed, d).saturating_sub(next);
+                inlet_shared::telemetry::destination_behind(&d.name, behind);
             }
         })
         .await;
@@ -86,10 +86,7 @@ async fn statuses(
         .destinations
         .iter()
         .filter(|d| visible.as_ref().is_some_and(|v| v.allows(&d.topic)))
-        .map(|d| {
-            let end = state.feed.commits.get(&d.topic).map_or(0, |c| *c.borrow());
-            (d.clone(), end)
-        })
+        .map(|d| (d.clone(), end_of(&state.feed, d)))
         .collect();
     let data_dir = state.feed.data_dir.clone();
     let read = tokio::task::spawn_blocking(move || {
@@ -101,14 +98,23 @@ async fn statuses(
     Json(read.await.unwrap_or_default())
 }
 
+/// The end of `destination`'s topic's durable records.
+fn end_of(feed: &LogFeed, destination: &Destination) -> u64 {
+    feed.commits
+        .get(&destination.topic)
+        .map_or(0, |c| *c.borrow())
+}
+
+/// The destination's saved state, or a fresh one.
+fn load(data_dir: &Path, destination: &Destination) -> super::State {
+    Store::open(data_dir, &destination.name)
+        .and_then(|s| s.load())
+        .unwrap_or_default()
+}
+
 fn status(data_dir: &Path, destination: &Destination, end: u64) -> Status {
-    let store = Store::open(data_dir, &destination.name);
-    let state = store
-        .as_ref()
-        .ok()
-        .and_then(|s| s.load().ok())
-        .unwrap_or_default();
-    let parked = store
+    let state = load(data_dir, destination);
+    let parked = Store::open(data_dir, &destination.name)
         .ok()
         .and_then(|s| std::fs::read(s.dead_letter_path()).ok())
         .map_or(0, |bytes| bytes.iter().filter(|&&b| b == b'\n').count());
@@ -122,5 +128,52 @@ fn status(data_dir: &Path, destination: &Destination, end: u64) -> Status {
         retrying: state.retries.len(),
         parked,
         disabled: state.disabled,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use inlet_shared::config::{DestinationKind, HttpDestination};
+
+    #[test]
+    fn a_status_counts_what_is_behind_set_aside_and_parked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), "hook").unwrap();
+        store
+            .save(&super::super::State {
+                next: 4,
+                retries: vec![super::super::Retry {
+                    seq: 2,
+                    attempts: 1,
+                    due_millis: 0,
+                }],
+                disabled: Some("410 Gone".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        store
+            .park(&[
+                serde_json::json!({"sequence": "1"}),
+                serde_json::json!({"sequence": "3"}),
+            ])
+            .unwrap();
+        let destination = Destination {
+            name: "hook".into(),
+            topic: "orders".into(),
+            kind: DestinationKind::Http(HttpDestination {
+                url: "http://127.0.0.1:9/".into(),
+                shown_url: "http://127.0.0.1:9/".into(),
+                secrets: Vec::new(),
+                headers: Vec::new(),
+                timeout: std::time::Duration::from_secs(1),
+            }),
+            ordered: false,
+            batch_size: 1,
+            max_attempts: None,
+        };
+        let status = status(dir.path(), &destination, 10);
+        assert_eq!((status.behind, status.retrying, status.parked), (6, 1, 2));
+        assert_eq!(status.disabled.as_deref(), Some("410 Gone"));
     }
 }

@@ -28,7 +28,7 @@ pub struct State {
     pub epoch: u32,
     /// Set by [`Store::rewind`]: `next` was moved back on purpose, so the
     /// progress a destination keeps itself (PostgreSQL), which is further
-    /// on, does not move it forward again. Cleared by the first save after.
+    /// on, is moved back to it before delivery starts; then cleared.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rewound: bool,
 }

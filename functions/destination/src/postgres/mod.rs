@@ -374,12 +374,14 @@ impl Deliver for PostgresDelivery {
         }
     }
 
+    async fn set_progress(&self, progress: &Progress) -> std::io::Result<()> {
+        let guard = self.client(0).await.map_err(as_io)?;
+        let client = guard.as_ref().expect("connected");
+        record_progress(client, progress).await.map_err(as_io)
+    }
+
     async fn progress(&self, consumer: &str) -> std::io::Result<Option<u64>> {
-        let guard = self.client(0).await.map_err(
-            |(Failure::Transient(e) | Failure::Data(e) | Failure::Reconnect(e))| {
-                std::io::Error::other(format!("PostgreSQL: {e}"))
-            },
-        )?;
+        let guard = self.client(0).await.map_err(as_io)?;
         let client = guard.as_ref().expect("connected");
         let row = client
             .query_opt(
@@ -390,4 +392,11 @@ impl Deliver for PostgresDelivery {
             .map_err(|e| std::io::Error::other(format!("PostgreSQL: {e}")))?;
         Ok(row.map(|r| u64::try_from(r.get::<_, i64>(0)).unwrap_or(0)))
     }
+}
+
+/// A failure as the consumer's I/O error.
+fn as_io(
+    (Failure::Transient(e) | Failure::Data(e) | Failure::Reconnect(e)): Failure,
+) -> std::io::Error {
+    std::io::Error::other(format!("PostgreSQL: {e}"))
 }
