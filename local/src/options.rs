@@ -31,7 +31,7 @@ pub struct ServeArgs {
     pub retention: Retention,
     /// Keep no metrics and serve no `GET /metrics` (for measuring what they
     /// cost; the console's charts stay empty).
-    #[arg(long, env = "INLET_NO_METRICS")]
+    #[arg(long, env = "INLET_NO_METRICS", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_metrics: bool,
     /// How long one request may take, its body upload included, before it
     /// is answered 408 (e.g. 30s).

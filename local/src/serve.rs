@@ -221,13 +221,14 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
         SUMMARY_EVERY,
         ctx.shutdown.clone(),
     )));
-    if let Some(feed) = &ctx.log_feed {
-        let topics = feed.commits.keys().cloned().collect();
-        tasks.push(tokio::spawn(measure_log(
-            feed.data_dir.clone(),
-            topics,
-            ctx.shutdown.clone(),
-        )));
+    if !args.no_metrics {
+        let log = ctx.log_feed.as_ref().map(|feed| {
+            (
+                feed.data_dir.clone(),
+                feed.commits.keys().cloned().collect(),
+            )
+        });
+        tasks.push(tokio::spawn(keep_metrics(log, ctx.shutdown.clone())));
     }
     let limits = Limits {
         header_timeout: args.header_timeout,
@@ -249,20 +250,23 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-/// Keeps the embedded log's segments and bytes per topic in the metrics,
-/// measured every 10 s.
-async fn measure_log(data_dir: PathBuf, topics: Vec<String>, stop: CancellationToken) {
-    let mut ticks = tokio::time::interval(Duration::from_secs(10));
+/// Every 5 s: folds the histograms' samples into their buckets (held until
+/// then), and measures the embedded log's segments and bytes per topic.
+async fn keep_metrics(log: Option<(PathBuf, Vec<String>)>, stop: CancellationToken) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
             () = stop.cancelled() => return,
         }
-        let (dir, names) = (data_dir.clone(), topics.clone());
+        let log = log.clone();
         let _ = tokio::task::spawn_blocking(move || {
-            for topic in &names {
-                if let Ok((segments, bytes)) = inlet_embedded::log::disk_usage(&dir, topic) {
-                    inlet_shared::telemetry::log_disk(topic, segments, bytes);
+            inlet_shared::telemetry::prometheus::upkeep();
+            if let Some((dir, topics)) = &log {
+                for topic in topics {
+                    if let Ok((segments, bytes)) = inlet_embedded::log::disk_usage(dir, topic) {
+                        inlet_shared::telemetry::log_disk(topic, segments, bytes);
+                    }
                 }
             }
         })

@@ -1,5 +1,7 @@
 //! `GET /metrics` of `inlet serve`: Prometheus text counting each webhook
-//! by source and outcome, each rejection by reason, and what was published.
+//! by source and outcome, each rejection by reason, and what was published;
+//! every way in and out moving its counters, read with `prometheus_client`'s
+//! parser; none with metrics off.
 
 mod common;
 
@@ -330,4 +332,15 @@ topics = ["f1-data"]
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+}
+
+#[test]
+fn with_metrics_off_there_is_no_metrics_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::serve_with(
+        &["--data-dir", dir.path().to_str().unwrap()],
+        &[("INLET_NO_METRICS", "1")],
+    );
+    let answer = reqwest::blocking::get(format!("{}/metrics", server.base_url)).unwrap();
+    assert_eq!(answer.status(), 404);
 }
