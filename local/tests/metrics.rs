@@ -84,6 +84,9 @@ fn parsed(base_url: &str) -> Vec<(String, serde_json::Value, f64)> {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// A metric, (some of) its labels, and the value it should have.
+type Expected = (&'static str, &'static [(&'static str, &'static str)], f64);
+
 /// The value of `name` with (at least) `labels`, summed; 0 when absent.
 fn value(samples: &[(String, serde_json::Value, f64)], name: &str, labels: &[(&str, &str)]) -> f64 {
     samples
@@ -213,68 +216,64 @@ topics = ["f1-data"]
     let samples = parsed(base);
     let at = |name: &str, labels: &[(&str, &str)]| value(&samples, name, labels);
     let webhook = "inlet_webhook_requests_total";
-    assert_eq!(
-        at(webhook, &[("source", "shop"), ("outcome", "published")]),
-        3.0
-    );
-    assert_eq!(
-        at(webhook, &[("source", "shop"), ("outcome", "duplicate")]),
-        1.0
-    );
-    assert_eq!(
-        at(webhook, &[("source", "segment"), ("outcome", "rejected")]),
-        1.0
-    );
-    assert_eq!(
-        at(
+    let expected: [Expected; 11] = [
+        (
+            webhook,
+            &[("source", "shop"), ("outcome", "published")],
+            3.0,
+        ),
+        (
+            webhook,
+            &[("source", "shop"), ("outcome", "duplicate")],
+            1.0,
+        ),
+        (
+            webhook,
+            &[("source", "segment"), ("outcome", "rejected")],
+            1.0,
+        ),
+        (
             "inlet_webhook_rejections_total",
-            &[("source", "segment"), ("reason", "no_match")]
+            &[("source", "segment"), ("reason", "no_match")],
+            1.0,
         ),
-        1.0
-    );
-    assert_eq!(
-        at(
+        (
             "inlet_writer_writes_total",
-            &[("topic", "f1-data"), ("outcome", "published")]
+            &[("topic", "f1-data"), ("outcome", "published")],
+            1.0,
         ),
-        1.0
-    );
-    assert_eq!(
-        at("inlet_records_published_total", &[("topic", "orders")]),
-        5.0
-    );
-    assert_eq!(
-        at("inlet_records_published_total", &[("topic", "f1-data")]),
-        1.0
-    );
-    // One publish per webhook, one for the poll run's two items.
-    assert_eq!(
-        at("inlet_publish_seconds_count", &[("topic", "orders")]),
-        4.0
-    );
-    assert_eq!(
-        at(
+        ("inlet_records_published_total", &[("topic", "orders")], 5.0),
+        (
+            "inlet_records_published_total",
+            &[("topic", "f1-data")],
+            1.0,
+        ),
+        // One publish per webhook, one for the poll run's two items.
+        ("inlet_publish_seconds_count", &[("topic", "orders")], 4.0),
+        (
             "inlet_poller_items_published_total",
-            &[("target", "prices")]
+            &[("target", "prices")],
+            2.0,
         ),
-        2.0
-    );
+        (
+            "inlet_destination_records_total",
+            &[("destination", "hook"), ("outcome", "delivered")],
+            5.0,
+        ),
+        (
+            "inlet_destination_disabled",
+            &[("destination", "hook")],
+            0.0,
+        ),
+    ];
+    for (name, labels, amount) in expected {
+        assert_eq!(at(name, labels), amount, "{name} {labels:?}");
+    }
     assert!(
         at(
             "inlet_poller_runs_total",
             &[("target", "prices"), ("outcome", "published")]
         ) >= 1.0
-    );
-    assert_eq!(
-        at(
-            "inlet_destination_records_total",
-            &[("destination", "hook"), ("outcome", "delivered")]
-        ),
-        5.0
-    );
-    assert_eq!(
-        at("inlet_destination_disabled", &[("destination", "hook")]),
-        0.0
     );
     assert!(
         samples
